@@ -1,0 +1,32 @@
+/**
+ * `npm run bench:api`: POST /v1/assessments (validate, evaluate, sign, store in one transaction
+ * with its audit event) against the service on PostgreSQL, 20 connections, and GET /healthz in
+ * the same setup as the ceiling. Prints requests/s and p50/p99 latency.
+ * Target (2 cores, PostgreSQL on the same machine): ≥ 300 assessments/s, p99 < 150 ms.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
+
+const db = await scratchDatabase();
+const client = await seedClient(db.url, ['assessments:write', 'assessments:read']);
+const service = await startService({ DATABASE_URL: db.url, DB_POOL_MAX: process.env.BENCH_POOL ?? '10', ...UNLIMITED, ...(process.env.BENCH_RATE_LIMIT_STORE ? { RATE_LIMIT_STORE: process.env.BENCH_RATE_LIMIT_STORE } : {}) });
+try {
+  const bearer = await token(service.url, client);
+  const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/poorly-controlled.json'), 'utf8')) as Record<string, unknown>;
+  const body = JSON.stringify({ title: 'Benchmark: patient messaging agent', ...example });
+  // Warm up (JIT, connection pool, engine caches).
+  await run('warm-up', { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: 3, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
+  const rows = [
+    await run(`POST /v1/assessments (${connections} conn)`, { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body }),
+    ...(process.env.BENCH_SKIP_HEALTHZ ? [] : [await run(`GET /healthz (${connections} conn)`, { url: `${service.url}/healthz`, connections, duration: Math.min(seconds, 10) })]),
+  ];
+  printTable(rows);
+  process.stdout.write(`service RSS after the runs: ${service.rssMb()} MB; body ${body.length} bytes; target ≥ 300 req/s with p99 < 150 ms\n`);
+} finally {
+  await service.stop();
+  await db.drop();
+}

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:pdf`: the cost of a report PDF and whether rendering stalls other requests.
+ *
+ * 1. Milliseconds per report (render + sign) for the poorly-controlled example on one core,
+ *    in-process: median and p95 of wall time and of CPU time (CPU time is what a busy machine
+ *    does not distort).
+ * 2. Requests per second and p99 latency of `GET /healthz` on a tiny HTTP server in this process:
+ *    alone, while 50 PDFs render through the worker pool, and (for contrast) while 50 PDFs render
+ *    on the main thread. autocannon runs programmatically in a child process: run in this
+ *    process, its own timers would stall with the event loop it measures and hide the stall.
+ *
+ * Targets: < 60 ms per report on one core; /healthz p99 < 50 ms during the pool burst.
+ * Options: BENCH_RENDERS (default 60), BENCH_BURST (50), BENCH_POOL_SIZE (min(2, cores)).
+ */
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPdfRenderPool } from '../src/reports/pdf/pool.js';
+import { renderReportPdf } from '../src/reports/pdf/render.js';
+import type { RenderReportPdfInput } from '../src/reports/pdf/render.js';
+import { buildFixtureReport, fixturePdfIdentity } from '../test/reports/pdf-fixture.js';
+
+interface AutocannonResult {
+  readonly requests: { readonly average: number; readonly total: number };
+  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+// The load generator: autocannon's programmatic API, in a child process, result as JSON on stdout.
+const LOADGEN = `
+const autocannon = require(${JSON.stringify(createRequire(import.meta.url).resolve('autocannon'))});
+const [url, connections, duration] = process.argv.slice(1);
+autocannon({ url, connections: Number(connections), duration: Number(duration) }).then((r) => {
+  process.stdout.write(JSON.stringify({ requests: r.requests, latency: r.latency, non2xx: r.non2xx, errors: r.errors + r.timeouts }));
+});`;
+
+function autocannon(options: { url: string; connections: number; duration: number }): Promise<AutocannonResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', LOADGEN, options.url, String(options.connections), String(options.duration)], { maxBuffer: 1 << 20 }, (error: Error | null, stdout: string) => {
+      if (error) reject(error);
+      else resolve(JSON.parse(stdout) as AutocannonResult);
+    });
+  });
+}
+
+const RENDERS = Number(process.env.BENCH_RENDERS ?? 60);
+const BURST = Number(process.env.BENCH_BURST ?? 50);
+const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? Math.min(2, availableParallelism()));
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+async function perReport(input: RenderReportPdfInput): Promise<{ wall: number[]; cpu: number[]; bytes: number }> {
+  let bytes = 0;
+  for (let i = 0; i < 5; i++) bytes = (await renderReportPdf(input)).length; // warm-up: fonts, caches, JIT
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < RENDERS; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await renderReportPdf(input);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wall: wall.sort((a, b) => a - b), cpu: cpu.sort((a, b) => a - b), bytes };
+}
+
+async function healthz(url: string, seconds: number, during?: () => Promise<unknown>): Promise<{ result: AutocannonResult; burstMs: number | undefined }> {
+  const load = autocannon({ url: `${url}/healthz`, connections: 10, duration: seconds });
+  let burstMs: number | undefined;
+  if (during !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the load generator start
+    const t0 = performance.now();
+    await during();
+    burstMs = performance.now() - t0;
+  }
+  return { result: await load, burstMs };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-pdf-'));
+  try {
+    const fixture = await buildFixtureReport({ keyDir: join(dir, 'report-keys') });
+    const identity = await fixturePdfIdentity(join(dir, 'data'));
+    const input: RenderReportPdfInput = { reportBytes: fixture.bytes, jws: fixture.jws, signer: { p12: identity.p12, passphrase: identity.passphrase } };
+
+    const { wall, cpu, bytes } = await perReport(input);
+    const f = (n: number): string => n.toFixed(1);
+    process.stdout.write(`PDF per report (in-process, one core, ${RENDERS} renders, ${fixture.report.evaluation.findings.length} findings, ${(bytes / 1024).toFixed(0)} KiB):\n`);
+    process.stdout.write(`  wall ms  median ${f(percentile(wall, 50))}  p95 ${f(percentile(wall, 95))}\n`);
+    process.stdout.write(`  CPU ms   median ${f(percentile(cpu, 50))}  p95 ${f(percentile(cpu, 95))}   (target < 60)\n\n`);
+
+    const server = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok"}');
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const pool = createPdfRenderPool({ size: POOL_SIZE, maxQueue: BURST });
+    try {
+      await Promise.all(Array.from({ length: POOL_SIZE * 2 }, () => pool.renderInPool(input))); // start and warm the workers
+      const seconds = Math.max(3, Math.ceil((percentile(wall, 50) * BURST) / POOL_SIZE / 1000) + 1);
+      const rows: [string, Awaited<ReturnType<typeof healthz>>][] = [];
+      rows.push(['alone', await healthz(url, seconds)]);
+      rows.push([`+ ${BURST} PDFs via pool (${POOL_SIZE} workers)`, await healthz(url, seconds, () => Promise.all(Array.from({ length: BURST }, () => pool.renderInPool(input))))]);
+      rows.push([`+ ${BURST} PDFs on the main thread`, await healthz(url, seconds, async () => {
+        for (let i = 0; i < BURST; i++) await renderReportPdf(input);
+      })]);
+      process.stdout.write(`GET /healthz, 10 connections, ${seconds} s each (target p99 < 50 ms during the pool burst):\n`);
+      process.stdout.write(`  ${'run'.padEnd(36)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'errors'.padStart(6)}  burst\n`);
+      for (const [name, { result, burstMs }] of rows) {
+        process.stdout.write(
+          `  ${name.padEnd(36)} ${String(Math.round(result.requests.average)).padStart(7)} ${String(result.latency.p50).padStart(7)} ${String(result.latency.p99).padStart(7)} ${String(result.latency.max).padStart(7)} ${String(result.errors + result.non2xx).padStart(6)}  ${burstMs === undefined ? '' : `${(burstMs / 1000).toFixed(2)} s`}\n`,
+        );
+      }
+    } finally {
+      await pool.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,532 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DB, ReportsTable } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { recordAuditEvent } from '../audit/record.js';
+import type { EvaluationResult } from '../rules/types.js';
+import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
+import { signReport } from '../signing/jws.js';
+import type { KeyRing } from '../signing/key-ring.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
+import type { Actor, Evaluator, RequestMeta, RulesetRef } from './types.js';
+
+export interface AssessmentServiceDeps {
+  readonly db: Kysely<DB>;
+  readonly evaluator: Evaluator;
+  readonly reportKeys: KeyRing<'report'>;
+  /** Wall clock for submission times (the only time a report carries). */
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+}
+
+export interface ReportSummary {
+  readonly id: string;
+  readonly revision: number;
+  readonly sha256: string;
+  readonly kid: string;
+  readonly overallRisk: string;
+  readonly rulesets: readonly { id: string; version: string; sha256: string }[];
+  readonly summary: unknown;
+  readonly createdAt: string;
+}
+
+export interface RevisionView {
+  readonly revision: number;
+  readonly status: 'draft' | 'submitted';
+  readonly questionnaireVersion: string;
+  readonly answersSha256: string;
+  readonly submittedAt: string;
+  readonly submittedBy: { readonly type: string; readonly id: string; readonly name: string };
+}
+
+export interface AssessmentView {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly title: string;
+  readonly createdAt: string;
+  readonly createdBy: { readonly type: string; readonly id: string };
+}
+
+export interface SubmissionResult {
+  readonly assessment: AssessmentView;
+  readonly revision: RevisionView;
+  readonly report: ReportSummary | null;
+  /** True when an Idempotency-Key replay returned the original result. */
+  readonly replayed: boolean;
+}
+
+const ASSESSMENT_LOCK_NAMESPACE = 73_116_404;
+
+/**
+ * The cause of a 404 for a resource that exists in an organisation outside the caller's reach:
+ * the answer is still 404 (no existence oracle), but the route records the denial in the trail.
+ */
+export const OTHER_ORGANIZATION = Symbol('resource of another organisation');
+
+/** The organisations a caller may see: a list, or every organisation. */
+export type OrgScope = 'all' | readonly string[];
+
+function rulesetsKey(evaluation: EvaluationResult): string {
+  const refs = evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 }));
+  refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return canonicalJson(refs);
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function evaluationDecision(evaluation: EvaluationResult): { rulesets: { id: string; version: string; sha256: string }[]; questionnaireVersion: string; overallRisk: string; counts: Record<string, number> } {
+  return {
+    rulesets: evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
+    questionnaireVersion: evaluation.questionnaire.version,
+    overallRisk: evaluation.summary.overallRisk,
+    counts: { ...evaluation.summary.counts.byStatus },
+  };
+}
+
+/**
+ * The assessment use cases: submit, revise, re-evaluate, read, list, diff. Knows nothing of HTTP.
+ * Every write is one transaction holding the rows and their audit event; everything is INSERT-only.
+ */
+export class AssessmentService {
+  private readonly db: Kysely<DB>;
+  private readonly evaluator: Evaluator;
+  private readonly keys: KeyRing<'report'>;
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+  /** Signing keys and ruleset contents known to be stored (committed), to skip re-inserting them. */
+  private readonly stored = new Set<string>();
+
+  constructor(deps: AssessmentServiceDeps) {
+    this.db = deps.db;
+    this.evaluator = deps.evaluator;
+    this.keys = deps.reportKeys;
+    this.clock = deps.clock ?? (() => new Date());
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  /**
+   * Creates an assessment with revision 1 and its signed report. With an idempotency key, the same
+   * key and body return the original result (`replayed`), the same key with another body is 409.
+   */
+  async create(
+    actor: Actor,
+    organizationName: string,
+    input: { title: string; questionnaireVersion: string; answers: unknown; rulesets?: readonly RulesetRef[]; draft?: boolean },
+    options: { idempotencyKey?: string; request?: RequestMeta } = {},
+  ): Promise<SubmissionResult> {
+    const requestSha = options.idempotencyKey !== undefined ? sha256Hex(canonicalJson({ ...input })) : null;
+    if (options.idempotencyKey !== undefined) {
+      const replay = await this.replay(actor.organizationId, options.idempotencyKey, requestSha!);
+      if (replay) return replay;
+    }
+    const evaluation = input.draft ? await this.validateOnly(input) : await this.evaluator.evaluate(input);
+    const answersCanonical = canonicalJson(input.answers);
+    const now = this.clock();
+    const assessmentId = this.newId();
+    const pending: string[] = [];
+    try {
+      const result = await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('assessments')
+          .values({
+            id: assessmentId,
+            organization_id: actor.organizationId,
+            title: input.title,
+            created_by_type: actor.type,
+            created_by_id: actor.id,
+            created_at: now,
+            idempotency_key: options.idempotencyKey ?? null,
+            idempotency_sha256: requestSha,
+          })
+          .execute();
+        const revision = await this.insertRevision(trx, assessmentId, 1, actor, input.questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
+        const report = evaluation === null ? null : await this.insertReport(trx, { assessmentId, title: input.title, organizationId: actor.organizationId, organizationName, revision, evaluation, now }, pending);
+        await recordAuditEvent(trx, {
+          action: 'assessment.created',
+          outcome: 'success',
+          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+          organizationId: actor.organizationId,
+          target: { type: 'assessment', id: assessmentId },
+          request: options.request ?? null,
+          inputSha256: revision.answersSha256,
+          decision: {
+            title: [...input.title].slice(0, 200).join(''),
+            revision: 1,
+            reportId: report?.id ?? null,
+            draft: input.draft === true,
+            ...(evaluation ? evaluationDecision(evaluation) : { rulesets: [], questionnaireVersion: input.questionnaireVersion }),
+            ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey.slice(0, 200) } : {}),
+          },
+        }, now);
+        return {
+          assessment: { id: assessmentId, organizationId: actor.organizationId, title: input.title, createdAt: now.toISOString(), createdBy: { type: actor.type, id: actor.id } },
+          revision,
+          report,
+          replayed: false,
+        };
+      });
+      this.markStored(pending);
+      return result;
+    } catch (err) {
+      // Two requests with one idempotency key raced: the loser replays the winner's result.
+      if (options.idempotencyKey !== undefined && isUniqueViolation(err)) {
+        const replay = await this.replay(actor.organizationId, options.idempotencyKey, requestSha!);
+        if (replay) return replay;
+      }
+      throw err;
+    }
+  }
+
+  /** Adds revision n+1 (gap-free under concurrency: the assessment is locked) and its report. */
+  async revise(
+    actor: Actor,
+    organizationName: string,
+    assessmentId: string,
+    input: { answers: unknown; questionnaireVersion?: string; rulesets?: readonly RulesetRef[]; draft?: boolean },
+    options: { request?: RequestMeta } = {},
+  ): Promise<SubmissionResult> {
+    const assessment = await this.findAssessment(assessmentId, [actor.organizationId]);
+    const latest = await this.db.selectFrom('assessment_revisions').select(['questionnaire_version']).where('assessment_id', '=', assessment.id).orderBy('revision', 'desc').limit(1).executeTakeFirstOrThrow();
+    const questionnaireVersion = input.questionnaireVersion ?? latest.questionnaire_version;
+    const evalInput = { questionnaireVersion, answers: input.answers, ...(input.rulesets ? { rulesets: input.rulesets } : {}) };
+    const evaluation = input.draft ? await this.validateOnly(evalInput) : await this.evaluator.evaluate(evalInput);
+    const answersCanonical = canonicalJson(input.answers);
+    const pending: string[] = [];
+    const result = await this.db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${ASSESSMENT_LOCK_NAMESPACE}, hashtext(${assessment.id}))`.execute(trx);
+      const last = await trx.selectFrom('assessment_revisions').select((eb) => eb.fn.max('revision').as('n')).where('assessment_id', '=', assessment.id).executeTakeFirstOrThrow();
+      const n = Number(last.n ?? 0) + 1;
+      const now = this.clock();
+      const revision = await this.insertRevision(trx, assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
+      const report = evaluation === null ? null : await this.insertReport(trx, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision, evaluation, now }, pending);
+      await recordAuditEvent(trx, {
+        action: 'assessment.revised',
+        outcome: 'success',
+        actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+        organizationId: assessment.organizationId,
+        target: { type: 'assessment', id: assessment.id },
+        request: options.request ?? null,
+        inputSha256: revision.answersSha256,
+        decision: {
+          revision: n,
+          reportId: report?.id ?? null,
+          draft: input.draft === true,
+          ...(evaluation ? evaluationDecision(evaluation) : { rulesets: [], questionnaireVersion }),
+        },
+      }, now);
+      return { assessment, revision, report, replayed: false };
+    });
+    this.markStored(pending);
+    return result;
+  }
+
+  private markStored(keys: readonly string[]): void {
+    for (const k of keys) this.stored.add(k);
+  }
+
+  /**
+   * Evaluates a stored revision under the given ruleset versions (default: current). The same
+   * revision under the same versions returns the existing report, byte for byte.
+   */
+  async reportForRevision(
+    actor: Actor,
+    organizationName: string,
+    assessmentId: string,
+    revisionNumber: number,
+    rulesets: readonly RulesetRef[] | undefined,
+    options: { request?: RequestMeta } = {},
+  ): Promise<{ report: ReportSummary; created: boolean }> {
+    const assessment = await this.findAssessment(assessmentId, [actor.organizationId]);
+    const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).executeTakeFirst();
+    if (!rev) throw new AppError('not-found', `Assessment ${assessmentId} has no revision ${revisionNumber}`);
+    const evaluation = await this.evaluator.evaluate({ questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, ...(rulesets ? { rulesets } : {}) });
+    const key = rulesetsKey(evaluation);
+    const existing = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
+    if (existing) return { report: summaryOfRow(existing), created: false };
+    const revision = revisionView(rev);
+    const pending: string[] = [];
+    try {
+      const report = await this.db.transaction().execute(async (trx) => {
+        const now = this.clock();
+        const summary = await this.insertReport(trx, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision, evaluation, now }, pending);
+        await recordAuditEvent(trx, {
+          action: 'report.created',
+          outcome: 'success',
+          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+          organizationId: assessment.organizationId,
+          target: { type: 'report', id: summary.id },
+          request: options.request ?? null,
+          inputSha256: rev.answers_sha256,
+          decision: { revision: revisionNumber, reportId: summary.id, sha256: summary.sha256, kid: summary.kid, ...evaluationDecision(evaluation) },
+        }, now);
+        return summary;
+      });
+      this.markStored(pending);
+      return { report, created: true };
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const row = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
+        if (row) return { report: summaryOfRow(row), created: false };
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Rebuilds a stored report from its stored revision and ruleset versions, and signs it again
+   * with the stored key id. Used to prove determinism: the result must equal the stored bytes and
+   * JWS. Throws if the signing key is no longer the ring's current key (it cannot re-sign).
+   */
+  async regenerate(reportId: string, scope: OrgScope): Promise<{ bytes: Buffer; jws: string; sha256: string }> {
+    const { row } = await this.report(reportId, scope);
+    if (row.kid !== this.keys.current.kid) throw new Error(`report ${reportId} was signed by ${row.kid}, not the current key`);
+    const assessment = await this.db.selectFrom('assessments').selectAll().where('id', '=', row.assessment_id).executeTakeFirstOrThrow();
+    const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', row.assessment_id).where('revision', '=', row.revision).executeTakeFirstOrThrow();
+    const organization = await this.db.selectFrom('organizations').select('name').where('id', '=', assessment.organization_id).executeTakeFirstOrThrow();
+    const rulesets = (JSON.parse(row.rulesets_key) as { id: string; version: string }[]).map((r) => ({ id: r.id, version: r.version }));
+    const evaluation = await this.evaluator.evaluate({ questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, rulesets });
+    return buildSignedReport({
+      assessmentId: assessment.id,
+      title: assessment.title,
+      organizationId: assessment.organization_id,
+      organizationName: organization.name,
+      revision: revisionView(rev),
+      evaluation,
+      reportId,
+      key: this.keys.current,
+    });
+  }
+
+  /** An assessment within `scope`, or 404 (never 403: no existence oracle for other organisations). */
+  async findAssessment(id: string, scope: OrgScope): Promise<AssessmentView> {
+    if (!UUID.test(id) || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No assessment ${id}`);
+    let query = this.db.selectFrom('assessments').selectAll().where('id', '=', id);
+    if (scope !== 'all') query = query.where('organization_id', 'in', scope);
+    const row = await query.executeTakeFirst();
+    if (!row) {
+      const elsewhere = scope !== 'all' && (await this.db.selectFrom('assessments').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+      throw new AppError('not-found', `No assessment ${id}`, elsewhere ? { cause: OTHER_ORGANIZATION } : {});
+    }
+    return { id: row.id, organizationId: row.organization_id, title: row.title, createdAt: row.created_at.toISOString(), createdBy: { type: row.created_by_type, id: row.created_by_id } };
+  }
+
+  /** An assessment with all its revisions and reports. */
+  async get(id: string, organizationIds: OrgScope): Promise<AssessmentView & { revisions: (RevisionView & { reports: ReportSummary[] })[] }> {
+    const assessment = await this.findAssessment(id, organizationIds);
+    const revisions = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', id).orderBy('revision').execute();
+    const reports = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', id).orderBy('revision').orderBy('created_at').orderBy('id').execute();
+    return {
+      ...assessment,
+      revisions: revisions.map((r) => ({ ...revisionView(r), reports: reports.filter((p) => p.revision === r.revision).map(summaryOfRow) })),
+    };
+  }
+
+  /** The stored answers of a revision (for the forms: prefill a revision). */
+  async answersOf(id: string, revision: number, organizationIds: OrgScope): Promise<{ questionnaireVersion: string; answers: Record<string, unknown> }> {
+    await this.findAssessment(id, organizationIds);
+    const rev = await this.db.selectFrom('assessment_revisions').select(['questionnaire_version', 'answers_canonical']).where('assessment_id', '=', id).where('revision', '=', revision).executeTakeFirst();
+    if (!rev) throw new AppError('not-found', `Assessment ${id} has no revision ${revision}`);
+    return { questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as Record<string, unknown> };
+  }
+
+  /** A stored report row, readable by one of `organizationIds`, or 404. */
+  async report(id: string, scope: OrgScope): Promise<{ row: StoredReport; organizationId: string }> {
+    if (!UUID.test(id) || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No report ${id}`);
+    let query = this.db
+      .selectFrom('reports')
+      .innerJoin('assessments', 'assessments.id', 'reports.assessment_id')
+      .selectAll('reports')
+      .select('assessments.organization_id')
+      .where('reports.id', '=', id);
+    if (scope !== 'all') query = query.where('assessments.organization_id', 'in', scope);
+    const row = await query.executeTakeFirst();
+    if (!row) {
+      const elsewhere = scope !== 'all' && (await this.db.selectFrom('reports').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+      throw new AppError('not-found', `No report ${id}`, elsewhere ? { cause: OTHER_ORGANIZATION } : {});
+    }
+    return { row: { ...row, bytes: toBuffer(row.bytes) }, organizationId: row.organization_id };
+  }
+
+  private async replay(organizationId: string, key: string, requestSha: string): Promise<SubmissionResult | null> {
+    const row = await this.db.selectFrom('assessments').selectAll().where('organization_id', '=', organizationId).where('idempotency_key', '=', key).executeTakeFirst();
+    if (!row) return null;
+    if (row.idempotency_sha256 !== requestSha) {
+      throw new AppError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request body', { pointer: '' });
+    }
+    const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', row.id).where('revision', '=', 1).executeTakeFirstOrThrow();
+    const report = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', row.id).where('revision', '=', 1).orderBy('created_at').limit(1).executeTakeFirst();
+    return {
+      assessment: { id: row.id, organizationId: row.organization_id, title: row.title, createdAt: row.created_at.toISOString(), createdBy: { type: row.created_by_type, id: row.created_by_id } },
+      revision: revisionView(rev),
+      report: report ? summaryOfRow(report) : null,
+      replayed: true,
+    };
+  }
+
+  /** Drafts are validated (no unknown questions or bad values; required ones may wait) but not evaluated. */
+  private validateOnly(input: { questionnaireVersion: string; answers: unknown }): Promise<null> {
+    this.evaluator.validateDraft(input);
+    return Promise.resolve(null);
+  }
+
+  private async insertRevision(
+    trx: Transaction<DB>,
+    assessmentId: string,
+    n: number,
+    actor: Actor,
+    questionnaireVersion: string,
+    answersCanonical: string,
+    status: 'draft' | 'submitted',
+    now: Date,
+  ): Promise<RevisionView> {
+    const answersSha256 = sha256Hex(answersCanonical);
+    await trx
+      .insertInto('assessment_revisions')
+      .values({
+        assessment_id: assessmentId,
+        revision: n,
+        status,
+        questionnaire_version: questionnaireVersion,
+        answers: answersCanonical,
+        answers_canonical: answersCanonical,
+        answers_sha256: answersSha256,
+        submitted_by_type: actor.type,
+        submitted_by_id: actor.id,
+        submitted_by_name: actor.name,
+        submitted_at: now,
+      })
+      .execute();
+    return { revision: n, status, questionnaireVersion, answersSha256, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } };
+  }
+
+  private async insertReport(
+    trx: Transaction<DB>,
+    input: { assessmentId: string; title: string; organizationId: string; organizationName: string; revision: RevisionView; evaluation: EvaluationResult; now: Date },
+    pending: string[],
+  ): Promise<ReportSummary> {
+    const key = this.keys.current;
+    const reportId = this.newId();
+    const { bytes, sha256, jws } = await buildSignedReport({ ...input, reportId, key });
+    // Keys and ruleset contents are stored once; rows already known to be committed are skipped.
+    if (!this.stored.has(`kid:${key.kid}`)) {
+      await trx
+        .insertInto('signing_keys')
+        .values({ kid: key.kid, purpose: 'report', public_jwk: JSON.stringify(key.publicJwk), first_seen_at: input.now })
+        .onConflict((oc) => oc.column('kid').doNothing())
+        .execute();
+    }
+    const shas: string[] = [];
+    for (const r of input.evaluation.rulesets) {
+      if (!this.stored.has(`ruleset:${r.sha256}`)) {
+        const content = this.evaluator.rulesetContent({ id: r.id, version: r.version });
+        if (content.sha256 !== r.sha256) throw new Error(`ruleset ${r.id}@${r.version}: content hash changed during evaluation`);
+        await trx
+          .insertInto('rulesets_used')
+          .values({ sha256: content.sha256, ruleset_id: r.id, version: r.version, content: content.content, first_used_at: input.now })
+          .onConflict((oc) => oc.column('sha256').doNothing())
+          .execute();
+      }
+      shas.push(r.sha256);
+    }
+    const markStored = [`kid:${key.kid}`, ...shas.map((sha) => `ruleset:${sha}`)];
+    const rulesetKey = rulesetsKey(input.evaluation);
+    await trx
+      .insertInto('reports')
+      .values({
+        id: reportId,
+        assessment_id: input.assessmentId,
+        revision: input.revision.revision,
+        rulesets_key: rulesetKey,
+        bytes,
+        sha256,
+        jws,
+        kid: key.kid,
+        overall_risk: input.evaluation.summary.overallRisk,
+        summary: JSON.stringify(input.evaluation.summary),
+        created_at: input.now,
+      })
+      .execute();
+    await trx
+      .insertInto('report_rulesets')
+      .values([...new Set(shas)].sort().map((sha) => ({ report_id: reportId, ruleset_sha256: sha })))
+      .execute();
+    // Known to exist only once the transaction commits: the caller marks them then.
+    pending.push(...markStored);
+    return {
+      id: reportId,
+      revision: input.revision.revision,
+      sha256,
+      kid: key.kid,
+      overallRisk: input.evaluation.summary.overallRisk,
+      rulesets: input.evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
+      summary: input.evaluation.summary,
+      createdAt: input.now.toISOString(),
+    };
+  }
+
+}
+
+/** Wraps an evaluation into a report, serialises it canonically, hashes and signs it. Pure but for the signature key. */
+export async function buildSignedReport(input: {
+  assessmentId: string;
+  title: string;
+  organizationId: string;
+  organizationName: string;
+  revision: RevisionView;
+  evaluation: EvaluationResult;
+  reportId: string;
+  key: { kid: string; privateKey: KeyObject };
+}): Promise<{ bytes: Buffer; sha256: string; jws: string }> {
+  const report: Report = {
+    schema: REPORT_SCHEMA,
+    reportId: input.reportId,
+    assessment: {
+      id: input.assessmentId,
+      title: input.title,
+      organization: { id: input.organizationId, name: input.organizationName },
+      revision: input.revision.revision,
+      submittedBy: { id: input.revision.submittedBy.id, type: input.revision.submittedBy.type as 'user' | 'client', name: input.revision.submittedBy.name },
+      submittedAt: input.revision.submittedAt,
+    },
+    signing: { alg: 'EdDSA', kid: input.key.kid, format: 'JWS detached, RFC 7797 unencoded payload' },
+    evaluation: input.evaluation,
+  };
+  const bytes = reportBytes(report);
+  return { bytes, sha256: reportSha256(bytes), jws: await signReport(bytes, input.key) };
+}
+
+/** A stored report row, its bytes as a Buffer whichever driver read them. */
+export type StoredReport = Omit<Selectable<ReportsTable>, 'bytes'> & { bytes: Buffer };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function revisionView(r: { revision: number; status: 'draft' | 'submitted'; questionnaire_version: string; answers_sha256: string; submitted_at: Date; submitted_by_type: string; submitted_by_id: string; submitted_by_name: string }): RevisionView {
+  return {
+    revision: r.revision,
+    status: r.status,
+    questionnaireVersion: r.questionnaire_version,
+    answersSha256: r.answers_sha256,
+    submittedAt: r.submitted_at.toISOString(),
+    submittedBy: { type: r.submitted_by_type, id: r.submitted_by_id, name: r.submitted_by_name },
+  };
+}
+
+export function summaryOfRow(r: { id: string; revision: number; sha256: string; kid: string; overall_risk: string; rulesets_key: string; summary: unknown; created_at: Date }): ReportSummary {
+  return {
+    id: r.id,
+    revision: r.revision,
+    sha256: r.sha256,
+    kid: r.kid,
+    overallRisk: r.overall_risk,
+    rulesets: JSON.parse(r.rulesets_key) as { id: string; version: string; sha256: string }[],
+    summary: r.summary,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
+}

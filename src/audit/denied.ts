@@ -1,0 +1,122 @@
+/**
+ * Bounded recording of denied requests (401, 403, 404, 429) in the audit trail.
+ *
+ * Every denial must leave a trace, but an attacker must not be able to grow the trail (or the
+ * audit chain's serialised writes) without bound. Denials are counted per key = (client IP,
+ * status) and per minute in `audit_denial_windows`:
+ * - the first `limitPerMinute` denials of a window are recorded one by one (`request.denied`);
+ * - the rest only increment the counter;
+ * - when the window is over, one summary event records how many were suppressed
+ *   (`suppressed`, `suppressedSince` = the window's start in Unix seconds; method and route "*").
+ *   The summary is written by the next denial of the same key in a later window, or by
+ *   `flushDenialWindows` (run every minute by the service), whichever comes first.
+ * Closed windows are then deleted (the counters are not history; the events are).
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../db/schema.js';
+import { recordAuditEvent, type AuditActor, type AuditRequestContext } from './record.js';
+
+export interface DeniedRequest {
+  readonly status: 401 | 403 | 404 | 429;
+  readonly method: string;
+  /** The route pattern or path (no query string). */
+  readonly route: string;
+  readonly reason: string | null;
+  readonly actor: AuditActor;
+  readonly request: AuditRequestContext;
+}
+
+export interface DenialOptions {
+  /** Events recorded per (IP, status) and minute before suppressing. */
+  readonly limitPerMinute: number;
+  readonly now?: Date;
+}
+
+const WINDOW_MS = 60_000;
+
+function windowStart(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / WINDOW_MS) * WINDOW_MS);
+}
+
+function keyOf(ip: string | null, status: number): string {
+  return `${ip ?? 'unknown'}|${status}`;
+}
+
+function statusOfKey(key: string): 401 | 403 | 404 | 429 | undefined {
+  const s = Number(key.slice(key.lastIndexOf('|') + 1));
+  return s === 401 || s === 403 || s === 404 || s === 429 ? s : undefined;
+}
+
+async function summarise(trx: Transaction<DB>, closed: readonly { key: string; window_start: Date; count: number }[], limit: number, now: Date): Promise<number> {
+  let written = 0;
+  for (const w of closed) {
+    const status = statusOfKey(w.key);
+    if (w.count <= limit || status === undefined) continue;
+    const ip = w.key.slice(0, w.key.lastIndexOf('|'));
+    await recordAuditEvent(
+      trx,
+      {
+        action: 'request.denied',
+        outcome: 'denied',
+        actor: { type: 'anonymous', id: null, role: null, organizationId: null },
+        organizationId: null,
+        request: { id: null, ip: ip === 'unknown' ? null : ip, userAgent: null },
+        decision: { status, method: '*', route: '*', reason: 'suppressed', suppressed: w.count - limit, suppressedSince: Math.floor(new Date(w.window_start).getTime() / 1000) },
+      },
+      now,
+    );
+    written++;
+  }
+  return written;
+}
+
+/**
+ * Records one denied request, bounded as described above. Guarantees: at most `limitPerMinute`
+ * detailed events per (IP, status) and minute, plus one summary per window that overflowed; the
+ * counter update and any event commit together. Runs in its own transaction (a denial changes
+ * nothing else). Returns whether this denial got its own event.
+ */
+export async function recordDenied(db: Kysely<DB>, denial: DeniedRequest, options: DenialOptions): Promise<'recorded' | 'suppressed'> {
+  const now = options.now ?? new Date();
+  const start = windowStart(now);
+  const key = keyOf(denial.request.ip, denial.status);
+  return db.transaction().execute(async (trx) => {
+    const closed = await trx.deleteFrom('audit_denial_windows').where('key', '=', key).where('window_start', '<', start).returning(['key', 'window_start', 'count']).execute();
+    await summarise(trx, closed, options.limitPerMinute, now);
+    const row = await trx
+      .insertInto('audit_denial_windows')
+      .values({ key, window_start: start, count: 1 })
+      .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql<number>`audit_denial_windows.count + 1` }))
+      .returning('count')
+      .executeTakeFirstOrThrow();
+    if (row.count > options.limitPerMinute) return 'suppressed';
+    await recordAuditEvent(
+      trx,
+      {
+        action: 'request.denied',
+        outcome: 'denied',
+        actor: denial.actor,
+        organizationId: denial.actor.organizationId,
+        request: denial.request,
+        decision: { status: denial.status, method: denial.method.slice(0, 16), route: denial.route.slice(0, 500), reason: denial.reason === null ? null : denial.reason.slice(0, 500) },
+      },
+      now,
+    );
+    return 'recorded';
+  });
+}
+
+/**
+ * Closes every window that ended before `now`: writes the summary of each that overflowed and
+ * deletes them all. Guarantees: each overflowing window is summarised exactly once, even with
+ * several instances flushing concurrently (rows are claimed by DELETE … RETURNING).
+ * Returns the number of summary events written.
+ */
+export async function flushDenialWindows(db: Kysely<DB>, options: DenialOptions): Promise<number> {
+  const now = options.now ?? new Date();
+  return db.transaction().execute(async (trx) => {
+    const closed = await trx.deleteFrom('audit_denial_windows').where('window_start', '<', windowStart(now)).returning(['key', 'window_start', 'count']).execute();
+    closed.sort((a, b) => new Date(a.window_start).getTime() - new Date(b.window_start).getTime() || a.key.localeCompare(b.key));
+    return summarise(trx, closed, options.limitPerMinute, now);
+  });
+}

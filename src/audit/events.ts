@@ -1,0 +1,90 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+
+/**
+ * Every audit action and the JSON Schema of its `decision` (what the service decided). Validated
+ * when an event is written and again when it is read. Add an action here before emitting it;
+ * never change the meaning of an existing one (old events must keep validating).
+ */
+type Schema = Record<string, unknown>;
+
+const str = { type: 'string', maxLength: 500 } as const;
+const nullableStr = { type: ['string', 'null'], maxLength: 500 } as const;
+const int = { type: 'integer', minimum: 0 } as const;
+const strList = { type: 'array', items: str, maxItems: 100 } as const;
+
+function obj(required: Record<string, unknown>, optional: Record<string, unknown> = {}): Schema {
+  return { type: 'object', additionalProperties: false, required: Object.keys(required), properties: { ...required, ...optional } };
+}
+
+const rulesetRef = obj({ id: str, version: str, sha256: str });
+const riskLevel = { enum: ['very_low', 'low', 'moderate', 'high', 'very_high'] } as const;
+const evaluation = {
+  rulesets: { type: 'array', items: rulesetRef, maxItems: 20 },
+  questionnaireVersion: str,
+  overallRisk: riskLevel,
+  counts: { type: 'object', additionalProperties: int, maxProperties: 20 },
+};
+// A draft is validated and stored but not evaluated: no risk, no counts, no report.
+const { overallRisk: _risk, counts: _counts, ...draftRequired } = evaluation;
+const evaluationOptional = { overallRisk: riskLevel, counts: evaluation.counts };
+
+export const AUDIT_ACTIONS = {
+  // authentication
+  'auth.login.succeeded': obj({ sessionId: str }, { roles: strList }),
+  'auth.login.failed': obj({ reason: { enum: ['invalid_credentials', 'user_disabled', 'rate_limited', 'invalid_request'] } }, { emailSha256: str }),
+  'auth.logout': obj({ sessionId: str }),
+  'auth.refresh.succeeded': obj({ sessionId: str }),
+  'auth.refresh.failed': obj({ reason: str }, { sessionId: str }),
+  'auth.refresh.reused': obj({ sessionId: str, revoked: { type: 'boolean' } }),
+  'auth.session.revoked': obj({ sessionId: str, reason: str }),
+  'oauth.token.issued': obj({ clientId: str, scopes: strList, expiresIn: int }),
+  'oauth.token.denied': obj({ reason: str }, { clientId: str }),
+  // administration
+  'organization.created': obj({ name: str }),
+  'user.created': obj({ email: str, roles: strList }, { organizationId: str }),
+  'user.updated': obj({ changes: { type: 'object', maxProperties: 20 } }),
+  'user.password_changed': obj({ userId: str }),
+  'api_client.created': obj({ name: str, scopes: strList }),
+  'api_client.secret_rotated': obj({ clientId: str }),
+  'api_client.revoked': obj({ clientId: str }),
+  'auditor_grant.created': obj({ auditorId: str, organizationId: str }),
+  'auditor_grant.revoked': obj({ auditorId: str, organizationId: str }),
+  'key.created': obj({ purpose: { enum: ['report', 'token', 'pdf'] }, kid: str }),
+  'key.rotated': obj({ purpose: { enum: ['report', 'token', 'pdf'] }, kid: str }, { previousKid: nullableStr }),
+  'config.changed': obj({ fingerprint: str, changed: strList }, { settings: { type: 'object', maxProperties: 200, additionalProperties: { type: ['string', 'number', 'boolean', 'null'] } } }),
+  // assessments and reports
+  'evaluation.dry_run': obj(evaluation),
+  'assessment.created': obj({ title: str, revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
+  'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { draft: { type: 'boolean' }, ...evaluationOptional }),
+  'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),
+  'report.downloaded': obj({ format: { enum: ['json', 'pdf', 'signature', 'diff', 'audit'] } }, { sha256: str }),
+  'report.verified': obj({ valid: { type: 'boolean' } }, { kid: nullableStr, reason: nullableStr, reportId: nullableStr }),
+  // the trail itself
+  'audit.checkpoint.created': obj({ seq: int, hash: str, kid: str }),
+  'audit.verified': obj({ valid: { type: 'boolean' }, checkedEvents: int }, { brokenAt: { type: ['integer', 'null'] }, reason: nullableStr }),
+  'audit.exported': obj({ events: int }, { fromSeq: int, toSeq: int }),
+  // denied requests (bounded: see recordDenied)
+  // One event per denied request, up to a bound per (IP, status) and minute; beyond it a summary
+  // (method and route "*") with `suppressed` = how many were not recorded, `suppressedSince` = the
+  // window's start (Unix seconds). See src/audit/denied.ts.
+  'request.denied': obj({ status: { enum: [401, 403, 404, 429] }, method: str, route: str }, { reason: nullableStr, suppressedSince: int, suppressed: int }),
+} as const satisfies Record<string, Schema>;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validators = new Map<string, ValidateFunction>(Object.entries(AUDIT_ACTIONS).map(([action, schema]) => [action, ajv.compile(schema)]));
+
+export function isAuditAction(action: string): action is AuditAction {
+  return validators.has(action);
+}
+
+/** Throws if `decision` does not match the schema of `action` (or the action is unknown). */
+export function assertDecision(action: string, decision: unknown): void {
+  const validate = validators.get(action);
+  if (!validate) throw new Error(`unknown audit action ${action}`);
+  if (!validate(decision)) {
+    const e = validate.errors?.[0];
+    throw new Error(`audit decision for ${action} is invalid: ${e?.instancePath || '/'} ${e?.message ?? ''}`);
+  }
+}

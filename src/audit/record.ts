@@ -1,0 +1,132 @@
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
+import type { DB } from '../db/schema.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
+import { assertDecision, type AuditAction } from './events.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+/** Advisory lock key that serialises writers of the chain head (any constant unique to us). */
+const AUDIT_HEAD_LOCK = 73_116_403;
+
+/** Takes the chain-head lock for the rest of the transaction: one writer of the head at a time. */
+export async function lockAuditHead(trx: Transaction<DB>): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${AUDIT_HEAD_LOCK})`.execute(trx);
+}
+
+export interface AuditActor {
+  readonly type: 'user' | 'client' | 'anonymous' | 'system';
+  readonly id: string | null;
+  readonly role: string | null;
+  readonly organizationId: string | null;
+}
+
+export interface AuditRequestContext {
+  readonly id: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface AuditEventInput {
+  readonly action: AuditAction;
+  readonly outcome: 'success' | 'denied' | 'error';
+  readonly actor: AuditActor;
+  /** The organisation whose trail this event belongs to (filters, auditor access). */
+  readonly organizationId: string | null;
+  readonly target?: { readonly type: string; readonly id: string } | null;
+  readonly request?: AuditRequestContext | null;
+  /** SHA-256 (hex) of the action's input; the input itself stays where it is stored. */
+  readonly inputSha256?: string | null;
+  readonly decision: Record<string, unknown>;
+}
+
+/** The hashed content of an event: every stored field but the hash itself. */
+export interface AuditEventContent {
+  readonly seq: number;
+  readonly occurredAt: string;
+  readonly action: string;
+  readonly outcome: string;
+  readonly actor: AuditActor;
+  readonly organizationId: string | null;
+  readonly target: { readonly type: string; readonly id: string } | null;
+  readonly request: AuditRequestContext;
+  readonly inputSha256: string | null;
+  readonly decision: unknown;
+  readonly prevHash: string;
+}
+
+/** SHA-256 of the RFC 8785 canonical JSON of the content: the event's link in the chain. */
+export function hashEventContent(content: AuditEventContent): string {
+  return sha256Hex(canonicalJson(content));
+}
+
+export const SYSTEM_ACTOR: AuditActor = { type: 'system', id: null, role: null, organizationId: null };
+
+function truncate(value: string | null | undefined, max: number): string | null {
+  if (value === null || value === undefined) return null;
+  return value.length > max ? value.slice(0, max) : value;
+}
+
+/**
+ * Appends one event to the chain inside the caller's transaction, so the action and its event
+ * commit together or not at all (a failure here fails the action). Writers are serialised on the
+ * chain head with a transaction-scoped advisory lock, so concurrent transactions cannot fork the
+ * chain. The decision is validated against the action's schema first.
+ */
+export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventInput, now: Date = new Date()): Promise<{ seq: number; hash: string }> {
+  assertDecision(input.action, input.decision);
+  await lockAuditHead(trx);
+  const head = await trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const seq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const request: AuditRequestContext = {
+    id: truncate(input.request?.id, 128),
+    ip: truncate(input.request?.ip, 64),
+    userAgent: truncate(input.request?.userAgent, 300),
+  };
+  const content: AuditEventContent = {
+    seq,
+    occurredAt: now.toISOString(),
+    action: input.action,
+    outcome: input.outcome,
+    actor: input.actor,
+    organizationId: input.organizationId,
+    target: input.target ?? null,
+    request,
+    inputSha256: input.inputSha256 ?? null,
+    decision: input.decision,
+    prevHash,
+  };
+  const decisionCanonical = canonicalJson(input.decision);
+  const hash = hashEventContent(content);
+  await trx
+    .insertInto('audit_events')
+    .values({
+      seq,
+      occurred_at: now,
+      action: input.action,
+      outcome: input.outcome,
+      actor_type: input.actor.type,
+      actor_id: input.actor.id,
+      actor_role: input.actor.role,
+      actor_organization_id: input.actor.organizationId,
+      organization_id: input.organizationId,
+      target_type: input.target?.type ?? null,
+      target_id: input.target?.id ?? null,
+      request_id: request.id,
+      source_ip: request.ip,
+      user_agent: request.userAgent,
+      input_sha256: content.inputSha256,
+      decision: decisionCanonical,
+      decision_canonical: decisionCanonical,
+      prev_hash: prevHash,
+      hash,
+    })
+    .execute();
+  return { seq, hash };
+}
+
+/** Records an event in its own transaction (for actions that change nothing else). */
+export async function recordAuditEventAlone(db: Kysely<DB>, input: AuditEventInput, now?: Date): Promise<{ seq: number; hash: string }> {
+  return db.transaction().execute((trx) => recordAuditEvent(trx, input, now));
+}

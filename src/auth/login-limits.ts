@@ -1,0 +1,53 @@
+/**
+ * Brute-force limits on logins: failed attempts are counted over a sliding window per account
+ * (the SHA-256 of the e-mail, whether or not such a user exists, so limiting reveals nothing) and
+ * per client IP. The counters live in the database (`login_failures`), so every instance behind a
+ * load balancer shares them. A successful login clears its account's counter, not the IP's.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/schema.js';
+import { sha256Hex } from '../util/hash.js';
+
+export interface LoginLimit {
+  readonly key: string;
+  readonly max: number;
+}
+
+/** The account key of an e-mail address (normalised first): no address stored in clear. */
+export function accountKey(normalizedEmail: string): string {
+  return `account:${sha256Hex(normalizedEmail)}`;
+}
+
+/** The IP key of a client address. */
+export function ipKey(ip: string | null | undefined): string {
+  return `ip:${ip ?? 'unknown'}`;
+}
+
+/**
+ * Whether any of `limits` is reached within the window ending at `now`, and if so how many whole
+ * seconds until the attempt would be allowed again (≥ 1). Reads only.
+ */
+export async function loginLimitStatus(db: Kysely<DB> | Transaction<DB>, limits: readonly LoginLimit[], now: Date, windowSeconds: number): Promise<{ limited: boolean; retryAfterSeconds: number }> {
+  const cutoff = new Date(now.getTime() - windowSeconds * 1000);
+  let retryAfterMs = 0;
+  for (const { key, max } of limits) {
+    const rows = await db.selectFrom('login_failures').select('failed_at').where('key', '=', key).where('failed_at', '>', cutoff).orderBy('failed_at', 'desc').limit(max).execute();
+    if (rows.length >= max) {
+      // Allowed again once the max-th most recent failure leaves the window.
+      const pivot = new Date(rows[max - 1]!.failed_at).getTime();
+      retryAfterMs = Math.max(retryAfterMs, pivot + windowSeconds * 1000 - now.getTime());
+    }
+  }
+  return retryAfterMs > 0 ? { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : { limited: false, retryAfterSeconds: 0 };
+}
+
+/** Counts one failure against each key, and forgets failures older than the window. */
+export async function recordLoginFailure(trx: Transaction<DB>, keys: readonly string[], now: Date, windowSeconds: number): Promise<void> {
+  await trx.deleteFrom('login_failures').where('failed_at', '<=', new Date(now.getTime() - windowSeconds * 1000)).execute();
+  await trx.insertInto('login_failures').values(keys.map((key) => ({ key, failed_at: now }))).execute();
+}
+
+/** Forgets the failures of one key (after a successful login of that account). */
+export async function clearLoginFailures(trx: Transaction<DB>, key: string): Promise<void> {
+  await trx.deleteFrom('login_failures').where('key', '=', key).execute();
+}

@@ -1,0 +1,268 @@
+/**
+ * Browser sessions: login, refresh-token rotation with reuse detection, logout.
+ *
+ * A session is one refresh-token family. Login creates it with an absolute expiry
+ * (SESSION_ABSOLUTE_TIMEOUT_SECONDS) and hands out an access token (≤ 15 min), an opaque refresh
+ * token (32 random bytes, stored only as its SHA-256) and the session's CSRF token. Each refresh
+ * marks the presented refresh token used and issues a new one; presenting a used token again
+ * means it was copied, so the whole session is revoked at once (RFC 9700 §4.14.2). A session idle
+ * for SESSION_IDLE_TIMEOUT_SECONDS, or past its absolute expiry, cannot be refreshed.
+ * Every outcome is an audit event in the same transaction as the change it describes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { recordAuditEvent, type AuditRequestContext } from '../audit/record.js';
+import { recordDenied } from '../audit/denied.js';
+import type { DB } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { sha256Hex } from '../util/hash.js';
+import { ANONYMOUS_ACTOR, type AuthContext } from './context.js';
+import { accountKey, clearLoginFailures, ipKey, loginLimitStatus, recordLoginFailure } from './login-limits.js';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
+import { csrfTokenFor, normalizeRoles } from './principal.js';
+import type { Role } from './permissions.js';
+import { newId, newSecret, secretSha256 } from './secrets.js';
+import { issueSessionToken } from './tokens.js';
+
+/** What a signed-in user sees of themselves. */
+export interface SessionUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly organizationId: string;
+  readonly roles: readonly Role[];
+}
+
+/** Everything the HTTP layer needs to set the cookies and answer. Secrets: handle with care. */
+export interface IssuedSession {
+  readonly user: SessionUser;
+  readonly sessionId: string;
+  readonly accessToken: string;
+  readonly accessTokenMaxAge: number;
+  readonly refreshToken: string;
+  /** Seconds until the session's absolute expiry: the refresh cookie's Max-Age. */
+  readonly refreshTokenMaxAge: number;
+  readonly csrfToken: string;
+}
+
+/** Normalises an e-mail address for storage and lookup: trimmed, lower-case. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const INVALID_CREDENTIALS = 'Invalid e-mail or password';
+
+interface UserRow {
+  id: string;
+  organization_id: string;
+  email: string;
+  name: string | null;
+  roles: string[];
+  authz_version: number;
+}
+
+async function openSession(ctx: AuthContext, trx: Transaction<DB>, user: UserRow, request: AuditRequestContext, now: Date): Promise<IssuedSession> {
+  const sessionId = newId();
+  const csrfKey = randomBytes(32).toString('base64url');
+  const absolute = new Date(now.getTime() + ctx.config.auth.sessionAbsoluteTimeoutSeconds * 1000);
+  await trx
+    .insertInto('auth_sessions')
+    .values({ id: sessionId, user_id: user.id, created_at: now, absolute_expires_at: absolute, last_seen_at: now, csrf_key: csrfKey, revoked_at: null, revoked_reason: null, source_ip: request.ip?.slice(0, 64) ?? null, user_agent: request.userAgent?.slice(0, 300) ?? null })
+    .execute();
+  return issueForSession(ctx, trx, user, { id: sessionId, csrf_key: csrfKey, absolute_expires_at: absolute }, now);
+}
+
+async function issueForSession(ctx: AuthContext, trx: Transaction<DB>, user: UserRow, session: { id: string; csrf_key: string; absolute_expires_at: Date }, now: Date): Promise<IssuedSession> {
+  const refreshToken = newSecret();
+  await trx.insertInto('auth_refresh_tokens').values({ token_sha256: secretSha256(refreshToken), session_id: session.id, created_at: now, used_at: null }).execute();
+  const roles = normalizeRoles(user.roles);
+  const access = await issueSessionToken(ctx.tokens, { userId: user.id, organizationId: user.organization_id, roles, sessionId: session.id, authzVersion: user.authz_version }, now);
+  return {
+    user: { id: user.id, email: user.email, name: user.name, organizationId: user.organization_id, roles },
+    sessionId: session.id,
+    accessToken: access.token,
+    accessTokenMaxAge: access.expiresIn,
+    refreshToken,
+    refreshTokenMaxAge: Math.max(1, Math.floor((new Date(session.absolute_expires_at).getTime() - now.getTime()) / 1000)),
+    csrfToken: csrfTokenFor(session),
+  };
+}
+
+/**
+ * Signs a user in. Guarantees:
+ * - an unknown e-mail, a wrong password and a disabled user get the same 401 and take about the
+ *   same time (a dummy hash is verified when the user is unknown);
+ * - failures are counted per account and per IP; once a limit is reached every attempt (even
+ *   with the right password) gets 429 with Retry-After until the window slides, and those are
+ *   recorded as bounded `request.denied` events;
+ * - every success and failure below the limit is an audit event (failures carry the SHA-256 of
+ *   the e-mail, never the password), in the transaction that records it.
+ */
+export async function login(ctx: AuthContext, input: { email: string; password: string; request: AuditRequestContext }): Promise<IssuedSession> {
+  const { config, database } = ctx;
+  const now = ctx.clock();
+  const email = normalizeEmail(input.email);
+  const emailSha256 = sha256Hex(email);
+  const keys = [accountKey(email), ipKey(input.request.ip)] as const;
+  const window = config.auth.loginFailureWindowSeconds;
+  const limit = await loginLimitStatus(database.db, [{ key: keys[0], max: config.auth.loginMaxFailuresPerAccount }, { key: keys[1], max: config.auth.loginMaxFailuresPerIp }], now, window);
+  if (limit.limited) {
+    await recordDenied(database.db, { status: 429, method: 'POST', route: '/v1/auth/login', reason: 'login_rate_limited', actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: config.auth.auditDeniedPerMinute, now });
+    throw new AppError('rate-limited', `Too many failed sign-in attempts; try again in ${limit.retryAfterSeconds} seconds`, { headers: { 'Retry-After': String(limit.retryAfterSeconds) } });
+  }
+  const user = await database.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  const stored = user?.password_hash ?? (await dummyPasswordHash(config.auth.passwordHashCost));
+  const passwordOk = await verifyPassword(input.password, stored);
+  if (!user || !passwordOk || user.disabled_at !== null) {
+    const reason = user && passwordOk ? 'user_disabled' : 'invalid_credentials';
+    await database.db.transaction().execute(async (trx) => {
+      await recordLoginFailure(trx, keys, now, window);
+      await recordAuditEvent(
+        trx,
+        {
+          action: 'auth.login.failed',
+          outcome: 'denied',
+          actor: ANONYMOUS_ACTOR,
+          organizationId: user?.organization_id ?? null,
+          target: user ? { type: 'user', id: user.id } : null,
+          request: input.request,
+          decision: { reason, emailSha256 },
+        },
+        now,
+      );
+    });
+    throw new AppError('unauthenticated', INVALID_CREDENTIALS);
+  }
+  const rehash = needsRehash(user.password_hash, config.auth.passwordHashCost) ? await hashPassword(input.password, config.auth.passwordHashCost) : undefined;
+  return database.db.transaction().execute(async (trx) => {
+    await clearLoginFailures(trx, keys[0]);
+    // A stronger cost is a new hash of the same password: no authz change, sessions stay valid.
+    if (rehash !== undefined) await trx.updateTable('users').set({ password_hash: rehash }).where('id', '=', user.id).execute();
+    const issued = await openSession(ctx, trx, user, input.request, now);
+    await recordAuditEvent(
+      trx,
+      {
+        action: 'auth.login.succeeded',
+        outcome: 'success',
+        actor: { type: 'user', id: user.id, role: issued.user.roles.join(' ') || null, organizationId: user.organization_id },
+        organizationId: user.organization_id,
+        target: { type: 'session', id: issued.sessionId },
+        request: input.request,
+        decision: { sessionId: issued.sessionId, roles: [...issued.user.roles] },
+      },
+      now,
+    );
+    return issued;
+  });
+}
+
+type RefreshOutcome = { ok: true; issued: IssuedSession } | { ok: false; status: 'unknown' | 'revoked' | 'reused' | 'expired' | 'idle' | 'disabled' };
+
+async function revokeSession(trx: Transaction<DB>, sessionId: string, reason: string, now: Date): Promise<void> {
+  await trx.updateTable('auth_sessions').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+}
+
+/**
+ * Exchanges a refresh token for a new access token, refresh token and CSRF token. Guarantees:
+ * - the presented token is marked used and a new one issued in one transaction (rotation);
+ * - a token presented a second time revokes its whole session (family) and is refused, as are
+ *   all the family's other tokens from then on (`auth.refresh.reused`);
+ * - a session past its absolute expiry or idle timeout, or of a disabled user, is revoked and
+ *   refused; the new access token carries the user's current roles and authz_version.
+ * Throws a 401 AppError on any refusal (unknown tokens are recorded as bounded denials).
+ */
+export async function refresh(ctx: AuthContext, input: { refreshToken: string; request: AuditRequestContext }): Promise<IssuedSession> {
+  const now = ctx.clock();
+  const hash = secretSha256(input.refreshToken);
+  const outcome = await ctx.database.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    const token = await trx.selectFrom('auth_refresh_tokens').selectAll().where('token_sha256', '=', hash).forUpdate().executeTakeFirst();
+    if (!token) return { ok: false, status: 'unknown' };
+    const session = await trx.selectFrom('auth_sessions').selectAll().where('id', '=', token.session_id).forUpdate().executeTakeFirstOrThrow();
+    const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirstOrThrow();
+    const actor = { type: 'user' as const, id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id };
+    const base = { actor, organizationId: user.organization_id, target: { type: 'session', id: session.id }, request: input.request };
+    if (session.revoked_at !== null) return { ok: false, status: 'revoked' };
+    if (token.used_at !== null) {
+      await revokeSession(trx, session.id, 'refresh_token_reused', now);
+      await recordAuditEvent(trx, { ...base, action: 'auth.refresh.reused', outcome: 'denied', decision: { sessionId: session.id, revoked: true } }, now);
+      return { ok: false, status: 'reused' };
+    }
+    const fail = async (status: 'expired' | 'idle' | 'disabled', reason: string): Promise<RefreshOutcome> => {
+      await revokeSession(trx, session.id, reason, now);
+      await recordAuditEvent(trx, { ...base, action: 'auth.refresh.failed', outcome: 'denied', decision: { reason, sessionId: session.id } }, now);
+      return { ok: false, status };
+    };
+    if (new Date(session.absolute_expires_at).getTime() <= now.getTime()) return fail('expired', 'absolute_timeout');
+    if (new Date(session.last_seen_at).getTime() + ctx.config.auth.sessionIdleTimeoutSeconds * 1000 <= now.getTime()) return fail('idle', 'idle_timeout');
+    if (user.disabled_at !== null) return fail('disabled', 'user_disabled');
+    await trx.updateTable('auth_refresh_tokens').set({ used_at: now }).where('token_sha256', '=', hash).execute();
+    await trx.updateTable('auth_sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
+    const issued = await issueForSession(ctx, trx, user, session, now);
+    await recordAuditEvent(trx, { ...base, action: 'auth.refresh.succeeded', outcome: 'success', decision: { sessionId: session.id } }, now);
+    return { ok: true, issued };
+  });
+  if (outcome.ok) return outcome.issued;
+  if (outcome.status === 'unknown' || outcome.status === 'revoked') {
+    await recordDenied(ctx.database.db, { status: 401, method: 'POST', route: '/v1/auth/refresh', reason: `refresh_${outcome.status}`, actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now });
+  }
+  const detail: Record<typeof outcome.status, string> = {
+    unknown: 'The refresh token is not valid; sign in again',
+    revoked: 'The session has ended; sign in again',
+    reused: 'The refresh token was already used; the session has been revoked for safety; sign in again',
+    expired: 'The session has reached its maximum lifetime; sign in again',
+    idle: 'The session expired after inactivity; sign in again',
+    disabled: 'The session has ended; sign in again',
+  };
+  throw new AppError('unauthenticated', detail[outcome.status]);
+}
+
+/**
+ * The session a refresh token belongs to, if the token is known (used or not). For logout when
+ * the access token has already expired. Read only.
+ */
+export async function sessionOfRefreshToken(ctx: AuthContext, refreshToken: string): Promise<{ id: string; csrf_key: string; user_id: string; revoked_at: Date | null } | undefined> {
+  return ctx.database.db
+    .selectFrom('auth_refresh_tokens as t')
+    .innerJoin('auth_sessions as s', 's.id', 't.session_id')
+    .select(['s.id', 's.csrf_key', 's.user_id', 's.revoked_at'])
+    .where('t.token_sha256', '=', secretSha256(refreshToken))
+    .executeTakeFirst();
+}
+
+/**
+ * Ends a session: every token of its family stops working at once (the principal check reads
+ * `revoked_at` on each request). Guarantees: idempotent; the audit event is written only when
+ * the session was still open.
+ */
+export async function logout(ctx: AuthContext, input: { sessionId: string; request: AuditRequestContext }): Promise<void> {
+  const now = ctx.clock();
+  await ctx.database.db.transaction().execute(async (trx) => {
+    const session = await trx.selectFrom('auth_sessions as s').innerJoin('users as u', 'u.id', 's.user_id').select(['s.id', 's.revoked_at', 'u.id as user_id', 'u.organization_id', 'u.roles']).where('s.id', '=', input.sessionId).forUpdate().executeTakeFirst();
+    if (!session || session.revoked_at !== null) return;
+    await revokeSession(trx, session.id, 'logout', now);
+    await recordAuditEvent(
+      trx,
+      {
+        action: 'auth.logout',
+        outcome: 'success',
+        actor: { type: 'user', id: session.user_id, role: normalizeRoles(session.roles).join(' ') || null, organizationId: session.organization_id },
+        organizationId: session.organization_id,
+        target: { type: 'session', id: session.id },
+        request: input.request,
+        decision: { sessionId: session.id },
+      },
+      now,
+    );
+  });
+}
+
+/**
+ * Revokes every open session of a user (after disabling, a password change, or a role change),
+ * inside the caller's transaction. Returns how many were revoked.
+ */
+export async function revokeUserSessions(trx: Transaction<DB>, userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<number> {
+  let q = trx.updateTable('auth_sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (exceptSessionId !== undefined) q = q.where('id', '!=', exceptSessionId);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,198 @@
+/**
+ * Users: people with roles in one organisation. Passwords are checked against the policy and
+ * hashed before any transaction opens (scrypt takes ~0.1 s and must not hold a connection).
+ * Every change bumps what it must: roles, organisation or disabled → `authz_version` (tokens
+ * minted before are refused at once); disabled or password reset → every session revoked.
+ */
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { recordAuditEvent, type AuditActor, type AuditRequestContext } from '../audit/record.js';
+import type { DB, UsersTable } from '../db/schema.js';
+import { AppError, validationError } from '../errors.js';
+import { assertOrganizationExists } from './organizations.js';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { Role } from './permissions.js';
+import { normalizeRoles } from './principal.js';
+import { isUuid, newId } from './secrets.js';
+import { normalizeEmail, revokeUserSessions } from './sessions.js';
+
+export interface User {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly roles: readonly Role[];
+  readonly disabled: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface AuditInfo {
+  readonly actor: AuditActor;
+  readonly request: AuditRequestContext | null;
+  readonly now: Date;
+}
+
+type UserRow = Selectable<UsersTable>;
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    email: row.email,
+    name: row.name,
+    roles: normalizeRoles(row.roles),
+    disabled: row.disabled_at !== null,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** Throws a 422 on `pointer` listing why the password fails the policy. */
+export function assertPasswordPolicy(password: string, email: string | null, pointer: string): void {
+  const reasons = checkPasswordPolicy(password, { email });
+  if (reasons.length > 0) throw validationError(reasons.map((detail) => ({ pointer, detail: `the password ${detail}` })));
+}
+
+/** Every user, or those of one organisation, by e-mail. */
+export async function listUsers(db: Kysely<DB>, filter: { organizationId?: string } = {}): Promise<User[]> {
+  let q = db.selectFrom('users').selectAll();
+  if (filter.organizationId !== undefined) {
+    if (!isUuid(filter.organizationId)) return [];
+    q = q.where('organization_id', '=', filter.organizationId);
+  }
+  return (await q.orderBy('email').execute()).map(toUser);
+}
+
+/** One user, or undefined (also for an id that is not a UUID). */
+export async function findUser(db: Kysely<DB> | Transaction<DB>, id: string): Promise<User | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export interface NewUser {
+  readonly email: string;
+  readonly name?: string | null;
+  readonly organizationId: string;
+  readonly roles: readonly Role[];
+  /** Scrypt hash from `hashPassword` (hash before the transaction). */
+  readonly passwordHash: string;
+}
+
+/**
+ * Creates a user inside the caller's transaction and records `user.created`. Guarantees: the
+ * e-mail is stored normalised and unique (409 `conflict`), the organisation exists (422).
+ */
+export async function createUser(trx: Transaction<DB>, input: NewUser, audit: AuditInfo): Promise<User> {
+  const email = normalizeEmail(input.email);
+  await assertOrganizationExists(trx, input.organizationId, '/organizationId');
+  const clash = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  if (clash) throw new AppError('conflict', 'A user with this e-mail address already exists', { pointer: '/email' });
+  const roles = normalizeRoles(input.roles);
+  const row = {
+    id: newId(),
+    organization_id: input.organizationId,
+    email,
+    name: input.name ?? null,
+    password_hash: input.passwordHash,
+    roles,
+    authz_version: 1,
+    disabled_at: null,
+    created_at: audit.now,
+    updated_at: audit.now,
+  };
+  await trx.insertInto('users').values(row).execute();
+  await recordAuditEvent(
+    trx,
+    { action: 'user.created', outcome: 'success', actor: audit.actor, organizationId: input.organizationId, target: { type: 'user', id: row.id }, request: audit.request, decision: { email, roles: [...roles], organizationId: input.organizationId } },
+    audit.now,
+  );
+  return toUser(row);
+}
+
+export interface UserChanges {
+  readonly roles?: readonly Role[];
+  readonly disabled?: boolean;
+  readonly name?: string | null;
+  readonly organizationId?: string;
+  /** A new password set by an administrator: scrypt hash (hash before the transaction). */
+  readonly passwordHash?: string;
+}
+
+async function activeAdminsOtherThan(trx: Transaction<DB>, userId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', '!=', userId)
+    .where('disabled_at', 'is', null)
+    .where((eb) => eb(eb.val('admin'), '=', eb.fn<string>('any', ['roles'])))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Applies an administrator's changes to a user inside the caller's transaction and records
+ * `user.updated` (with what changed, never a password). Guarantees: 404 for an unknown user;
+ * 409 if the change would leave no enabled administrator; roles, organisation or disabled bump
+ * `authz_version`; disabling or a password reset revokes every session of the user.
+ */
+export async function updateUser(trx: Transaction<DB>, id: string, changes: UserChanges, audit: AuditInfo): Promise<User> {
+  if (!isUuid(id)) throw new AppError('not-found', 'No such user');
+  const row = await trx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  if (!row) throw new AppError('not-found', 'No such user');
+  const before = toUser(row);
+  const roles = changes.roles === undefined ? before.roles : normalizeRoles(changes.roles);
+  const disabled = changes.disabled ?? before.disabled;
+  const wasAdmin = before.roles.includes('admin') && !before.disabled;
+  const staysAdmin = roles.includes('admin') && !disabled;
+  if (wasAdmin && !staysAdmin && (await activeAdminsOtherThan(trx, id)) === 0) {
+    throw new AppError('conflict', 'This change would leave the installation without an enabled administrator');
+  }
+  if (changes.organizationId !== undefined) await assertOrganizationExists(trx, changes.organizationId, '/organizationId');
+  const diff: Record<string, unknown> = {};
+  if (changes.roles !== undefined && roles.join() !== before.roles.join()) diff.roles = { from: [...before.roles], to: [...roles] };
+  if (disabled !== before.disabled) diff.disabled = disabled;
+  if (changes.organizationId !== undefined && changes.organizationId !== before.organizationId) diff.organizationId = { from: before.organizationId, to: changes.organizationId };
+  if (changes.name !== undefined && changes.name !== before.name) diff.name = true;
+  if (changes.passwordHash !== undefined) diff.password = 'reset';
+  const authzChanged = 'roles' in diff || 'disabled' in diff || 'organizationId' in diff;
+  if (Object.keys(diff).length === 0) return before;
+  await trx
+    .updateTable('users')
+    .set((eb) => ({
+      roles: [...roles],
+      disabled_at: disabled ? (row.disabled_at ?? audit.now) : null,
+      name: changes.name === undefined ? row.name : changes.name,
+      organization_id: changes.organizationId ?? row.organization_id,
+      password_hash: changes.passwordHash ?? row.password_hash,
+      updated_at: audit.now,
+      authz_version: authzChanged ? eb('authz_version', '+', 1) : eb.ref('authz_version'),
+    }))
+    .where('id', '=', id)
+    .execute();
+  if (disabled && !before.disabled) await revokeUserSessions(trx, id, 'user_disabled', audit.now);
+  else if (changes.passwordHash !== undefined) await revokeUserSessions(trx, id, 'password_reset', audit.now);
+  await recordAuditEvent(trx, { action: 'user.updated', outcome: 'success', actor: audit.actor, organizationId: changes.organizationId ?? before.organizationId, target: { type: 'user', id }, request: audit.request, decision: { changes: diff } }, audit.now);
+  return (await findUser(trx, id))!;
+}
+
+/**
+ * A user changes their own password. Guarantees: the current password must verify (401
+ * otherwise, same message as a failed login); the new one must pass the policy (422); every
+ * other session of the user is revoked; `user.password_changed` is recorded.
+ */
+export async function changeOwnPassword(
+  db: Kysely<DB>,
+  input: { userId: string; sessionId?: string; currentPassword: string; newPassword: string; cost: number },
+  audit: AuditInfo,
+): Promise<void> {
+  const row = await db.selectFrom('users').select(['email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+  if (!(await verifyPassword(input.currentPassword, row.password_hash))) throw new AppError('unauthenticated', 'The current password is not correct');
+  assertPasswordPolicy(input.newPassword, row.email, '/newPassword');
+  const hash = await hashPassword(input.newPassword, input.cost);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ password_hash: hash, updated_at: audit.now }).where('id', '=', input.userId).execute();
+    await revokeUserSessions(trx, input.userId, 'password_changed', audit.now, input.sessionId);
+    await recordAuditEvent(trx, { action: 'user.password_changed', outcome: 'success', actor: audit.actor, organizationId: audit.actor.organizationId, target: { type: 'user', id: input.userId }, request: audit.request, decision: { userId: input.userId } }, audit.now);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * `npm run -s assess -- <file.json>` (or `npx tsx src/cli/assess.ts <file.json>`): evaluates
+ * `{questionnaireVersion, answers, rulesets?}` from a file ("-" for standard input) and prints the
+ * evaluation result as canonical JSON (RFC 8785) on standard output, nothing else. No database, no
+ * server. Invalid input: exit code 1 and the field-level errors on standard error; usage errors: 2.
+ */
+import { readFileSync } from 'node:fs';
+import { AppError } from '../errors.js';
+import { evaluate, evaluationToCanonicalJson } from '../rules/index.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const file = argv[0];
+  if (argv.length !== 1 || file === undefined || file === '--help' || file === '-h') {
+    process.stderr.write('usage: assess <file.json | ->\n  prints the evaluation of {questionnaireVersion, answers, rulesets?} as canonical JSON\n');
+    return 2;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8'));
+  } catch (e) {
+    process.stderr.write(`assess: cannot read JSON from ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    process.stderr.write('assess: the file must hold an object {questionnaireVersion, answers, rulesets?}\n');
+    return 1;
+  }
+  const input = body as { questionnaireVersion?: unknown; answers?: unknown; rulesets?: unknown };
+  try {
+    const result = await evaluate({
+      questionnaireVersion: input.questionnaireVersion as string,
+      answers: input.answers,
+      ...(input.rulesets === undefined ? {} : { rulesets: input.rulesets as { id: string; version: string }[] }),
+    });
+    process.stdout.write(`${evaluationToCanonicalJson(result)}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof AppError) {
+      process.stderr.write(`assess: ${e.detail}\n`);
+      for (const fe of e.errors) process.stderr.write(`${fe.pointer}: ${fe.detail}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`assess: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

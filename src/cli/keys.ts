@@ -1,0 +1,98 @@
+/**
+ * `hipaa-ai-risk keys <rotate|list|jwks> [--purpose report|token] [--data-dir DIR]`
+ * (also `npm run keys -- rotate`).
+ *
+ * Manages the embedded key directories under DATA_DIR (default ./data). Keys configured from the
+ * environment (REPORT_SIGNING_KEY[_FILE], TOKEN_SIGNING_KEY[_FILE]) are rotated in the secrets
+ * manager instead; see docs/signing.md.
+ */
+import { parseArgs } from 'node:util';
+import { keySourceFromEnv, loadKeyRing, rotateKeyDirectory } from '../signing/key-ring.js';
+import type { KeyPurpose, KeyRing } from '../signing/key-ring.js';
+import { EXIT, runIfMain } from './main.js';
+import type { CliCommand } from './main.js';
+
+const HELP = `usage: hipaa-ai-risk keys <rotate|list|jwks> [--purpose report|token] [--data-dir DIR]
+
+  rotate   add a new current key to the embedded key directory; older keys stay published
+  list     list the keys (current first) with their kid and creation time
+  jwks     print the public JWKS
+
+  --purpose report|token  which ring (default report)
+  --data-dir DIR          embedded data directory (default $DATA_DIR, else ./data)
+
+The first key of an embedded ring is created on first use (by the server, or by any of these).
+`;
+
+/**
+ * The `keys` command. Guarantees: `rotate` only ever adds a key file (never rewrites or deletes
+ * one) and refuses when the ring is configured from the environment; prints the new kid.
+ */
+export const keysCommand: CliCommand = async (argv, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        purpose: { type: 'string', default: 'report' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const purpose = values.purpose;
+  const [action, ...extra] = positionals;
+  if ((purpose !== 'report' && purpose !== 'token') || action === undefined || extra.length > 0) {
+    io.stderr.write(HELP);
+    return EXIT.usage;
+  }
+  const dataDir = values['data-dir'] ?? (io.env.DATA_DIR || './data');
+  const source = await keySourceFromEnv(purpose, io.env, dataDir);
+
+  switch (action) {
+    case 'rotate': {
+      if (source.kind !== 'directory') {
+        io.stderr.write(`the ${purpose} key is configured from the environment (${envPrefix(purpose)}_KEY or _KEY_FILE): rotate it in your secrets manager and publish the old public key in ${envPrefix(purpose)}_RETIRED_JWKS_FILE (docs/signing.md)\n`);
+        return EXIT.failed;
+      }
+      const ring = await rotateKeyDirectory(purpose, source.dir);
+      const previous = ring.all[1];
+      io.stderr.write(
+        previous === undefined
+          ? `created the first ${purpose} signing key in ${source.dir}\n`
+          : `rotated the ${purpose} signing key in ${source.dir}; previous key ${previous.kid} stays published\n`,
+      );
+      io.stdout.write(`${ring.current.kid}\n`);
+      return EXIT.ok;
+    }
+    case 'list':
+      io.stdout.write(listLines(await loadKeyRing(purpose, source)));
+      return EXIT.ok;
+    case 'jwks':
+      io.stdout.write(`${JSON.stringify((await loadKeyRing(purpose, source)).jwks(), null, 2)}\n`);
+      return EXIT.ok;
+    default:
+      io.stderr.write(`unknown action: ${action}\n\n${HELP}`);
+      return EXIT.usage;
+  }
+};
+
+function listLines(ring: KeyRing): string {
+  return `# ${ring.purpose} keys from ${ring.source}\n` + ring.all.map((k) => `${k.status.padEnd(8)} ${k.kid}  ${k.createdAt ?? '-'}\n`).join('');
+}
+
+function envPrefix(purpose: KeyPurpose): string {
+  return purpose === 'report' ? 'REPORT_SIGNING' : 'TOKEN_SIGNING';
+}
+
+runIfMain(import.meta.url, keysCommand);

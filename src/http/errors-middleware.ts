@@ -1,0 +1,91 @@
+import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { sendProblem } from './problem.js';
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+  limit?: number;
+}
+
+/** Maps body-parser's error types to our problem codes (anything else is internal). */
+function fromBodyParser(err: BodyParserError, limitBytes: number): AppError | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new AppError('payload-too-large', `The request body exceeds the limit of ${limitBytes} bytes`);
+    case 'entity.parse.failed':
+      return new AppError('malformed-json', 'The request body could not be parsed as JSON', { pointer: '' });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported-media-type', 'The request body must be UTF-8 encoded');
+    case 'parameters.too.many':
+      return new AppError('payload-too-large', 'The request has too many form fields');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new AppError('bad-request', 'The request body was incomplete');
+    default:
+      break;
+  }
+  // Other client errors raised by express or its middleware (static files, routing).
+  if (typeof err.status === 'number' && err.status >= 400 && err.status < 500 && err.expose !== false) {
+    if (err.status === 404) return new AppError('not-found', 'No such resource');
+    if (err.status === 405) return new AppError('method-not-allowed', 'Method not allowed');
+    if (err.status === 413) return new AppError('payload-too-large', `The request body exceeds the limit of ${limitBytes} bytes`);
+    if (err.status === 415) return new AppError('unsupported-media-type', 'Unsupported media type');
+    return new AppError('bad-request', 'The request could not be processed');
+  }
+  return undefined;
+}
+
+const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
+const DB_UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|terminating connection/i;
+
+/**
+ * Whether an error means the database cannot be reached (refused, dropped, shutting down, pool
+ * exhausted until its timeout): the request gets a 503 with Retry-After, never a hang or a 500.
+ * PostgreSQL class 08 (connection exception) counts too.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && (DB_UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  if (typeof e.message === 'string' && DB_UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)) return true;
+  return e.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
+}
+
+/**
+ * The one error handler: AppError → its problem; body-parser errors → 400/413/415; anything
+ * else → a bare 500 problem with no internal message (the details go to the log, by request id).
+ */
+export function errorHandler(logger: Logger, bodyLimitBytes: number) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    let problem: AppError | undefined;
+    if (err instanceof AppError) problem = err;
+    else if (err instanceof Error) problem = fromBodyParser(err, bodyLimitBytes);
+    if (!problem && isDatabaseUnavailable(err)) {
+      logger.warn({ reqId: req.id, err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'database unavailable');
+      problem = new AppError('service-unavailable', 'The database is unavailable; retry shortly (for submissions, with the same Idempotency-Key: a request cut off during its commit may have completed)', { headers: { 'Retry-After': '5' } });
+    }
+    if (!problem) {
+      logger.error({ reqId: req.id, err }, 'unhandled error');
+      problem = new AppError('internal-error', 'An internal error occurred. Quote the request id when reporting it.');
+    } else if (problem.status >= 500) {
+      logger.error({ reqId: req.id, code: problem.code, cause: problem.cause }, problem.detail);
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, req, problem);
+  };
+}
+
+/** 404 for every route nobody claimed. */
+export function notFound() {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    next(new AppError('not-found', `No resource at ${req.method} ${req.path}`));
+  };
+}

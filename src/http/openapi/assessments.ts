@@ -1,0 +1,228 @@
+import { CreateAssessmentBody, EvaluateBody, ReportRequestBody, ReviseAssessmentBody, VerifyBody } from '../schemas/assessments.js';
+import { PROBLEM_TYPES } from '../../errors.js';
+
+/** OpenAPI fragment of the assessment API: the request schemas are the ones the routes validate with. */
+const problem = (...codes: (keyof typeof PROBLEM_TYPES)[]): Record<string, unknown> =>
+  Object.fromEntries(
+    codes.map((code) => [
+      String(PROBLEM_TYPES[code].status),
+      { description: `${PROBLEM_TYPES[code].title} (type …/problems/${code})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+    ]),
+  );
+
+const auth = [{ cookieSession: [] }, { bearerToken: [] }];
+const idParam = (name: string, description: string): Record<string, unknown> => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description });
+const json = (schema: unknown, example?: unknown): Record<string, unknown> => ({ content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } } });
+
+const exampleAnswers = { 'uc.purpose': 'Drafts clinical notes from recorded visits for clinician review' };
+
+export const assessmentPaths: Record<string, unknown> = {
+  '/v1/questionnaires': {
+    get: { tags: ['Reference'], summary: 'Questionnaire versions (the current one marked)', security: auth, responses: { '200': { description: '`current` and `items`' }, ...problem('unauthenticated') } },
+  },
+  '/v1/questionnaires/{version}': {
+    get: {
+      tags: ['Reference'],
+      summary: 'A questionnaire definition: sections, questions (types, options with protectiveness ranks, help, citations, branching) and its JSON Schema',
+      security: auth,
+      parameters: [{ name: 'version', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: 'The definition' }, ...problem('not-found', 'unauthenticated') },
+    },
+  },
+  '/v1/rulesets': {
+    get: { tags: ['Reference'], summary: 'Every ruleset version with its SHA-256 and status (current, proposed, superseded)', security: auth, responses: { '200': { description: '`items`' }, ...problem('unauthenticated') } },
+  },
+  '/v1/rulesets/{id}/{version}': {
+    get: {
+      tags: ['Reference'],
+      summary: 'A ruleset version: metadata, hash and its rules as data',
+      security: auth,
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: 'The ruleset' }, ...problem('not-found', 'unauthenticated') },
+    },
+  },
+  '/v1/evaluate': {
+    post: {
+      tags: ['Assessments'],
+      summary: 'Evaluate answers without storing anything (dry run)',
+      description: 'Returns the evaluation result as RFC 8785 canonical JSON. Stricter rate limit. Scope `evaluate`.',
+      security: auth,
+      requestBody: { required: true, ...json(EvaluateBody, { questionnaireVersion: '1', answers: exampleAnswers }) },
+      responses: { '200': { description: 'The evaluation result', ...json({ $ref: '#/components/schemas/EvaluationResult' }) }, ...problem('validation-failed', 'malformed-json', 'unauthenticated', 'forbidden', 'rate-limited') },
+    },
+  },
+  '/v1/assessments': {
+    post: {
+      tags: ['Assessments'],
+      summary: 'Create an assessment: revision 1 and its signed report',
+      description: 'Honours `Idempotency-Key`: the same key and body return the original result (200, `Idempotent-Replayed: true`); the same key with another body is 409.',
+      security: auth,
+      parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' } }],
+      requestBody: { required: true, ...json(CreateAssessmentBody, { title: 'Ambient scribe in primary care', questionnaireVersion: '1', answers: exampleAnswers }) },
+      responses: {
+        '201': { description: 'Created; `Location` names the assessment', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
+        '200': { description: 'Idempotent replay of an earlier identical request', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
+        ...problem('validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'idempotency-key-reused', 'unauthenticated', 'forbidden', 'rate-limited'),
+      },
+    },
+    get: {
+      tags: ['Assessments'],
+      summary: 'List assessments (newest first, keyset pagination)',
+      security: auth,
+      parameters: [
+        { name: 'status', in: 'query', schema: { enum: ['draft', 'submitted'] }, description: 'status of the latest revision' },
+        { name: 'overallRisk', in: 'query', schema: { enum: ['very_low', 'low', 'moderate', 'high', 'very_high'] } },
+        { name: 'createdFrom', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        { name: 'createdTo', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        { name: 'q', in: 'query', schema: { type: 'string', maxLength: 200 }, description: 'text the title contains' },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+        { name: 'cursor', in: 'query', schema: { type: 'string' }, description: '`nextCursor` of the previous page' },
+      ],
+      responses: { '200': { description: 'A page', ...json({ type: 'object', properties: { items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } } }) }, ...problem('bad-request', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/assessments/{id}': {
+    get: { tags: ['Assessments'], summary: 'An assessment with its revisions and reports', security: auth, parameters: [idParam('id', 'assessment id')], responses: { '200': { description: 'The assessment' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
+  },
+  '/v1/assessments/{id}/revisions': {
+    post: {
+      tags: ['Assessments'],
+      summary: 'Save a new revision (n+1, gap-free) and its signed report',
+      security: auth,
+      parameters: [idParam('id', 'assessment id')],
+      requestBody: { required: true, ...json(ReviseAssessmentBody, { answers: exampleAnswers }) },
+      responses: { '201': { description: 'The new revision and its report', ...json({ $ref: '#/components/schemas/SubmissionResult' }) }, ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/assessments/{id}/revisions/{n}': {
+    get: {
+      tags: ['Assessments'],
+      summary: 'The answers of one revision, as submitted',
+      security: auth,
+      parameters: [idParam('id', 'assessment id'), { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+      responses: { '200': { description: 'questionnaireVersion and answers' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/assessments/{id}/revisions/{n}/reports': {
+    post: {
+      tags: ['Assessments'],
+      summary: 'Evaluate a stored revision under other ruleset versions',
+      description: 'The same revision under the same ruleset versions returns the existing report (200, same bytes); otherwise 201.',
+      security: auth,
+      parameters: [idParam('id', 'assessment id'), { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+      requestBody: { required: false, ...json(ReportRequestBody, { rulesets: [{ id: 'hipaa-security', version: '1.0.0' }] }) },
+      responses: { '201': { description: 'A new report' }, '200': { description: 'The existing report' }, ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/reports/{id}': {
+    get: {
+      tags: ['Reports'],
+      summary: 'The signed report: the stored canonical JSON bytes exactly',
+      description: '`ETag` is the SHA-256 of the bytes. Verify with the detached JWS from `/signature` and the keys at `/.well-known/jwks.json`.',
+      security: auth,
+      parameters: [idParam('id', 'report id')],
+      responses: { '200': { description: 'Report JSON (RFC 8785)', ...json({ $ref: '#/components/schemas/Report' }) }, '304': { description: 'Not modified' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/reports/{id}/signature': {
+    get: { tags: ['Reports'], summary: 'The detached JWS (RFC 7515 + RFC 7797, EdDSA)', security: auth, parameters: [idParam('id', 'report id')], responses: { '200': { description: 'Compact JWS with an empty payload part', content: { 'application/jose': { schema: { type: 'string' } } } }, ...problem('not-found') } },
+  },
+  '/v1/reports/{id}/pdf': {
+    get: { tags: ['Reports'], summary: 'The signed PDF/A-3b report (embeds the JSON and its JWS)', security: auth, parameters: [idParam('id', 'report id')], responses: { '200': { description: 'PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } }, ...problem('not-found') } },
+  },
+  '/v1/reports/{a}/diff/{b}': {
+    get: { tags: ['Reports'], summary: 'Findings whose status or risk changed between two reports', security: auth, parameters: [idParam('a', 'from report'), idParam('b', 'to report')], responses: { '200': { description: 'The diff' }, ...problem('not-found') } },
+  },
+  '/v1/verify': {
+    post: {
+      tags: ['Reports'],
+      summary: 'Verify report bytes and a JWS against the keys this service published',
+      security: auth,
+      requestBody: { required: true, ...json(VerifyBody) },
+      responses: { '200': { description: '`valid`, the key id or the reason, and the report identity' }, ...problem('validation-failed', 'unauthenticated', 'forbidden') },
+    },
+  },
+  '/.well-known/jwks.json': {
+    get: { tags: ['Reports'], summary: 'Every report-signing public key ever used, current first', security: [], responses: { '200': { description: 'JWKS (RFC 7517)' } } },
+  },
+};
+
+export const assessmentSchemas: Record<string, unknown> = {
+  CreateAssessmentBody,
+  ReviseAssessmentBody,
+  ReportRequestBody,
+  EvaluateBody,
+  VerifyBody,
+  SubmissionResult: {
+    type: 'object',
+    required: ['assessment', 'revision', 'report', 'replayed'],
+    properties: {
+      assessment: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, organizationId: { type: 'string' }, title: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } } },
+      revision: { type: 'object', properties: { revision: { type: 'integer' }, status: { enum: ['draft', 'submitted'] }, questionnaireVersion: { type: 'string' }, answersSha256: { type: 'string' }, submittedAt: { type: 'string', format: 'date-time' } } },
+      report: { type: ['object', 'null'], properties: { id: { type: 'string', format: 'uuid' }, sha256: { type: 'string' }, kid: { type: 'string' }, overallRisk: { type: 'string' }, rulesets: { type: 'array' }, summary: { type: 'object' } } },
+      replayed: { type: 'boolean' },
+    },
+  },
+  Report: {
+    type: 'object',
+    description: 'See docs/evaluation-format.md. `schema` is hipaa-ai-risk/report/1; `evaluation` is the evaluation result.',
+    required: ['schema', 'reportId', 'assessment', 'signing', 'evaluation'],
+    properties: { schema: { const: 'hipaa-ai-risk/report/1' }, reportId: { type: 'string' }, assessment: { type: 'object' }, signing: { type: 'object' }, evaluation: { $ref: '#/components/schemas/EvaluationResult' } },
+  },
+  EvaluationResult: {
+    type: 'object',
+    description: 'See docs/evaluation-format.md; `schema` is hipaa-ai-risk/evaluation/1.',
+    required: ['schema', 'questionnaire', 'rulesets', 'engine', 'answersSha256', 'summary', 'findings', 'errors'],
+    properties: { schema: { const: 'hipaa-ai-risk/evaluation/1' }, findings: { type: 'array' }, summary: { type: 'object' } },
+  },
+};
+
+const listParams = [
+  { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' } },
+  { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' } },
+  { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'user or client id' },
+  { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. assessment.created' },
+  { name: 'targetType', in: 'query', schema: { type: 'string' } },
+  { name: 'targetId', in: 'query', schema: { type: 'string' } },
+  { name: 'outcome', in: 'query', schema: { enum: ['success', 'denied', 'error'] } },
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string' } },
+];
+
+/** OpenAPI fragment of the audit trail and key routes. */
+export const auditPaths: Record<string, unknown> = {
+  '/v1/audit/events': {
+    get: { tags: ['Audit'], summary: 'Audit events of the organisations you may read, oldest first', security: auth, parameters: listParams, responses: { '200': { description: 'A page of events with their hashes; `nextCursor`' }, ...problem('bad-request', 'unauthenticated', 'forbidden') } },
+  },
+  '/v1/assessments/{id}/audit': {
+    get: { tags: ['Audit'], summary: 'The audit trail of one assessment and its reports', security: auth, parameters: [idParam('id', 'assessment id')], responses: { '200': { description: 'Events' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
+  },
+  '/v1/audit/export': {
+    get: {
+      tags: ['Audit'],
+      summary: 'Export the trail as JSON Lines with its chain proof',
+      description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range. Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`.',
+      security: auth,
+      parameters: [{ name: 'fromSeq', in: 'query', schema: { type: 'integer', minimum: 1 } }, { name: 'toSeq', in: 'query', schema: { type: 'integer', minimum: 1 } }],
+      responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('unauthenticated', 'forbidden') },
+    },
+  },
+  '/v1/audit/verify': {
+    get: { tags: ['Audit'], summary: 'Walk the hash chain and the signed checkpoints', security: auth, responses: { '200': { description: '`valid`, events and checkpoints checked, or the first broken sequence number and why' }, ...problem('unauthenticated', 'forbidden') } },
+  },
+  '/v1/audit/checkpoints': {
+    post: { tags: ['Audit'], summary: 'Sign the current chain head now (admin)', security: auth, responses: { '201': { description: 'The checkpoint: seq, hash, payload, JWS' }, ...problem('conflict', 'unauthenticated', 'forbidden') } },
+  },
+  '/v1/keys': {
+    get: { tags: ['Keys'], summary: 'Every published signing key (admin)', security: auth, responses: { '200': { description: 'kid, purpose, first seen, current' }, ...problem('unauthenticated', 'forbidden') } },
+  },
+  '/v1/keys/rotate': {
+    post: {
+      tags: ['Keys'],
+      summary: 'Add a new current report or token signing key (admin, embedded key directory only)',
+      security: auth,
+      requestBody: { required: true, ...json({ type: 'object', required: ['purpose'], properties: { purpose: { enum: ['report', 'token'] } } }, { purpose: 'report' }) },
+      responses: { '201': { description: 'The new kid and the previous one' }, ...problem('conflict', 'validation-failed', 'unauthenticated', 'forbidden') },
+    },
+  },
+};

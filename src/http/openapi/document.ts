@@ -1,0 +1,66 @@
+import { PROBLEM_BASE_URI } from '../../errors.js';
+
+export interface OpenApiFragment {
+  readonly paths: Record<string, unknown>;
+  readonly schemas?: Record<string, unknown>;
+  readonly tags?: readonly { name: string; description: string }[];
+}
+
+const problemSchema = {
+  type: 'object',
+  description: `RFC 9457 problem details. \`type\` is ${PROBLEM_BASE_URI}<code> and never changes for a given error.`,
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    requestId: { type: 'string' },
+    pointer: { type: 'string', description: 'JSON pointer (RFC 6901) of the first failing field' },
+    errors: { type: 'array', items: { type: 'object', required: ['pointer', 'detail'], properties: { pointer: { type: 'string' }, detail: { type: 'string' } } } },
+  },
+};
+
+function stripIds(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripIds);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '$id').map(([k, v]) => [k, stripIds(v)]));
+  }
+  return value;
+}
+
+/**
+ * The OpenAPI 3.1 document, assembled from the fragments each feature exports next to its
+ * routes. Request schemas are the same objects the routes validate with (one source of truth).
+ */
+export function buildOpenApi(publicUrl: string, version: string, fragments: readonly OpenApiFragment[]): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = { Problem: problemSchema };
+  const tags: { name: string; description: string }[] = [];
+  for (const f of fragments) {
+    for (const [path, item] of Object.entries(f.paths)) paths[path] = { ...((paths[path]) ?? {}), ...(item as object) };
+    Object.assign(schemas, f.schemas ?? {});
+    tags.push(...(f.tags ?? []));
+  }
+  return stripIds({
+    openapi: '3.1.0',
+    info: {
+      title: 'HIPAA AI Risk API',
+      version,
+      description:
+        'Assess the HIPAA Security Rule risk of an AI use case: submit questionnaire answers, get a deterministic, signed report (JSON with a detached Ed25519 JWS, and a signed PDF/A-3b). Errors are RFC 9457 problem+json. Browser sessions use httpOnly cookies plus an `X-CSRF-Token` header on state-changing requests; integrators use OAuth 2.0 client credentials (`POST /v1/oauth/token`) and a bearer token.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: publicUrl }],
+    tags,
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /v1/oauth/token (client credentials).' },
+        cookieSession: { type: 'apiKey', in: 'cookie', name: '__Host-hipaa_access', description: 'Set by POST /v1/auth/login; state-changing requests also need X-CSRF-Token.' },
+      },
+    },
+  }) as Record<string, unknown>;
+}

@@ -1,0 +1,304 @@
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
+import type { Action, Principal } from '../../auth/permissions.js';
+import { reachableOrganizations } from '../../auth/permissions.js';
+import { AppError, validationError } from '../../errors.js';
+import { recordAuditEventAlone } from '../../audit/record.js';
+import { OTHER_ORGANIZATION, type AssessmentService, type StoredReport } from '../../assessments/service.js';
+import { recordDenied } from '../../audit/denied.js';
+import { actorOf as actorOfPrincipal } from '../../auth/context.js';
+import { listAssessments } from '../../assessments/queries.js';
+import { reportJwks } from '../../assessments/keys.js';
+import type { Actor, Evaluator } from '../../assessments/types.js';
+import { RISK_LEVELS } from '../../assessments/types.js';
+import type { DB } from '../../db/schema.js';
+import { diffReports } from '../../reports/diff.js';
+import type { Report } from '../../reports/report.js';
+import type { KeyRing } from '../../signing/key-ring.js';
+import { verifyReportOffline } from '../../signing/verify-offline.js';
+import { sha256Hex } from '../../util/hash.js';
+import { canonicalJson } from '../../util/canonical-json.js';
+import { auditRequestContext } from '../audit-context.js';
+import { validateBody } from '../validate.js';
+import {
+  CreateAssessmentBody,
+  EvaluateBody,
+  ReportRequestBody,
+  ReviseAssessmentBody,
+  VerifyBody,
+  type CreateAssessmentInput,
+  type EvaluateInput,
+  type ReportRequestInput,
+  type ReviseAssessmentInput,
+  type VerifyInput,
+} from '../schemas/assessments.js';
+
+export interface AssessmentRouteDeps {
+  readonly db: Kysely<DB>;
+  readonly service: AssessmentService;
+  readonly evaluator: Evaluator;
+  readonly reportKeys: KeyRing<'report'>;
+  /** `authorize(action)`: authenticates the caller and refuses unless the table permits the action. */
+  readonly authorize: (action: Action) => RequestHandler;
+  readonly principalOf: (req: Request) => Principal;
+  /** Renders (or loads) the signed PDF of a stored report; absent until the PDF feature is wired. */
+  readonly pdfFor?: (report: StoredReport, req: Request) => Promise<Buffer>;
+  readonly clock?: () => Date;
+  /** Denials recorded individually per (IP, status) and minute (AUDIT_DENIED_PER_MINUTE). */
+  readonly deniedPerMinute?: number;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function actorOf(p: Principal, role: string): Actor {
+  return { type: p.type, id: p.id, name: p.displayName, role, organizationId: p.organizationId };
+}
+
+function primaryRole(p: Principal): string {
+  return p.type === 'client' ? 'client' : (p.roles[0] ?? 'none');
+}
+
+function intParam(value: string | undefined, name: string): number {
+  if (value === undefined || !/^[1-9]\d{0,8}$/.test(value)) throw new AppError('not-found', `No ${name} ${value ?? ''}`);
+  return Number(value);
+}
+
+function queryString(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new AppError('bad-request', `The query parameter ${name} must be given once`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+  return v;
+}
+
+function dateQuery(req: Request, name: string): Date | undefined {
+  const v = queryString(req, name);
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (!/^(19|20|21)\d{2}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(v) || Number.isNaN(d.getTime())) {
+    throw new AppError('bad-request', `The query parameter ${name} must be an ISO 8601 date or date-time`, { errors: [{ pointer: `/${name}`, detail: 'must be an ISO 8601 date or date-time' }] });
+  }
+  return d;
+}
+
+async function organizationName(db: Kysely<DB>, id: string): Promise<string> {
+  const row = await db.selectFrom('organizations').select('name').where('id', '=', id).executeTakeFirst();
+  return row?.name ?? id;
+}
+
+function sendReportDownload(res: Response, req: Request, body: Buffer | string, type: string, etag: string, filename: string): void {
+  res.setHeader('ETag', `"${etag}"`);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
+  if (req.get('if-none-match')?.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${etag}"`)) {
+    res.status(304).end();
+    return;
+  }
+  res.type(type).send(body);
+}
+
+/**
+ * The assessment API under /v1 (and the JWKS under /.well-known). Handlers parse, authorise and
+ * call the domain service; nothing here touches SQL except through the service and queries.
+ */
+export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
+  const { db, service, evaluator, authorize, principalOf } = deps;
+  const router = Router();
+
+  router.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(reportJwks(deps.reportKeys));
+  });
+
+  router.post('/v1/evaluate', authorize('evaluate'), async (req, res) => {
+    const p = principalOf(req);
+    const body = validateBody<EvaluateInput>(EvaluateBody, req.body);
+    const evaluation = await evaluator.evaluate(body);
+    await recordAuditEventAlone(db, {
+      action: 'evaluation.dry_run',
+      outcome: 'success',
+      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      organizationId: p.organizationId,
+      target: null,
+      request: auditRequestContext(req),
+      inputSha256: evaluation.answersSha256,
+      decision: {
+        rulesets: evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
+        questionnaireVersion: evaluation.questionnaire.version,
+        overallRisk: evaluation.summary.overallRisk,
+        counts: { ...evaluation.summary.counts.byStatus },
+      },
+    });
+    res.type('application/json').send(canonicalJson(evaluation));
+  });
+
+  router.post('/v1/assessments', authorize('assessments.create'), async (req, res) => {
+    const p = principalOf(req);
+    const key = req.get('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new AppError('bad-request', 'Idempotency-Key must be 1–200 characters of A–Z a–z 0–9 . _ : -', { errors: [{ pointer: '', detail: 'invalid Idempotency-Key header' }] });
+    }
+    const body = validateBody<CreateAssessmentInput>(CreateAssessmentBody, req.body);
+    const result = await service.create(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), body, {
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+      request: auditRequestContext(req),
+    });
+    res.setHeader('Location', `/v1/assessments/${result.assessment.id}`);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(result.replayed ? 200 : 201).json(result);
+  });
+
+  router.get('/v1/assessments', authorize('assessments.read'), async (req, res) => {
+    const p = principalOf(req);
+    const limitText = queryString(req, 'limit');
+    if (limitText !== undefined && !/^(100|[1-9]\d?)$/.test(limitText)) throw new AppError('bad-request', 'limit must be a whole number from 1 to 100', { errors: [{ pointer: '/limit', detail: 'must be 1–100' }] });
+    const status = queryString(req, 'status');
+    if (status !== undefined && status !== 'draft' && status !== 'submitted') throw new AppError('bad-request', 'status must be draft or submitted', { errors: [{ pointer: '/status', detail: 'must be draft or submitted' }] });
+    const overallRisk = queryString(req, 'overallRisk');
+    if (overallRisk !== undefined && !(RISK_LEVELS as readonly string[]).includes(overallRisk)) throw new AppError('bad-request', `overallRisk must be one of ${RISK_LEVELS.join(', ')}`, { errors: [{ pointer: '/overallRisk', detail: 'not a risk level' }] });
+    const q = queryString(req, 'q');
+    if (q !== undefined && q.length > 200) throw new AppError('bad-request', 'q is limited to 200 characters', { errors: [{ pointer: '/q', detail: 'too long' }] });
+    const cursor = queryString(req, 'cursor');
+    const createdFrom = dateQuery(req, 'createdFrom');
+    const createdTo = dateQuery(req, 'createdTo');
+    const page = await listAssessments(db, reachableOrganizations(p, 'assessments.read'), {
+      limit: limitText !== undefined ? Number(limitText) : 20,
+      ...(status !== undefined ? { status } : {}),
+      ...(overallRisk !== undefined ? { overallRisk: overallRisk as (typeof RISK_LEVELS)[number] } : {}),
+      ...(q !== undefined ? { q } : {}),
+      ...(cursor !== undefined ? { cursor } : {}),
+      ...(createdFrom ? { createdFrom } : {}),
+      ...(createdTo ? { createdTo } : {}),
+    });
+    res.json(page);
+  });
+
+  router.get('/v1/assessments/:id', authorize('assessments.read'), async (req, res) => {
+    const p = principalOf(req);
+    res.json(await service.get(req.params.id as string, reachableOrganizations(p, 'assessments.read')));
+  });
+
+  router.get('/v1/assessments/:id/revisions/:n', authorize('assessments.read'), async (req, res) => {
+    const p = principalOf(req);
+    const n = intParam(req.params.n as string, 'revision');
+    const answers = await service.answersOf(req.params.id as string, n, reachableOrganizations(p, 'assessments.read'));
+    res.json({ assessmentId: req.params.id, revision: n, ...answers });
+  });
+
+  router.post('/v1/assessments/:id/revisions', authorize('assessments.revise'), async (req, res) => {
+    const p = principalOf(req);
+    const body = validateBody<ReviseAssessmentInput>(ReviseAssessmentBody, req.body);
+    const result = await service.revise(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), req.params.id as string, body, { request: auditRequestContext(req) });
+    res.setHeader('Location', `/v1/assessments/${result.assessment.id}/revisions/${result.revision.revision}`);
+    res.status(201).json(result);
+  });
+
+  router.post('/v1/assessments/:id/revisions/:n/reports', authorize('assessments.revise'), async (req, res) => {
+    const p = principalOf(req);
+    const n = intParam(req.params.n as string, 'revision');
+    const body = req.body === undefined ? {} : validateBody<ReportRequestInput>(ReportRequestBody, req.body);
+    const { report, created } = await service.reportForRevision(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), req.params.id as string, n, body.rulesets, { request: auditRequestContext(req) });
+    res.setHeader('Location', `/v1/reports/${report.id}`);
+    res.status(created ? 201 : 200).json({ report, created });
+  });
+
+  /** Records that the caller received a report (or its signature, PDF, or a diff including it). */
+  const recordDownload = async (req: Request, found: { row: StoredReport; organizationId: string }, format: 'json' | 'signature' | 'pdf' | 'diff'): Promise<void> => {
+    const p = principalOf(req);
+    await recordAuditEventAlone(db, {
+      action: 'report.downloaded',
+      outcome: 'success',
+      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      organizationId: found.organizationId,
+      target: { type: 'report', id: found.row.id },
+      request: auditRequestContext(req),
+      inputSha256: null,
+      decision: { format, sha256: found.row.sha256 },
+    });
+  };
+
+  const download = async (req: Request, format: 'json' | 'signature' | 'pdf'): Promise<{ row: StoredReport; organizationId: string }> => {
+    const found = await service.report(req.params.id as string, reachableOrganizations(principalOf(req), 'reports.read'));
+    await recordDownload(req, found, format);
+    return found;
+  };
+
+  router.get('/v1/reports/:id', authorize('reports.read'), async (req, res) => {
+    const { row } = await download(req, 'json');
+    sendReportDownload(res, req, row.bytes, 'application/json', row.sha256, `report-${row.id}.json`);
+  });
+
+  router.get('/v1/reports/:id/signature', authorize('reports.read'), async (req, res) => {
+    const { row } = await download(req, 'signature');
+    sendReportDownload(res, req, row.jws, 'application/jose', sha256Hex(row.jws), `report-${row.id}.jws`);
+  });
+
+  router.get('/v1/reports/:id/pdf', authorize('reports.read'), async (req, res) => {
+    if (!deps.pdfFor) throw new AppError('not-found', 'PDF reports are not enabled');
+    const { row } = await download(req, 'pdf');
+    const pdf = await deps.pdfFor(row, req);
+    sendReportDownload(res, req, pdf, 'application/pdf', sha256Hex(pdf), `report-${row.id}.pdf`);
+  });
+
+  router.get('/v1/reports/:a/diff/:b', authorize('reports.read'), async (req, res) => {
+    const p = principalOf(req);
+    const scope = reachableOrganizations(p, 'reports.read');
+    const a = await service.report(req.params.a as string, scope);
+    const b = await service.report(req.params.b as string, scope);
+    for (const found of [a, b]) await recordDownload(req, found, 'diff');
+    const parse = (r: StoredReport): Report => JSON.parse(r.bytes.toString('utf8')) as Report;
+    res.json(diffReports(parse(a.row), parse(b.row)));
+  });
+
+  router.post('/v1/verify', authorize('verify'), async (req, res) => {
+    const p = principalOf(req);
+    const body = validateBody<VerifyInput>(VerifyBody, req.body);
+    if ((body.report === undefined) === (body.reportBase64 === undefined)) {
+      throw validationError([{ pointer: '/report', detail: 'give exactly one of report and reportBase64' }]);
+    }
+    const bytes = body.report !== undefined ? Buffer.from(body.report, 'utf8') : Buffer.from(body.reportBase64 ?? '', 'base64');
+    const jwks = reportJwks(deps.reportKeys);
+    const result = await verifyReportOffline(bytes, body.jws, jwks);
+    // Everything here comes from the caller's bytes: keep only what is bounded and well-formed.
+    const reportId = typeof result.identity.reportId === 'string' && UUID.test(result.identity.reportId) ? result.identity.reportId : null;
+    const decision = result.valid
+      ? { valid: true, kid: result.kid, reason: null, reportId }
+      : { valid: false, kid: null, reason: [...result.reason].slice(0, 300).join('').replace(/[^\x20-\x7e]/g, '?'), reportId: null };
+    await recordAuditEventAlone(db, {
+      action: 'report.verified',
+      outcome: 'success',
+      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      organizationId: p.organizationId,
+      target: result.valid && reportId !== null ? { type: 'report', id: reportId } : null,
+      request: auditRequestContext(req),
+      inputSha256: sha256Hex(bytes),
+      decision,
+    });
+    res.json({ ...result, sha256: sha256Hex(bytes) });
+  });
+
+  router.use(recordCrossOrganizationDenials(db, principalOf, deps.deniedPerMinute ?? 20));
+  return router;
+}
+
+/**
+ * An error middleware that records, bounded like every denial (src/audit/denied.ts), a 404
+ * answered for a resource of another organisation, then passes the error on unchanged.
+ */
+export function recordCrossOrganizationDenials(db: Kysely<DB>, principalOf: (req: Request) => Principal, limitPerMinute: number): ErrorRequestHandler {
+  return (err: unknown, req, _res, next) => {
+    if (!(err instanceof AppError) || err.cause !== OTHER_ORGANIZATION || !req.principal) {
+      next(err);
+      return;
+    }
+    const route = (req.route as { path?: unknown } | undefined)?.path;
+    recordDenied(
+      db,
+      { status: 404, method: req.method, route: typeof route === 'string' ? route : req.path, reason: 'resource of another organisation', actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
+      { limitPerMinute },
+    ).then(
+      () => next(err),
+      (auditErr: unknown) => next(auditErr),
+    );
+  };
+}

@@ -1,0 +1,156 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Kysely } from 'kysely';
+import type { Action, Principal } from '../../auth/permissions.js';
+import { reachableOrganizations } from '../../auth/permissions.js';
+import { AppError } from '../../errors.js';
+import { createCheckpoint } from '../../audit/checkpoint.js';
+import { exportAuditTrail } from '../../audit/export.js';
+import { auditTrailOfAssessment, decodeAuditCursor, listAuditEvents } from '../../audit/query.js';
+import { recordAuditEventAlone } from '../../audit/record.js';
+import { verifyAuditChain } from '../../audit/verify.js';
+import { reportJwks } from '../../assessments/keys.js';
+import type { AssessmentService } from '../../assessments/service.js';
+import type { DB } from '../../db/schema.js';
+import type { KeyRing } from '../../signing/key-ring.js';
+import { auditRequestContext } from '../audit-context.js';
+import { recordCrossOrganizationDenials } from './assessments.js';
+
+export interface AuditRouteDeps {
+  readonly db: Kysely<DB>;
+  readonly service: AssessmentService;
+  readonly reportKeys: KeyRing<'report'>;
+  readonly authorize: (action: Action) => RequestHandler;
+  readonly principalOf: (req: Request) => Principal;
+  readonly deniedPerMinute?: number;
+}
+
+const OUTCOMES = ['success', 'denied', 'error'] as const;
+
+function one(req: Request, name: string, pattern?: RegExp): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length > 200 || (pattern && !pattern.test(v))) throw new AppError('bad-request', `The query parameter ${name} is invalid`, { errors: [{ pointer: `/${name}`, detail: 'invalid value' }] });
+  return v;
+}
+
+function date(req: Request, name: string): Date | undefined {
+  const v = one(req, name, /^(19|20|21)\d{2}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/);
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new AppError('bad-request', `The query parameter ${name} is not a date`, { errors: [{ pointer: `/${name}`, detail: 'not a date' }] });
+  return d;
+}
+
+function actorOf(p: Principal): { type: 'user' | 'client'; id: string; role: string; organizationId: string } {
+  return { type: p.type, id: p.id, role: p.type === 'client' ? 'client' : (p.roles[0] ?? 'none'), organizationId: p.organizationId };
+}
+
+/** Reading, exporting and verifying the audit trail; creating checkpoints on demand. */
+export function auditRoutes(deps: AuditRouteDeps): Router {
+  const { db, authorize, principalOf } = deps;
+  const router = Router();
+
+  router.get('/v1/audit/events', authorize('audit.read'), async (req, res) => {
+    const p = principalOf(req);
+    const limit = one(req, 'limit', /^(1000|[1-9]\d{0,2})$/);
+    const cursor = one(req, 'cursor');
+    const outcome = one(req, 'outcome');
+    if (outcome !== undefined && !(OUTCOMES as readonly string[]).includes(outcome)) throw new AppError('bad-request', 'outcome must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'invalid value' }] });
+    const from = date(req, 'from');
+    const to = date(req, 'to');
+    const actor = one(req, 'actor');
+    const action = one(req, 'action');
+    const targetType = one(req, 'targetType');
+    const targetId = one(req, 'targetId');
+    res.json(
+      await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), {
+        limit: limit !== undefined ? Number(limit) : 100,
+        ...(cursor !== undefined ? { afterSeq: decodeAuditCursor(cursor) } : {}),
+        ...(outcome !== undefined ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        ...(actor !== undefined ? { actorId: actor } : {}),
+        ...(action !== undefined ? { action } : {}),
+        ...(targetType !== undefined ? { targetType } : {}),
+        ...(targetId !== undefined ? { targetId } : {}),
+      }),
+    );
+  });
+
+  router.get('/v1/assessments/:id/audit', authorize('audit.read'), async (req, res) => {
+    const p = principalOf(req);
+    const scope = reachableOrganizations(p, 'audit.read');
+    const assessment = await deps.service.findAssessment(req.params.id as string, scope);
+    res.json({ assessmentId: assessment.id, items: await auditTrailOfAssessment(db, assessment) });
+  });
+
+  router.get('/v1/audit/export', authorize('audit.read'), async (req, res) => {
+    const p = principalOf(req);
+    const scope = reachableOrganizations(p, 'audit.read');
+    const fromSeq = one(req, 'fromSeq', /^[1-9]\d{0,14}$/);
+    const toSeq = one(req, 'toSeq', /^[1-9]\d{0,14}$/);
+    // Sign the head first, so the export ends on a signed checkpoint that authenticates every
+    // line before it; then record the export before a byte leaves.
+    await createCheckpoint(db, deps.reportKeys.current, { actor: actorOf(p), request: auditRequestContext(req) });
+    let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
+    if (toSeq !== undefined) last = last.where('seq', '<=', Number(toSeq));
+    const end = (await last.executeTakeFirst())?.seq;
+    if (end === undefined) throw new AppError('not-found', 'No signed checkpoint at or before the requested range end: nothing can be exported with a proof');
+    await recordAuditEventAlone(db, {
+      action: 'audit.exported',
+      outcome: 'success',
+      actor: actorOf(p),
+      organizationId: p.organizationId,
+      target: null,
+      request: auditRequestContext(req),
+      decision: { events: Math.max(end - Number(fromSeq ?? 1) + 1, 0), ...(fromSeq ? { fromSeq: Number(fromSeq) } : {}), toSeq: end },
+    });
+    res.setHeader('Content-Type', 'application/jsonl; charset=utf-8');
+    res.setHeader('Content-Disposition', 'attachment; filename="audit-export.jsonl"');
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+    });
+    for await (const line of exportAuditTrail(db, scope, { ...(fromSeq ? { fromSeq: Number(fromSeq) } : {}), toSeq: end })) {
+      if (gone) return;
+      if (!res.write(line)) {
+        // Wait for the client to read on, or to go away: never hang on a stalled reader.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+    }
+    res.end();
+  });
+
+  router.get('/v1/audit/verify', authorize('audit.verify'), async (req, res) => {
+    const p = principalOf(req);
+    const result = await verifyAuditChain(db, reportJwks(deps.reportKeys));
+    await recordAuditEventAlone(db, {
+      action: 'audit.verified',
+      outcome: 'success',
+      actor: actorOf(p),
+      organizationId: p.organizationId,
+      target: null,
+      request: auditRequestContext(req),
+      decision: { valid: result.valid, checkedEvents: result.checkedEvents, brokenAt: result.brokenAt, reason: result.reason },
+    });
+    res.json(result);
+  });
+
+  router.post('/v1/audit/checkpoints', authorize('audit.checkpoint'), async (req, res) => {
+    const p = principalOf(req);
+    const cp = await createCheckpoint(db, deps.reportKeys.current, { actor: actorOf(p), request: auditRequestContext(req), force: true });
+    if (!cp) throw new AppError('conflict', 'The audit trail is empty: nothing to checkpoint');
+    res.status(201).json({ id: cp.id, seq: cp.seq, hash: cp.hash, createdAt: cp.created_at.toISOString(), kid: cp.kid, payload: cp.payload, jws: cp.jws });
+  });
+
+  router.use(recordCrossOrganizationDenials(db, principalOf, deps.deniedPerMinute ?? 20));
+  return router;
+}

@@ -1,0 +1,109 @@
+/**
+ * JSON Schemas of the assessment API's request bodies. One source of truth: the routes validate
+ * with them and the OpenAPI document publishes them. The answers themselves are validated
+ * against the questionnaire version (field errors point at `/answers/<questionId>`).
+ */
+const rulesetRef = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 100, description: 'ruleset id, e.g. hipaa-security' },
+    version: { type: 'string', minLength: 1, maxLength: 50, description: 'semantic version, e.g. 1.0.0' },
+  },
+} as const;
+
+export const RulesetRefs = {
+  type: 'array',
+  maxItems: 10,
+  items: rulesetRef,
+  description: 'The ruleset versions to evaluate under; omitted means the current versions.',
+} as const;
+
+const answers = {
+  type: 'object',
+  maxProperties: 1000,
+  description: 'Answers keyed by question id, as defined by the questionnaire version (GET /v1/questionnaires/{version}).',
+} as const;
+
+export const CreateAssessmentBody = {
+  $id: 'CreateAssessmentBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'questionnaireVersion', 'answers'],
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 200, description: 'The AI use case, e.g. "Ambient scribe in primary care"' },
+    questionnaireVersion: { type: 'string', minLength: 1, maxLength: 50 },
+    answers,
+    rulesets: RulesetRefs,
+    draft: { type: 'boolean', description: 'Save without evaluating (no report) — for forms saved over several sittings.' },
+  },
+} as const;
+
+export const ReviseAssessmentBody = {
+  $id: 'ReviseAssessmentBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['answers'],
+  properties: {
+    answers,
+    questionnaireVersion: { type: 'string', minLength: 1, maxLength: 50, description: 'Defaults to the version of the latest revision.' },
+    rulesets: RulesetRefs,
+    draft: { type: 'boolean' },
+  },
+} as const;
+
+export const ReportRequestBody = {
+  $id: 'ReportRequestBody',
+  type: 'object',
+  additionalProperties: false,
+  properties: { rulesets: RulesetRefs },
+} as const;
+
+export const EvaluateBody = {
+  $id: 'EvaluateBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['questionnaireVersion', 'answers'],
+  properties: { questionnaireVersion: { type: 'string', minLength: 1, maxLength: 50 }, answers, rulesets: RulesetRefs },
+} as const;
+
+export const VerifyBody = {
+  $id: 'VerifyBody',
+  type: 'object',
+  additionalProperties: false,
+  required: ['jws'],
+  properties: {
+    report: { type: 'string', minLength: 2, maxLength: 2_000_000, description: 'The report JSON exactly as downloaded (UTF-8 text).' },
+    reportBase64: { type: 'string', minLength: 4, maxLength: 3_000_000, description: 'The report bytes, base64 — use when the exact bytes matter to your client.' },
+    jws: { type: 'string', minLength: 10, maxLength: 4096, description: 'The detached JWS from GET /v1/reports/{id}/signature.' },
+  },
+  description: 'Exactly one of `report` and `reportBase64`.',
+} as const;
+
+export interface CreateAssessmentInput {
+  title: string;
+  questionnaireVersion: string;
+  answers: Record<string, unknown>;
+  rulesets?: { id: string; version: string }[];
+  draft?: boolean;
+}
+export interface ReviseAssessmentInput {
+  answers: Record<string, unknown>;
+  questionnaireVersion?: string;
+  rulesets?: { id: string; version: string }[];
+  draft?: boolean;
+}
+export interface ReportRequestInput {
+  rulesets?: { id: string; version: string }[];
+}
+export interface EvaluateInput {
+  questionnaireVersion: string;
+  answers: Record<string, unknown>;
+  rulesets?: { id: string; version: string }[];
+}
+export interface VerifyInput {
+  report?: string;
+  reportBase64?: string;
+  jws: string;
+}

@@ -1,0 +1,197 @@
+/**
+ * Offline verification of a report PDF: the embedded `report.json` and `report.jws` are extracted
+ * and verified against a JWKS exactly like the separate files (`verifyReportOffline`), and the
+ * PDF's own signature is checked for integrity (the CMS signature is valid for its certificate
+ * and its digest matches the signed byte ranges, which cover the whole file).
+ *
+ * Trust comes from the JWKS: the PDF certificate is usually self-signed, so its fingerprint is
+ * reported for comparison with the one the issuer publishes, never trusted by itself.
+ */
+import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
+import forge from 'node-forge';
+import { sha256Hex } from '../../util/hash.js';
+import { verifyReportOffline } from '../../signing/verify-offline.js';
+import type { OfflineVerification, ReportIdentity } from '../../signing/verify-offline.js';
+import type { VerifyFailureCode } from '../../signing/jws.js';
+import { PdfReadError, readEmbeddedFiles, signatureByteRanges } from './pdf-reader.js';
+import { EMBEDDED_JWS_NAME, EMBEDDED_REPORT_NAME } from './names.js';
+
+/** What was found about the PDF's own signature. */
+export interface PdfSignatureFacts {
+  /** Lower-case hex SHA-256 of the whole PDF file. */
+  readonly pdfSha256: string;
+  readonly signatureCount: number;
+  /** The CMS signature verifies with its certificate and its digest matches the signed bytes. */
+  readonly intact: boolean;
+  /** The signed byte ranges run from the first to the last byte (no later incremental update). */
+  readonly coversWholeFile: boolean;
+  readonly signer?: { readonly subject: string; readonly certificateSha256: string; readonly selfSigned: boolean };
+  /** The CMS signing time (ISO 8601 UTC), if present. */
+  readonly signingTime?: string;
+}
+
+/** Why a PDF was refused before or besides its JWS. */
+export type PdfFailureCode = 'pdf-unreadable' | 'no-embedded-report' | 'pdf-signature-missing' | 'pdf-signature-invalid' | 'pdf-modified-after-signing';
+
+/** The outcome of `verifyPdfOffline`. */
+export type PdfOfflineVerification =
+  | { readonly valid: true; readonly kid: string; readonly identity: ReportIdentity; readonly pdf: PdfSignatureFacts }
+  | {
+      readonly valid: false;
+      readonly code: VerifyFailureCode | PdfFailureCode;
+      readonly reason: string;
+      /** Present when the embedded report could be read. */
+      readonly identity?: ReportIdentity;
+      readonly hint?: string;
+      readonly pdf: PdfSignatureFacts;
+    };
+
+const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
+const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
+
+/**
+ * Verifies a report PDF offline.
+ *
+ * Guarantees: never throws or rejects; `valid` is true only when (1) the PDF holds exactly one
+ * `report.json` and one `report.jws`, (2) the JWS is a valid EdDSA signature over the embedded
+ * report's exact bytes by a key in `jwks` (all the checks of `verifyReportOffline`), and (3) the
+ * PDF carries a signature whose CMS verifies with its own certificate, whose SHA-256 digest
+ * matches the signed byte ranges, and whose ranges cover the whole file. Every refusal says why.
+ */
+export async function verifyPdfOffline(pdfBytes: Uint8Array, jwks: unknown): Promise<PdfOfflineVerification> {
+  const pdf = Buffer.from(pdfBytes.buffer, pdfBytes.byteOffset, pdfBytes.byteLength);
+  const facts = pdfSignatureFacts(pdf);
+  let reportBytes: Buffer;
+  let jws: string;
+  try {
+    const files = readEmbeddedFiles(pdf);
+    const reports = files.filter((f) => f.name === EMBEDDED_REPORT_NAME);
+    const signatures = files.filter((f) => f.name === EMBEDDED_JWS_NAME);
+    if (reports.length !== 1 || signatures.length !== 1) {
+      return {
+        valid: false,
+        code: 'no-embedded-report',
+        reason: `the PDF must embed exactly one ${EMBEDDED_REPORT_NAME} and one ${EMBEDDED_JWS_NAME}; found ${reports.length} and ${signatures.length}`,
+        pdf: facts,
+      };
+    }
+    reportBytes = reports[0]!.bytes;
+    jws = signatures[0]!.bytes.toString('utf8');
+  } catch (error) {
+    const reason = error instanceof PdfReadError ? error.message : 'the PDF cannot be read';
+    return { valid: false, code: 'pdf-unreadable', reason, pdf: facts };
+  }
+
+  const result: OfflineVerification = await verifyReportOffline(reportBytes, jws, jwks);
+  if (!result.valid) return { ...result, pdf: facts };
+  if (facts.signatureCount === 0) return { valid: false, code: 'pdf-signature-missing', reason: 'the PDF is not signed', identity: result.identity, pdf: facts };
+  if (!facts.intact) return { valid: false, code: 'pdf-signature-invalid', reason: 'the PDF signature does not match the signed bytes or its certificate', identity: result.identity, pdf: facts };
+  if (!facts.coversWholeFile) {
+    return { valid: false, code: 'pdf-modified-after-signing', reason: 'the PDF was changed after it was signed (the signature does not cover the whole file)', identity: result.identity, pdf: facts };
+  }
+  return { valid: true, kid: result.kid, identity: result.identity, pdf: facts };
+}
+
+/**
+ * Checks the last signature of a PDF: CMS signature over the signed attributes, messageDigest =
+ * SHA-256 of the byte ranges, and whether the ranges cover the file. Guarantees: never throws.
+ */
+export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
+  const pdfSha256 = sha256Hex(pdf);
+  const ranges = signatureByteRanges(pdf);
+  const range = ranges[ranges.length - 1];
+  const base = { pdfSha256, signatureCount: ranges.length, intact: false, coversWholeFile: false };
+  if (range === undefined) return base;
+  const [a, b, c, d] = range as [number, number, number, number];
+  const coversWholeFile = a === 0 && c + d === pdf.length && b < c;
+  if (!(a === 0 && b <= c && c + d <= pdf.length && b > a)) return { ...base, coversWholeFile: false };
+  try {
+    const hex = pdf.toString('latin1', b, c).replace(/^<|>$/g, '').replace(/(00)+$/, '');
+    const der = Buffer.from(hex.length % 2 === 0 ? hex : `${hex}0`, 'hex');
+    const message = forge.pkcs7.messageFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')))) as forge.pkcs7.PkcsSignedData & {
+      rawCapture: { signerInfos?: forge.asn1.Asn1[] };
+    };
+    const signerInfo = message.rawCapture.signerInfos?.[0];
+    if (signerInfo === undefined || !Array.isArray(signerInfo.value)) return { ...base, coversWholeFile };
+    const parts = signerInfo.value;
+    const issuerAndSerial = parts[1];
+    const digestAlgorithm = parts[2];
+    const attrs = parts.find((p) => p.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && (p.type as number) === 0);
+    const signature = parts.find((p) => p.tagClass === forge.asn1.Class.UNIVERSAL && p.type === forge.asn1.Type.OCTETSTRING);
+    if (attrs === undefined || signature === undefined || !Array.isArray(attrs.value) || typeof signature.value !== 'string') return { ...base, coversWholeFile };
+    const digestOid = Array.isArray(digestAlgorithm?.value) ? forge.asn1.derToOid((digestAlgorithm.value[0] as forge.asn1.Asn1).value as string) : '';
+    if (digestOid !== OID_SHA256) return { ...base, coversWholeFile };
+
+    let messageDigest: string | undefined;
+    let signingTime: string | undefined;
+    for (const attr of attrs.value) {
+      const [oidNode, valuesNode] = attr.value as forge.asn1.Asn1[];
+      const oid = forge.asn1.derToOid(oidNode!.value as string);
+      const first = (valuesNode!.value as forge.asn1.Asn1[])[0];
+      if (oid === OID_MESSAGE_DIGEST) messageDigest = Buffer.from(first!.value as string, 'binary').toString('hex');
+      if (oid === OID_SIGNING_TIME) {
+        const when = first!.type === forge.asn1.Type.UTCTIME ? forge.asn1.utcTimeToDate(first!.value as string) : forge.asn1.generalizedTimeToDate(first!.value as string);
+        signingTime = when.toISOString();
+      }
+    }
+    const signed = createHash('sha256').update(pdf.subarray(a, a + b)).update(pdf.subarray(c, c + d)).digest('hex');
+
+    const serial = Array.isArray(issuerAndSerial?.value) ? forge.util.bytesToHex((issuerAndSerial.value[1] as forge.asn1.Asn1).value as string) : '';
+    const certificate = message.certificates.find((cert) => normaliseSerial(cert.serialNumber) === normaliseSerial(serial)) ?? message.certificates[0];
+    if (certificate === undefined) return { ...base, coversWholeFile };
+    const signedAttributes = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SET, true, attrs.value);
+    const signedAttributesDer = Buffer.from(forge.asn1.toDer(signedAttributes).getBytes(), 'binary');
+    const publicKey = createPublicKey(forge.pki.publicKeyToPem(certificate.publicKey));
+    const cmsValid = verifySignature('sha256', signedAttributesDer, publicKey, Buffer.from(signature.value, 'binary'));
+    const certDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), 'binary');
+    const subject = certificate.subject.attributes.map((x) => `${x.shortName ?? x.name ?? x.type}=${String(x.value)}`).reverse().join(', ');
+    return {
+      pdfSha256,
+      signatureCount: ranges.length,
+      intact: cmsValid && messageDigest === signed,
+      coversWholeFile,
+      signer: { subject, certificateSha256: createHash('sha256').update(certDer).digest('hex'), selfSigned: safeSelfSigned(certificate) },
+      ...(signingTime === undefined ? {} : { signingTime }),
+    };
+  } catch {
+    return { ...base, coversWholeFile };
+  }
+}
+
+function normaliseSerial(hex: string): string {
+  return hex.toLowerCase().replace(/^0+/, '');
+}
+
+function safeSelfSigned(cert: forge.pki.Certificate): boolean {
+  try {
+    return cert.isIssuer(cert) && cert.verify(cert);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The result of `verifyPdfOffline` as text lines for a terminal: a first line starting with
+ * `VALID` or `INVALID: <reason>`, then the report identity and the PDF signature facts.
+ * Guarantees: one entry per line, no trailing newlines; the same result gives the same lines.
+ */
+export function pdfVerificationLines(result: PdfOfflineVerification): string[] {
+  const lines = [result.valid ? `VALID: the embedded report is signed by key ${result.kid} and the PDF is intact` : `INVALID: ${result.reason}`];
+  if (!result.valid && result.hint !== undefined) lines.push(`hint: ${result.hint}`);
+  const row = (name: string, value: string | number | undefined): void => {
+    if (value !== undefined) lines.push(`  ${`${name}:`.padEnd(18)}${String(value)}`);
+  };
+  const identity = result.identity;
+  row('reportId', identity?.reportId);
+  row('assessmentId', identity?.assessmentId);
+  row('revision', identity?.revision);
+  row('kid', result.valid ? result.kid : undefined);
+  row('report sha256', identity?.sha256);
+  row('pdf sha256', result.pdf.pdfSha256);
+  row('pdf signature', result.pdf.signatureCount === 0 ? 'none' : `${result.pdf.intact ? 'intact' : 'BROKEN'}, ${result.pdf.coversWholeFile ? 'covers the whole file' : 'does NOT cover the whole file'}`);
+  row('pdf signed at', result.pdf.signingTime);
+  row('pdf signer', result.pdf.signer?.subject);
+  row('pdf cert sha256', result.pdf.signer === undefined ? undefined : `${result.pdf.signer.certificateSha256}${result.pdf.signer.selfSigned ? ' (self-signed: compare with the fingerprint the issuer publishes)' : ''}`);
+  return lines;
+}

@@ -1,0 +1,39 @@
+/**
+ * Report-signing keys: the Ed25519 ring whose current key signs every report's canonical JSON
+ * (detached JWS, see jws.ts). Separate from the token ring: a leaked session-signing key can
+ * never forge a report, and the other way round.
+ */
+import { keyDirectoryFor, keySourceFromEnv, loadKeyRing, rotateKeyDirectory } from './key-ring.js';
+import type { KeyRing, KeySource } from './key-ring.js';
+
+/** The report-signing ring: `current` signs, `all`/`jwks()` publish every key ever used. */
+export type ReportKeyRing = KeyRing<'report'>;
+
+/**
+ * Loads the report-signing ring from a source (creating the first key of a key directory).
+ * Guarantees: see `loadKeyRing`; the result only ever signs with one key, `current`.
+ */
+export async function loadReportKeyRing(source: KeySource): Promise<ReportKeyRing> {
+  return loadKeyRing('report', source);
+}
+
+/**
+ * Loads the report-signing ring configured by `REPORT_SIGNING_KEY` / `REPORT_SIGNING_KEY_FILE` /
+ * `REPORT_SIGNING_RETIRED_JWKS_FILE`, or else the embedded `<dataDir>/keys/report-signing/`.
+ */
+export async function loadReportKeyRingFromEnv(env: Readonly<Record<string, string | undefined>>, dataDir: string): Promise<ReportKeyRing> {
+  return loadKeyRing('report', await keySourceFromEnv('report', env, dataDir));
+}
+
+/**
+ * Adds a new current report-signing key to a key directory (e.g. `reportKeyDirectory(dataDir)`)
+ * and returns the new ring. Old keys stay published, so reports they signed keep verifying.
+ */
+export async function rotateReportKey(keyDir: string): Promise<ReportKeyRing> {
+  return rotateKeyDirectory('report', keyDir);
+}
+
+/** `<dataDir>/keys/report-signing`: the embedded default key directory for report signatures. */
+export function reportKeyDirectory(dataDir: string): string {
+  return keyDirectoryFor('report', dataDir);
+}

@@ -1,0 +1,265 @@
+/**
+ * Administration pages: users (create with a one-time password, roles, disable, reset password),
+ * organisations, API clients (create and rotate show the secret once; revoke), auditor grants,
+ * and the signing keys (rotation when the ring is a RotatableKeyRing over the embedded key
+ * directory; keys from a secrets manager are shown read-only). Every change goes through the auth module's
+ * functions, each in one transaction with its audit event, exactly as the admin API does.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { Kysely } from 'kysely';
+import { createApiClient, listApiClients, revokeApiClient, rotateApiClientSecret } from '../auth/api-clients.js';
+import { createAuditorGrant, listAuditorGrants, revokeAuditorGrant } from '../auth/auditor-grants.js';
+import { generatePassword } from '../auth/bootstrap.js';
+import { actorOf } from '../auth/context.js';
+import { createOrganization, listOrganizations } from '../auth/organizations.js';
+import { hashPassword } from '../auth/passwords.js';
+import { isPermitted, ROLES, SCOPES, type Action, type Role, type Scope } from '../auth/permissions.js';
+import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../auth/users.js';
+import type { DB } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { auditRequestContext } from '../http/audit-context.js';
+import { publishKeys } from '../assessments/keys.js';
+import type { KeyRing } from '../signing/key-ring.js';
+import { RotatableKeyRing } from '../signing/rotatable.js';
+import type { TokenKeyRing } from '../signing/token-keys.js';
+import { page, renderPage, type PageSession, type WebContext } from './page.js';
+
+function list(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function text(body: Record<string, unknown>, name: string, max = 500): string {
+  const v = body[name];
+  return typeof v === 'string' ? v.trim().slice(0, max) : '';
+}
+
+/** Messages shown after a redirect, chosen by a fixed code (nothing from the URL is echoed). */
+const DONE: Readonly<Record<string, string>> = {
+  'user-updated': 'The user was updated.',
+  'org-created': 'The organisation was created.',
+  'client-revoked': 'The API client was revoked. Its tokens no longer work.',
+  'grant-created': 'The auditor can now read the reports and audit trail of that organisation.',
+  'grant-revoked': 'The grant was revoked.',
+};
+
+function errorMessages(err: AppError): string[] {
+  return err.errors.length > 0 ? err.errors.map((e) => e.detail) : [err.detail];
+}
+
+/** The administration routes. */
+export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRing<'report'>; readonly tokenKeys: TokenKeyRing }): Router {
+  const router = Router();
+  const db: Kysely<DB> = ctx.db;
+  const cost = ctx.authContext.config.auth.passwordHashCost;
+  const auditOf = (req: Request, session: PageSession, action: Action): AuditInfo => ({ actor: actorOf(session.principal, action), request: auditRequestContext(req), now: ctx.authContext.clock() });
+  const done = (req: Request): string => (typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : '');
+
+  router.get('/admin', ...page(ctx, { action: 'users.manage' }, async (_req, res, session) => {
+    const [users, orgs, clients, grants] = await Promise.all([listUsers(db), listOrganizations(db), listApiClients(db), listAuditorGrants(db)]);
+    renderPage(ctx, res, session, 'admin/index.njk', {
+      title: 'Administration',
+      active: 'admin',
+      counts: { users: users.length, disabled: users.filter((u) => u.disabled).length, organizations: orgs.length, clients: clients.filter((c) => !c.revoked).length, grants: grants.length },
+      canAudit: isPermitted(session.principal, 'audit.verify'),
+      currentKid: keys.reportKeys.current.kid,
+    });
+  }));
+
+  // ------------------------------------------------------------------ users
+  async function renderUsers(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; values?: Record<string, unknown>; created?: { email: string; password: string } | null }, status = 200): Promise<void> {
+    const [users, orgs] = await Promise.all([listUsers(db), listOrganizations(db)]);
+    const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    renderPage(ctx, res, session, 'admin/users.njk', {
+      title: 'Users',
+      active: 'admin',
+      section: 'users',
+      users: users.map((u) => ({ ...u, organizationName: orgName.get(u.organizationId) ?? '' })),
+      organizations: orgs,
+      roles: ROLES,
+      errors: extra.errors ?? [],
+      values: { email: '', name: '', organizationId: session.principal.organizationId, roles: ['compliance_officer'], ...(extra.values ?? {}) },
+      created: extra.created ?? null,
+      done: done(req),
+    }, status);
+  }
+
+  router.get('/admin/users', ...page(ctx, { action: 'users.manage' }, (req, res, session) => renderUsers(req, res, session, {})));
+
+  router.post('/admin/users', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const email = text(body, 'email', 320);
+    const name = text(body, 'name', 200);
+    const organizationId = text(body, 'organizationId', 64);
+    const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+    const values = { email, name, organizationId, roles };
+    const typed = typeof body.password === 'string' ? body.password : '';
+    const password = typed === '' ? generatePassword(email) : typed;
+    try {
+      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new AppError('validation-failed', 'Enter a valid e-mail address', { errors: [{ pointer: '/email', detail: 'Enter a valid e-mail address.' }] });
+      if (roles.length === 0) throw new AppError('validation-failed', 'Choose at least one role', { errors: [{ pointer: '/roles', detail: 'Choose at least one role.' }] });
+      assertPasswordPolicy(password, email, '/password');
+      const passwordHash = await hashPassword(password, cost);
+      await db.transaction().execute((trx) => createUser(trx, { email, name: name || null, organizationId, roles, passwordHash }, auditOf(req, session, 'users.manage')));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await renderUsers(req, res, session, { errors: errorMessages(err), values }, err.status);
+      return;
+    }
+    // Shown once, in this response only (no-store): the administrator hands it over.
+    await renderUsers(req, res, session, { created: { email, password: typed === '' ? password : '' } }, 201);
+  }));
+
+  router.get('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
+    const user = await findUser(db, String(req.params.id));
+    if (!user) throw new AppError('not-found', 'No such user');
+    renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: user, roles: ROLES, errors: [] });
+  }));
+
+  router.post('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
+    const id = String(req.params.id);
+    const user = await findUser(db, id);
+    if (!user) throw new AppError('not-found', 'No such user');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+    const password = typeof body.password === 'string' ? body.password : '';
+    try {
+      let passwordHash: string | undefined;
+      if (password !== '') {
+        assertPasswordPolicy(password, user.email, '/password');
+        passwordHash = await hashPassword(password, cost);
+      }
+      await db.transaction().execute((trx) => updateUser(trx, id, { roles, disabled: body.disabled === 'on', name: text(body, 'name', 200) || null, ...(passwordHash ? { passwordHash } : {}) }, auditOf(req, session, 'users.manage')));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: { ...user, roles, disabled: body.disabled === 'on' }, roles: ROLES, errors: errorMessages(err) }, err.status);
+      return;
+    }
+    res.redirect(303, '/admin/users?done=user-updated');
+  }));
+
+  // ------------------------------------------------------------------ organisations
+  async function renderOrgs(req: Request, res: Response, session: PageSession, errors: string[] = [], status = 200): Promise<void> {
+    renderPage(ctx, res, session, 'admin/organizations.njk', { title: 'Organisations', active: 'admin', section: 'organizations', organizations: await listOrganizations(db), errors, done: done(req) }, status);
+  }
+  router.get('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, (req, res, session) => renderOrgs(req, res, session)));
+  router.post('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, async (req, res, session) => {
+    const name = text((req.body ?? {}) as Record<string, unknown>, 'name', 200);
+    try {
+      if (name === '') throw new AppError('validation-failed', 'Give the organisation a name');
+      await db.transaction().execute((trx) => createOrganization(trx, { name }, auditOf(req, session, 'organizations.manage')));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await renderOrgs(req, res, session, errorMessages(err), err.status);
+      return;
+    }
+    res.redirect(303, '/admin/organizations?done=org-created');
+  }));
+
+  // ------------------------------------------------------------------ API clients
+  async function renderClients(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null }, status = 200): Promise<void> {
+    const [clients, orgs] = await Promise.all([listApiClients(db), listOrganizations(db)]);
+    const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    renderPage(ctx, res, session, 'admin/clients.njk', {
+      title: 'API clients',
+      active: 'admin',
+      section: 'clients',
+      clients: clients.map((c) => ({ ...c, organizationName: orgName.get(c.organizationId) ?? '' })),
+      organizations: orgs,
+      scopes: SCOPES,
+      errors: extra.errors ?? [],
+      secret: extra.secret ?? null,
+      done: done(req),
+      ownOrganizationId: session.principal.organizationId,
+    }, status);
+  }
+  router.get('/admin/clients', ...page(ctx, { action: 'api_clients.manage' }, (req, res, session) => renderClients(req, res, session, {})));
+  router.post('/admin/clients', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const name = text(body, 'name', 200);
+    const organizationId = text(body, 'organizationId', 64) || session.principal.organizationId;
+    const scopes = list(body.scopes).filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+    try {
+      if (name === '') throw new AppError('validation-failed', 'Give the client a name');
+      if (scopes.length === 0) throw new AppError('validation-failed', 'Choose at least one scope');
+      const made = await db.transaction().execute((trx) => createApiClient(trx, { name, organizationId, scopes }, auditOf(req, session, 'api_clients.manage')));
+      await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: false } }, 201);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await renderClients(req, res, session, { errors: errorMessages(err) }, err.status);
+    }
+  }));
+  router.post('/admin/clients/:id/rotate', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
+    const made = await db.transaction().execute((trx) => rotateApiClientSecret(trx, String(req.params.id), auditOf(req, session, 'api_clients.manage')));
+    await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: true } });
+  }));
+  router.post('/admin/clients/:id/revoke', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
+    await db.transaction().execute((trx) => revokeApiClient(trx, String(req.params.id), auditOf(req, session, 'api_clients.manage')));
+    res.redirect(303, '/admin/clients?done=client-revoked');
+  }));
+
+  // ------------------------------------------------------------------ auditor grants
+  async function renderGrants(req: Request, res: Response, session: PageSession, errors: string[] = [], status = 200): Promise<void> {
+    const [grants, users, orgs] = await Promise.all([listAuditorGrants(db), listUsers(db), listOrganizations(db)]);
+    const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    const email = new Map(users.map((u) => [u.id, u.email]));
+    renderPage(ctx, res, session, 'admin/grants.njk', {
+      title: 'Auditor grants',
+      active: 'admin',
+      section: 'grants',
+      grants: grants.map((g) => ({ ...g, auditorEmail: email.get(g.auditorId) ?? g.auditorId, organizationName: orgName.get(g.organizationId) ?? g.organizationId })),
+      auditors: users.filter((u) => u.roles.includes('auditor') && !u.disabled),
+      organizations: orgs,
+      errors,
+      done: done(req),
+    }, status);
+  }
+  router.get('/admin/grants', ...page(ctx, { action: 'auditor_grants.manage' }, (req, res, session) => renderGrants(req, res, session)));
+  router.post('/admin/grants', ...page(ctx, { action: 'auditor_grants.manage' }, async (req, res, session) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      await db.transaction().execute((trx) => createAuditorGrant(trx, { auditorId: text(body, 'auditorId', 64), organizationId: text(body, 'organizationId', 64) }, auditOf(req, session, 'auditor_grants.manage')));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await renderGrants(req, res, session, errorMessages(err), err.status);
+      return;
+    }
+    res.redirect(303, '/admin/grants?done=grant-created');
+  }));
+  router.post('/admin/grants/:id/revoke', ...page(ctx, { action: 'auditor_grants.manage' }, async (req, res, session) => {
+    await db.transaction().execute((trx) => revokeAuditorGrant(trx, String(req.params.id), auditOf(req, session, 'auditor_grants.manage')));
+    res.redirect(303, '/admin/grants?done=grant-revoked');
+  }));
+
+  // ------------------------------------------------------------------ signing keys
+  const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
+  async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string } = {}, status = 200): Promise<void> {
+    const stored = await db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
+    renderPage(ctx, res, session, 'admin/keys.njk', {
+      title: 'Signing keys',
+      active: 'admin',
+      section: 'keys',
+      report: { current: keys.reportKeys.current.kid, all: keys.reportKeys.all.map((k) => ({ kid: k.kid, status: k.status, createdAt: k.createdAt ?? '' })), source: keys.reportKeys.source },
+      token: { current: keys.tokenKeys.current.kid, all: keys.tokenKeys.all.map((k) => ({ kid: k.kid, status: k.status, createdAt: k.createdAt ?? '' })), source: keys.tokenKeys.source },
+      stored: stored.map((s) => ({ kid: s.kid, purpose: s.purpose, firstSeenAt: new Date(s.first_seen_at).toISOString() })),
+      rotatable: { report: rotatable(keys.reportKeys), token: rotatable(keys.tokenKeys) },
+      errors: extra.errors ?? [],
+      rotated: extra.rotated ?? '',
+    }, status);
+  }
+  router.get('/admin/keys', ...page(ctx, { action: 'keys.rotate' }, (req, res, session) => renderKeys(req, res, session)));
+  router.post('/admin/keys/rotate', ...page(ctx, { action: 'keys.rotate' }, async (req, res, session) => {
+    const purpose = (req.body as Record<string, unknown> | undefined)?.purpose;
+    const ring = purpose === 'report' ? keys.reportKeys : purpose === 'token' ? keys.tokenKeys : undefined;
+    if (!ring) throw new AppError('bad-request', 'Choose the report or the token key');
+    if (!(ring instanceof RotatableKeyRing) || !ring.rotatable) {
+      await renderKeys(req, res, session, { errors: [`The ${String(purpose)}-signing key is managed outside this service: rotate it there and restart.`] }, 409);
+      return;
+    }
+    await ring.rotate();
+    await publishKeys(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
+    await renderKeys(req, res, session, { rotated: `${purpose === 'report' ? 'Reports' : 'Session and API tokens'} are now signed with key ${ring.current.kid}. The previous key stays published.` });
+  }));
+
+  return router;
+}

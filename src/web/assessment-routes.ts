@@ -1,0 +1,318 @@
+/**
+ * The compliance officer's pages (and the auditor's read-only views of the same data): the
+ * dashboard, the questionnaire (new, resume, revise), the result of a report, the comparison of
+ * two reports, and the download links. Every handler calls the domain functions the API uses
+ * (AssessmentService, listAssessments, diffReports), never the HTTP API.
+ */
+import { Router, type Request, type Response } from 'express';
+import { isPermitted, reachableOrganizations, type Principal } from '../auth/permissions.js';
+import type { AssessmentService } from '../assessments/service.js';
+import { listAssessments } from '../assessments/queries.js';
+import type { Actor } from '../assessments/types.js';
+import { AppError, type FieldError } from '../errors.js';
+import { auditRequestContext } from '../http/audit-context.js';
+import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } from '../questionnaire/index.js';
+import { diffReports } from '../reports/diff.js';
+import type { Report } from '../reports/report.js';
+import { isUuid } from '../auth/secrets.js';
+import { buildFormView, formValuesOf, parseAnswerForm, questionIdOfPointer, type FormValue } from './questionnaire-form.js';
+import { renderLogin, type RestoreStash } from './login-routes.js';
+import { organizationNames, page, renderPage, type PageSession, type WebContext } from './page.js';
+import { buildReportView } from './report-view.js';
+import { stashOf, type AnswerStash } from './stash.js';
+
+const TITLE_MAX = 200;
+
+function actorOf(p: Principal): Actor {
+  return { type: 'user', id: p.id, name: p.displayName, role: 'compliance_officer', organizationId: p.organizationId };
+}
+
+function questionnaireOf(version: string): Questionnaire {
+  const q = getQuestionnaire(version);
+  if (!q) throw new AppError('not-found', `Unknown questionnaire version ${version}`);
+  return q;
+}
+
+function parseReport(bytes: Buffer): Report {
+  return JSON.parse(bytes.toString('utf8')) as Report;
+}
+
+/** The assessment being edited (absent for a new one). */
+interface EditTarget {
+  readonly id: string;
+  readonly title: string;
+  readonly latestRevision: number;
+  readonly latestStatus: 'draft' | 'submitted';
+  readonly questionnaireVersion: string;
+}
+
+interface FormState {
+  readonly target?: EditTarget;
+  readonly title: string;
+  readonly values: Readonly<Record<string, FormValue>>;
+  readonly errors: readonly FieldError[];
+  readonly notice?: string;
+  readonly noticeKind?: 'success' | 'info' | 'warning';
+}
+
+/** The assessment pages. `restore` is what the sign-in page calls with a stash. */
+export function assessmentRoutes(ctx: WebContext, service: AssessmentService): { router: Router; restore: RestoreStash } {
+  const router = Router();
+  const { db } = ctx;
+
+  function renderForm(res: Response, session: PageSession, state: FormState, status = 200): void {
+    const version = state.target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION;
+    const questionnaire = questionnaireOf(version);
+    const form = buildFormView(questionnaire, state.values, state.errors);
+    const titleError = state.errors.find((e) => e.pointer === '/title')?.detail ?? '';
+    const other = state.errors.filter((e) => e.pointer !== '/title' && questionIdOfPointer(e.pointer) === undefined).map((e) => e.detail);
+    const errorList = [...(titleError ? [{ href: '#title', text: `Title — ${titleError}` }] : []), ...form.errorList, ...other.map((text) => ({ href: '#form-top', text }))];
+    renderPage(ctx, res, session, 'questionnaire.njk', {
+      title: state.target ? `Edit: ${state.target.title}` : 'New assessment',
+      active: state.target ? 'home' : 'new',
+      target: state.target ?? null,
+      action: state.target ? `/assessments/${state.target.id}/edit` : '/assessments/new',
+      titleValue: state.title,
+      titleError,
+      titleMax: TITLE_MAX,
+      questionnaire: { title: questionnaire.title, version: questionnaire.version },
+      form,
+      errorList,
+      notice: state.notice ?? '',
+      noticeKind: state.noticeKind ?? 'info',
+    }, status);
+  }
+
+  async function editTarget(p: Principal, id: string): Promise<EditTarget> {
+    const a = await service.get(id, reachableOrganizations(p, 'assessments.revise'));
+    const latest = a.revisions.at(-1);
+    if (!latest) throw new AppError('not-found', `No assessment ${id}`);
+    return { id: a.id, title: a.title, latestRevision: latest.revision, latestStatus: latest.status, questionnaireVersion: latest.questionnaireVersion };
+  }
+
+  /** Handles a posted questionnaire: save a draft, update the questions, or submit. */
+  async function saveForm(req: Request, res: Response, session: PageSession, target: EditTarget | undefined): Promise<void> {
+    const p = session.principal;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const version = target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION;
+    const questionnaire = questionnaireOf(version);
+    const parsed = parseAnswerForm(questionnaire, body.answers);
+    const title = target ? target.title : typeof body.title === 'string' ? body.title.trim() : '';
+    const intent = typeof body._action === 'string' ? body._action : 'draft';
+    const submit = intent === 'submit';
+    const errors: FieldError[] = [...parsed.errors];
+    if (!target && title === '') errors.push({ pointer: '/title', detail: 'Give the assessment a title' });
+    if (!target && title.length > TITLE_MAX) errors.push({ pointer: '/title', detail: `The title must be at most ${TITLE_MAX} characters` });
+    const redisplay = (errs: readonly FieldError[], notice: string): void =>
+      renderForm(res, session, { target, title, values: parsed.values, errors: errs, notice, noticeKind: 'warning' }, 422);
+    if (errors.length > 0) {
+      redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
+      return;
+    }
+    const orgName = (await organizationNames(db, [p.organizationId])).get(p.organizationId) ?? p.organizationId;
+    let result;
+    try {
+      result = target
+        ? await service.revise(actorOf(p), orgName, target.id, { answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) })
+        : await service.create(actorOf(p), orgName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'validation-failed') {
+        redisplay(err.errors.length > 0 ? err.errors : [{ pointer: '', detail: err.detail }], submit ? 'The assessment was not submitted: some answers are missing or not valid. Nothing was lost: correct them and submit again, or save a draft.' : 'Nothing was saved. Correct the answers marked below.');
+        return;
+      }
+      throw err;
+    }
+    const id = result.assessment.id;
+    if (submit && result.report) {
+      res.redirect(303, `/reports/${result.report.id}?submitted=1`);
+      return;
+    }
+    const section = intent.startsWith('update:') ? intent.slice('update:'.length).replace(/[^A-Za-z0-9_-]/g, '') : '';
+    res.redirect(303, `/assessments/${id}/edit?${section ? 'updated=1' : 'saved=1'}${section ? `#s-${section}` : ''}`);
+  }
+
+  /** After a session ended: the sign-in form carries the posted answers (see stash.ts). */
+  const stashAndSignIn = (req: Request, res: Response): Promise<void> => {
+    const stash = stashOf(req.path, req.body);
+    renderLogin(ctx, req, res, { status: 401, next: req.path, ...(stash ? { stash } : {}), notice: 'Your session has ended. Sign in again: your answers have been kept and will be shown again, not yet saved.' });
+    return Promise.resolve();
+  };
+
+  /** After a CSRF mismatch (e.g. signed in again in another tab): show the answers again, unsaved. */
+  const redisplayOnCsrf = async (req: Request, res: Response, session: PageSession): Promise<void> => {
+    const m = /^\/assessments\/([^/]+)\/edit$/.exec(req.path);
+    const target = m ? await editTarget(session.principal, m[1]!) : undefined;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const questionnaire = questionnaireOf(target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION);
+    const parsed = parseAnswerForm(questionnaire, body.answers);
+    const title = target ? target.title : typeof body.title === 'string' ? body.title : '';
+    renderForm(res, session, { target, title, values: parsed.values, errors: [], notice: 'This form was opened in an earlier session, so it was not saved. Your answers are shown again: save them now.', noticeKind: 'warning' }, 403);
+  };
+
+  const restore: RestoreStash = async (_req, res, session, stash: AnswerStash) => {
+    const m = /^\/assessments\/([^/]+)\/edit$/.exec(stash.target);
+    if (m && !isPermitted(session.principal, 'assessments.revise')) throw new AppError('forbidden', 'Your role does not allow editing assessments');
+    if (!m && !isPermitted(session.principal, 'assessments.create')) throw new AppError('forbidden', 'Your role does not allow creating assessments');
+    const target = m ? await editTarget(session.principal, m[1]!) : undefined;
+    renderForm(res, session, { target, title: target ? target.title : stash.title, values: stash.answers, errors: [], notice: 'You are signed in again. Your answers have been restored but not saved yet: review them and save.', noticeKind: 'warning' });
+  };
+
+  // ------------------------------------------------------------------ dashboard
+  router.get('/', ...page(ctx, {}, async (req, res, session) => {
+    const p = session.principal;
+    if (!isPermitted(p, 'assessments.read')) {
+      if (isPermitted(p, 'users.manage')) {
+        res.redirect(303, '/admin');
+        return;
+      }
+      renderPage(ctx, res, session, 'dashboard.njk', { title: 'Home', active: 'home', items: [], nextCursor: null, showOrg: false, stats: null, q: '', status: '', canCreate: false, auditorView: false });
+      return;
+    }
+    const scope = reachableOrganizations(p, 'assessments.read');
+    const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
+    const status = req.query.status === 'draft' || req.query.status === 'submitted' ? req.query.status : '';
+    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
+    const list = await listAssessments(db, scope, { limit: 25, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
+    const names = await organizationNames(db, [...new Set(list.items.map((i) => i.organizationId))]);
+    const items = list.items.map((i) => ({ ...i, organizationName: names.get(i.organizationId) ?? '' }));
+    const stats = {
+      total: items.length,
+      drafts: items.filter((i) => i.status === 'draft').length,
+      submitted: items.filter((i) => i.status === 'submitted').length,
+      high: items.filter((i) => i.overallRisk === 'high' || i.overallRisk === 'very_high').length,
+    };
+    const auditorView = !p.roles.includes('compliance_officer');
+    renderPage(ctx, res, session, 'dashboard.njk', {
+      title: auditorView ? 'Reports' : 'Assessments',
+      active: 'home',
+      items,
+      nextCursor: list.nextCursor,
+      showOrg: scope === 'all' || scope.length > 1 || (scope.length === 1 && scope[0] !== p.organizationId),
+      stats,
+      q,
+      status,
+      canCreate: isPermitted(p, 'assessments.create'),
+      auditorView,
+    });
+  }));
+
+  // ------------------------------------------------------------------ questionnaire
+  router.get('/assessments/new', ...page(ctx, { action: 'assessments.create' }, (_req, res, session) => {
+    renderForm(res, session, { title: '', values: {}, errors: [] });
+    return Promise.resolve();
+  }));
+
+  router.post('/assessments/new', ...page(ctx, { action: 'assessments.create', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf }, (req, res, session) => saveForm(req, res, session, undefined)));
+
+  router.get('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise' }, async (req, res, session) => {
+    const target = await editTarget(session.principal, String(req.params.id));
+    const stored = await service.answersOf(target.id, target.latestRevision, [session.principal.organizationId]);
+    const questionnaire = questionnaireOf(stored.questionnaireVersion);
+    const notice =
+      req.query.saved === '1' ? `Draft saved as revision ${target.latestRevision}. You can leave and resume later from the dashboard.` : req.query.updated === '1' ? `Draft saved as revision ${target.latestRevision}; the questions now match your answers.` : '';
+    renderForm(res, session, { target, title: target.title, values: formValuesOf(questionnaire, stored.answers), errors: [], notice, noticeKind: 'success' });
+  }));
+
+  router.post('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf }, async (req, res, session) => {
+    const target = await editTarget(session.principal, String(req.params.id));
+    await saveForm(req, res, session, target);
+  }));
+
+  // ------------------------------------------------------------------ assessment overview
+  router.get('/assessments/:id', ...page(ctx, { action: 'assessments.read' }, async (req, res, session) => {
+    const p = session.principal;
+    const a = await service.get(String(req.params.id), reachableOrganizations(p, 'assessments.read'));
+    const names = await organizationNames(db, [a.organizationId]);
+    const reports = a.revisions.flatMap((r) => r.reports.map((rep) => ({ ...rep, status: r.status })));
+    const revisions = [...a.revisions].reverse().map((r) => ({ ...r, report: r.reports.at(-1) ?? null }));
+    renderPage(ctx, res, session, 'assessment.njk', {
+      title: a.title,
+      active: 'home',
+      assessment: { ...a, organizationName: names.get(a.organizationId) ?? '' },
+      revisions,
+      latest: revisions[0] ?? null,
+      reports: [...reports].reverse(),
+      canEdit: isPermitted(p, 'assessments.revise') && a.organizationId === p.organizationId,
+      canAudit: isPermitted(p, 'audit.read'),
+    });
+  }));
+
+  // ------------------------------------------------------------------ result
+  router.get('/reports/:id', ...page(ctx, { action: 'reports.read' }, async (req, res, session) => {
+    const p = session.principal;
+    const { row, organizationId } = await service.report(String(req.params.id), reachableOrganizations(p, 'reports.read'));
+    const report = parseReport(row.bytes);
+    const view = buildReportView(report);
+    const a = await service.get(row.assessment_id, reachableOrganizations(p, 'reports.read'));
+    const allReports = a.revisions.flatMap((r) => r.reports);
+    const index = allReports.findIndex((r) => r.id === row.id);
+    const previous = index > 0 ? allReports[index - 1]! : null;
+    const latestRevision = a.revisions.at(-1)!;
+    renderPage(ctx, res, session, 'report.njk', {
+      title: `Result: ${report.assessment.title}`,
+      active: 'home',
+      report,
+      view,
+      sha256: row.sha256,
+      kid: row.kid,
+      submitted: req.query.submitted === '1',
+      previousReportId: previous?.id ?? null,
+      isLatest: latestRevision.revision === row.revision,
+      canEdit: isPermitted(p, 'assessments.revise') && organizationId === p.organizationId,
+      canAudit: isPermitted(p, 'audit.read'),
+      canVerify: isPermitted(p, 'verify'),
+      downloads: {
+        pdf: `/reports/${row.id}/download/pdf`,
+        json: `/reports/${row.id}/download/json`,
+        signature: `/reports/${row.id}/download/signature`,
+      },
+    });
+  }));
+
+  /**
+   * Downloads go to the API (`/v1/reports/{id}`, `/signature`, `/pdf`). This hop authenticates
+   * as a page first, so an access cookie that expired while the result page stayed open is
+   * refreshed before the browser follows the redirect, instead of meeting a JSON 401.
+   */
+  router.get('/reports/:id/download/:format', ...page(ctx, { action: 'reports.read' }, async (req, res, session) => {
+    const format = String(req.params.format);
+    const id = String(req.params.id);
+    if (!isUuid(id) || !['pdf', 'json', 'signature'].includes(format)) throw new AppError('not-found', 'No such download');
+    await service.report(id, reachableOrganizations(session.principal, 'reports.read'));
+    res.redirect(303, `/v1/reports/${id}${format === 'json' ? '' : `/${format}`}`);
+  }));
+
+  // ------------------------------------------------------------------ comparison
+  router.get('/assessments/:id/compare', ...page(ctx, { action: 'reports.read' }, async (req, res, session) => {
+    const p = session.principal;
+    const scope = reachableOrganizations(p, 'reports.read');
+    const a = await service.get(String(req.params.id), scope);
+    const reports = a.revisions.flatMap((r) => r.reports.map((rep) => ({ id: rep.id, revision: r.revision, overallRisk: rep.overallRisk, createdAt: rep.createdAt })));
+    if (reports.length < 2) {
+      renderPage(ctx, res, session, 'compare.njk', { title: `Compare: ${a.title}`, active: 'home', assessment: a, reports, diff: null, fromId: '', toId: '', rows: [] });
+      return;
+    }
+    const pick = (value: unknown, fallback: string): string => (typeof value === 'string' && reports.some((r) => r.id === value) ? value : fallback);
+    const fromId = pick(req.query.from, reports.at(-2)!.id);
+    const toId = pick(req.query.to, reports.at(-1)!.id);
+    const a1 = parseReport((await service.report(fromId, scope)).row.bytes);
+    const b1 = parseReport((await service.report(toId, scope)).row.bytes);
+    const diff = diffReports(a1, b1);
+    const titles = new Map([...a1.evaluation.findings, ...b1.evaluation.findings].map((f) => [`${f.rulesetId}|${f.citation}`, f.specification ?? f.standard]));
+    const rows = diff.changes.map((c) => ({ ...c, title: titles.get(`${c.rulesetId}|${c.citation}`) ?? '' }));
+    renderPage(ctx, res, session, 'compare.njk', {
+      title: `Compare: ${a.title}`,
+      active: 'home',
+      assessment: a,
+      reports,
+      fromId,
+      toId,
+      from: reports.find((r) => r.id === fromId),
+      to: reports.find((r) => r.id === toId),
+      diff,
+      rows,
+    });
+  }));
+
+  return { router, restore };
+}

@@ -1,0 +1,117 @@
+/**
+ * The auditor's pages beyond the reports themselves: an assessment's audit trail, verifying a
+ * report's signature (pasted or loaded from files), and verifying the audit hash chain.
+ */
+import { Router } from 'express';
+import type { Kysely } from 'kysely';
+import { reachableOrganizations, type Principal } from '../auth/permissions.js';
+import { reportJwks } from '../assessments/keys.js';
+import type { AssessmentService } from '../assessments/service.js';
+import { recordAuditEventAlone } from '../audit/record.js';
+import { verifyAuditChain } from '../audit/verify.js';
+import type { DB } from '../db/schema.js';
+import { auditRequestContext } from '../http/audit-context.js';
+import type { KeyRing } from '../signing/key-ring.js';
+import { verifyReportOffline } from '../signing/verify-offline.js';
+import { sha256Hex } from '../util/hash.js';
+import { assessmentAuditTrail } from './audit-trail.js';
+import { organizationNames, page, renderPage, type WebContext } from './page.js';
+
+/** Longest report JSON accepted by the verify form (the body limit applies first). */
+const MAX_REPORT_CHARS = 5 * 1024 * 1024;
+
+function auditActor(p: Principal): { type: 'user' | 'client'; id: string; role: string; organizationId: string } {
+  return { type: p.type, id: p.id, role: p.roles.includes('auditor') ? 'auditor' : (p.roles[0] ?? 'none'), organizationId: p.organizationId };
+}
+
+function decisionText(decision: unknown): string {
+  if (decision === null || typeof decision !== 'object') return '';
+  return Object.entries(decision as Record<string, unknown>)
+    .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'reason'].includes(k))
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' · ');
+}
+
+/** The auditor routes. */
+export function auditorRoutes(ctx: WebContext, service: AssessmentService, reportKeys: KeyRing<'report'>): Router {
+  const router = Router();
+  const db: Kysely<DB> = ctx.db;
+
+  router.get('/assessments/:id/audit', ...page(ctx, { action: 'audit.read' }, async (req, res, session) => {
+    const trail = await assessmentAuditTrail(db, service, String(req.params.id), reachableOrganizations(session.principal, 'audit.read'));
+    const names = await organizationNames(db, [trail.organizationId]);
+    renderPage(ctx, res, session, 'audit-trail.njk', {
+      title: `Audit trail: ${trail.title}`,
+      active: 'home',
+      trail,
+      organizationName: names.get(trail.organizationId) ?? '',
+      events: trail.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
+    });
+  }));
+
+  router.get('/verify', ...page(ctx, { action: 'verify' }, (_req, res, session) => {
+    renderPage(ctx, res, session, 'verify.njk', { title: 'Verify a report', active: 'verify', reportText: '', jwsText: '', result: null, error: '' });
+    return Promise.resolve();
+  }));
+
+  router.post('/verify', ...page(ctx, { action: 'verify' }, async (req, res, session) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    // Canonical report JSON never starts or ends with white space; a pasted file often does.
+    const reportText = typeof body.report === 'string' ? body.report.trim() : '';
+    const jwsText = typeof body.jws === 'string' ? body.jws.trim() : '';
+    if (reportText === '' || jwsText === '' || reportText.length > MAX_REPORT_CHARS) {
+      renderPage(ctx, res, session, 'verify.njk', { title: 'Verify a report', active: 'verify', reportText, jwsText, result: null, error: reportText === '' ? 'Paste or load the report JSON.' : jwsText === '' ? 'Paste or load the signature (.jws).' : 'The report is too large.' }, 422);
+      return;
+    }
+    const bytes = Buffer.from(reportText, 'utf8');
+    const result = await verifyReportOffline(bytes, jwsText, reportJwks(reportKeys));
+    const p = session.principal;
+    await recordAuditEventAlone(db, {
+      action: 'report.verified',
+      outcome: 'success',
+      actor: auditActor(p),
+      organizationId: p.organizationId,
+      target: result.valid && result.identity.reportId ? { type: 'report', id: result.identity.reportId } : null,
+      request: auditRequestContext(req),
+      inputSha256: sha256Hex(bytes),
+      decision: result.valid ? { valid: true, kid: result.kid, reason: null, reportId: result.identity.reportId ?? null } : { valid: false, kid: null, reason: result.reason, reportId: null },
+    });
+    let summary: { title: string; organization: string; revision: string; submittedAt: string; overallRisk: string } | null = null;
+    if (result.valid) {
+      try {
+        const r = JSON.parse(reportText) as { assessment?: { title?: string; organization?: { name?: string }; revision?: number; submittedAt?: string }; evaluation?: { summary?: { overallRisk?: string } } };
+        summary = {
+          title: String(r.assessment?.title ?? ''),
+          organization: String(r.assessment?.organization?.name ?? ''),
+          revision: String(r.assessment?.revision ?? ''),
+          submittedAt: String(r.assessment?.submittedAt ?? ''),
+          overallRisk: String(r.evaluation?.summary?.overallRisk ?? ''),
+        };
+      } catch {
+        summary = null;
+      }
+    }
+    renderPage(ctx, res, session, 'verify.njk', { title: 'Verify a report', active: 'verify', reportText, jwsText, result: { ...result, summary }, error: '' });
+  }));
+
+  router.get('/audit/verify', ...page(ctx, { action: 'audit.verify' }, (_req, res, session) => {
+    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result: null });
+    return Promise.resolve();
+  }));
+
+  router.post('/audit/verify', ...page(ctx, { action: 'audit.verify' }, async (req, res, session) => {
+    const result = await verifyAuditChain(db, reportJwks(reportKeys));
+    await recordAuditEventAlone(db, {
+      action: 'audit.verified',
+      outcome: 'success',
+      actor: auditActor(session.principal),
+      organizationId: session.principal.organizationId,
+      target: null,
+      request: auditRequestContext(req),
+      decision: { valid: result.valid, checkedEvents: result.checkedEvents, brokenAt: result.brokenAt, reason: result.reason },
+    });
+    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result });
+  }));
+
+  return router;
+}

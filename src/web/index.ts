@@ -1,0 +1,93 @@
+/**
+ * The pages for people: forms for compliance officers, views for auditors, administration.
+ * Rendered on the server from `templates/web/` (nunjucks, autoescaped), styled and lightly
+ * enhanced from `templates/static/`; every form works without JavaScript. See docs/web.md.
+ *
+ * Wiring (src/http/app.ts), BEFORE the API body parser, because pages parse their own
+ * `application/x-www-form-urlencoded` bodies:
+ *
+ *   app.use('/static', webStatic());
+ *   app.use(webRoutes({ config, database, tokenKeys, service, reportKeys, auth, clock, logger }));
+ *   app.use(apiBody(...));
+ */
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AssessmentService } from '../assessments/service.js';
+import { createAuthContext } from '../auth/context.js';
+import type { Config } from '../config/index.js';
+import type { Database } from '../db/database.js';
+import { createAuthMiddleware, type AuthMiddleware } from '../http/middleware/auth.js';
+import type { Logger } from '../logging/logger.js';
+import type { KeyRing } from '../signing/key-ring.js';
+import type { TokenKeyRing } from '../signing/token-keys.js';
+import { adminRoutes } from './admin-routes.js';
+import { assessmentRoutes } from './assessment-routes.js';
+import { auditorRoutes } from './auditor-routes.js';
+import { loginRoutes } from './login-routes.js';
+import { pageHeaders, renderError, type WebContext } from './page.js';
+import { createPageSessions } from './session.js';
+import { createViews, WEB_STATIC_DIR } from './view.js';
+
+export { WEB_STATIC_DIR, WEB_TEMPLATES_DIR } from './view.js';
+
+/** What the pages are built from. */
+export interface WebDeps {
+  readonly config: Config;
+  readonly database: Database;
+  /** The token ring the auth middleware verifies session tokens with (the app's). */
+  readonly tokenKeys: TokenKeyRing;
+  /** The assessment use cases (the same instance the API routes use). */
+  readonly service: AssessmentService;
+  /** The report-signing ring: JWKS for verification, key ids for the keys page. */
+  readonly reportKeys: KeyRing<'report'>;
+  /** The app's auth middleware; built from the other deps when absent (it is stateless). */
+  readonly auth?: AuthMiddleware;
+  /** The app's clock (tests move time); the real one by default. */
+  readonly clock?: () => Date;
+  readonly logger?: Logger;
+  /** Templates throw on undefined values (tests: a typo in a template fails loudly). */
+  readonly strictTemplates?: boolean;
+}
+
+/**
+ * The page routes. Guarantees: every page sends a CSP with a fresh nonce and `Cache-Control:
+ * no-store`; every POST must be same-origin and carry a CSRF token (the session's, or the
+ * sign-in form's own); pages answer HTML (redirect to /login on 401, HTML 403/404), never
+ * problem+json; requests to other paths pass through untouched (nothing is parsed for them).
+ */
+export function webRoutes(deps: WebDeps): Router {
+  const authContext = createAuthContext({ database: deps.database, config: deps.config, tokenKeys: deps.tokenKeys, clock: deps.clock });
+  const auth = deps.auth ?? createAuthMiddleware(authContext);
+  const ctx: WebContext = {
+    db: deps.database.db,
+    views: createViews({ strict: deps.strictTemplates === true }),
+    sessions: createPageSessions(authContext, auth),
+    authContext,
+    allowedOrigins: deps.config.allowedOrigins,
+    bodyLimitBytes: deps.config.bodyLimitBytes,
+    logger: deps.logger,
+  };
+  const router = Router();
+  const assessments = assessmentRoutes(ctx, deps.service);
+  router.use(loginRoutes(ctx, assessments.restore));
+  router.use(assessments.router);
+  router.use(auditorRoutes(ctx, deps.service, deps.reportKeys));
+  router.use(adminRoutes(ctx, { reportKeys: deps.reportKeys, tokenKeys: deps.tokenKeys }));
+  // Errors raised before a page handler ran (form body too large, not a form): an HTML page.
+  const headers = pageHeaders();
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    if (status >= 500) deps.logger?.error({ reqId: req.id, err }, 'page failed');
+    headers(req, res, () => renderError(ctx, res, status >= 400 && status < 600 ? status : 500, status === 413 ? 'Too much data' : status < 500 ? 'The request could not be read' : 'Something went wrong', status === 413 ? 'The form is larger than this service accepts.' : status < 500 ? 'The form could not be read. Go back and try again.' : 'The page could not be shown.'));
+  });
+  return router;
+}
+
+/**
+ * The static assets (CSS, script, icon) under `/static`: served from `templates/static/`,
+ * cacheable for an hour (pages reference them with a content hash query, `?v=`), no index,
+ * no dotfiles.
+ */
+export function webStatic(): RequestHandler {
+  return express.static(WEB_STATIC_DIR, { index: false, dotfiles: 'ignore', fallthrough: true, maxAge: '1h', redirect: false });
+}

@@ -1,0 +1,225 @@
+/**
+ * What every page route shares: security headers (a CSP with a fresh nonce per response, no-store),
+ * same-origin checks and form parsing for POSTs, authentication through the auth module, the
+ * layout's user and navigation, and HTML error pages instead of problem+json.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Kysely } from 'kysely';
+import type { AuthContext } from '../auth/context.js';
+import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
+import type { DB } from '../db/schema.js';
+import { firstUncleanString } from '../http/clean-input.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { PageSessions } from './session.js';
+import { newNonce, type PageContext, type PageUser, type Views } from './view.js';
+
+/** An authenticated page request: who, their CSRF token and what the layout shows of them. */
+export interface PageSession {
+  readonly principal: Principal;
+  readonly csrfToken: string;
+  readonly user: PageUser;
+}
+
+/** Everything the page routes are built over. */
+export interface WebContext {
+  readonly db: Kysely<DB>;
+  readonly views: Views;
+  readonly sessions: PageSessions;
+  readonly authContext: AuthContext;
+  /** Origins a form may be posted from (config.allowedOrigins). */
+  readonly allowedOrigins: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly logger?: Logger;
+}
+
+/** Options of one page route. */
+export interface PageOptions {
+  /** The permission the page needs (the auth module's table); none = any signed-in user. */
+  readonly action?: Action;
+  /** A POST whose session has ended: render something other than a redirect to /login (the answer stash). */
+  readonly onSignedOut?: (req: Request, res: Response) => Promise<void>;
+  /** A POST whose CSRF token does not match the session: re-render instead of an error page. */
+  readonly onCsrfFailure?: (req: Request, res: Response, session: PageSession) => Promise<void>;
+}
+
+/** A page handler: gets the signed-in session. */
+export type PageHandler = (req: Request, res: Response, session: PageSession) => Promise<void>;
+
+const cspNonce = (_req: IncomingMessage, res: ServerResponse): string => `'nonce-${String((res as unknown as { locals: { cspNonce: string } }).locals.cspNonce)}'`;
+
+/**
+ * The headers of every page: helmet's defaults with our CSP (`default-src 'none'`, scripts only
+ * with the response's nonce, styles from us or with the nonce, forms only to us, no framing, no
+ * <base>), `Referrer-Policy: same-origin`, and `Cache-Control: no-store` because pages hold
+ * personal and assessment data.
+ */
+export function pageHeaders(): RequestHandler {
+  const h = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: [cspNonce],
+        styleSrc: ["'self'", cspNonce],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    strictTransportSecurity: false,
+    // Not helmet's `no-referrer`: with it, browsers send `Origin: null` on same-origin form posts,
+    // and the origin check below could not tell our own forms from a foreign page's.
+    referrerPolicy: { policy: 'same-origin' },
+  });
+  return (req, res, next) => {
+    res.locals.cspNonce = newNonce();
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Pragma', 'no-cache');
+    h(req, res, next);
+  };
+}
+
+/** A local path to return to after signing in, or '/' (no scheme, no host, no `//`, no backslash). */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 500) return '/';
+  if (!/^\/(?![/\\])[A-Za-z0-9/_\-.~%?=&#]*$/.test(value)) return '/';
+  return value;
+}
+
+/** The navigation entries a principal may open. */
+export function navFor(p: Principal): PageUser['nav'] {
+  const nav: { href: string; label: string; key: string }[] = [];
+  if (isPermitted(p, 'assessments.read')) nav.push({ href: '/', label: p.roles.includes('compliance_officer') ? 'Assessments' : 'Reports', key: 'home' });
+  if (isPermitted(p, 'assessments.create')) nav.push({ href: '/assessments/new', label: 'New assessment', key: 'new' });
+  if (isPermitted(p, 'verify')) nav.push({ href: '/verify', label: 'Verify a report', key: 'verify' });
+  if (isPermitted(p, 'audit.verify')) nav.push({ href: '/audit/verify', label: 'Audit chain', key: 'audit' });
+  if (isPermitted(p, 'users.manage')) nav.push({ href: '/admin', label: 'Administration', key: 'admin' });
+  return nav;
+}
+
+/** The organisation names of some ids (for display). */
+export async function organizationNames(db: Kysely<DB>, ids?: readonly string[]): Promise<Map<string, string>> {
+  if (ids !== undefined && ids.length === 0) return new Map();
+  let q = db.selectFrom('organizations').select(['id', 'name']);
+  if (ids !== undefined) q = q.where('id', 'in', [...ids]);
+  return new Map((await q.execute()).map((r) => [r.id, r.name]));
+}
+
+/** Builds what the layout shows of a principal. */
+export async function pageUserOf(db: Kysely<DB>, p: Principal): Promise<PageUser> {
+  const names = await organizationNames(db, [p.organizationId]);
+  return { email: p.displayName, roles: p.roles, organizationName: names.get(p.organizationId) ?? '', nav: navFor(p) };
+}
+
+/** Renders the error page. */
+export function renderError(ctx: WebContext, res: Response, status: number, heading: string, detail: string, session?: PageSession): void {
+  ctx.views.render(res, status, 'error.njk', { title: heading, heading, detail, status, user: session?.user ?? null, csrfToken: session?.csrfToken ?? '' });
+}
+
+/** Renders a page with the session's user and CSRF token filled in. */
+export function renderPage(ctx: WebContext, res: Response, session: PageSession, template: string, context: { readonly title: string; readonly active?: string; readonly [key: string]: unknown }, status = 200): void {
+  const full: PageContext = { ...context, title: context.title, user: session.user, csrfToken: session.csrfToken };
+  ctx.views.render(res, status, template, full);
+}
+
+/**
+ * Refuses a cross-site POST: an `Origin` that is not ours, or `Sec-Fetch-Site: cross-site`. With
+ * SameSite=Strict cookies such a request carries no session anyway; refusing it also keeps a
+ * foreign site from planting values in the sign-in form's answer stash.
+ */
+export function isSameOrigin(req: Request, allowedOrigins: readonly string[]): boolean {
+  const origin = req.get('origin');
+  const site = req.get('sec-fetch-site');
+  if (site === 'cross-site') return false;
+  if (origin === undefined) return true;
+  return allowedOrigins.includes(origin);
+}
+
+/** The form parser of page POSTs (application/x-www-form-urlencoded only). */
+export function formBody(limitBytes: number): RequestHandler {
+  const parse = express.urlencoded({ extended: true, limit: limitBytes, parameterLimit: 2000 });
+  return (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    if (!req.is('application/x-www-form-urlencoded')) return next(new AppError('unsupported-media-type', 'Forms must be posted as application/x-www-form-urlencoded'));
+    parse(req, res, (err?: unknown) => {
+      if (err !== undefined) return next(err);
+      const bad = firstUncleanString(req.body);
+      if (bad) return next(new AppError('bad-request', `A form field ${bad.detail}`, { errors: [bad] }));
+      next();
+    });
+  };
+}
+
+function problemHeading(status: number): string {
+  switch (status) {
+    case 404:
+      return 'Page not found';
+    case 403:
+      return 'Not allowed';
+    case 413:
+      return 'Too much data';
+    case 415:
+    case 400:
+      return 'The request could not be read';
+    case 429:
+      return 'Too many attempts';
+    default:
+      return 'Something went wrong';
+  }
+}
+
+/**
+ * Wraps a page handler: headers, origin check and form parsing for POSTs, authentication (with
+ * redirects to /login), the layout's user, and errors as HTML pages.
+ */
+export function page(ctx: WebContext, options: PageOptions, handler: PageHandler): RequestHandler[] {
+  const headers = pageHeaders();
+  const body = formBody(ctx.bodyLimitBytes);
+  const main = async (req: Request, res: Response): Promise<void> => {
+    if (req.method === 'POST' && !isSameOrigin(req, ctx.allowedOrigins)) {
+      renderError(ctx, res, 403, 'Not allowed', 'Forms of this service can only be sent from its own pages.');
+      return;
+    }
+    const auth = await ctx.sessions.authenticate(req, res, options.action);
+    if (!auth.ok) {
+      if (auth.status === 401) {
+        if (req.method === 'POST' && options.onSignedOut) return options.onSignedOut(req, res);
+        res.redirect(303, `/login?next=${encodeURIComponent(safeNext(req.method === 'GET' ? req.originalUrl : req.path))}`);
+        return;
+      }
+      if (auth.code === 'csrf-token-invalid') {
+        if (auth.session && options.onCsrfFailure) {
+          const { principal, csrfToken } = auth.session;
+          return options.onCsrfFailure(req, res, { principal, csrfToken, user: await pageUserOf(ctx.db, principal) });
+        }
+        renderError(ctx, res, 403, 'This form has expired', 'The page was opened in an earlier session. Go back, reload the page and send it again.');
+        return;
+      }
+      renderError(ctx, res, 403, 'Not allowed', 'Your role does not allow this page. Ask an administrator if you need access.');
+      return;
+    }
+    const session: PageSession = { principal: auth.principal, csrfToken: auth.csrfToken, user: await pageUserOf(ctx.db, auth.principal) };
+    try {
+      await handler(req, res, session);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      renderError(ctx, res, err.status, problemHeading(err.status), err.status === 404 ? 'There is nothing here, or it belongs to an organisation you cannot see.' : err.detail, session);
+    }
+  };
+  const wrapped: RequestHandler = (req, res, next: NextFunction) => {
+    main(req, res).catch((err: unknown) => {
+      if (err instanceof AppError && err.status < 500) {
+        renderError(ctx, res, err.status, problemHeading(err.status), err.detail);
+        return;
+      }
+      ctx.logger?.error({ reqId: req.id, err }, 'page failed');
+      if (res.headersSent) return next(err);
+      renderError(ctx, res, 500, 'Something went wrong', `The page could not be shown. Quote this reference when reporting it: ${String(req.id ?? 'unknown')}.`);
+    });
+  };
+  return [headers, body, wrapped];
+}

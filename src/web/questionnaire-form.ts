@@ -1,0 +1,239 @@
+/**
+ * The questionnaire as a form: from the definition to what the template shows (sections, fields,
+ * progress, branching data, error messages), and from a posted form back to answers.
+ *
+ * Field names: `answers[<questionId>]` (`answers[<questionId>][]` for checkboxes), parsed by
+ * `express.urlencoded({ extended: true })`. Only ids of the questionnaire are ever read from the
+ * posted object (with Object.hasOwn), so extra or hostile keys are ignored.
+ */
+import type { FieldError } from '../errors.js';
+import { visibleQuestions, type AnswerValue, type Question, type Questionnaire, type ShowIf } from '../questionnaire/index.js';
+
+/** A value as the form holds it: text, or the selected option values. */
+export type FormValue = string | readonly string[];
+
+/** One option of a radio group or checkbox list. */
+export interface OptionView {
+  readonly value: string;
+  readonly label: string;
+  readonly checked: boolean;
+  readonly domId: string;
+}
+
+/** One question as the template renders it. */
+export interface FieldView {
+  readonly id: string;
+  /** `q-<id>`: the id of the input (the first option for groups), the target of error links. */
+  readonly domId: string;
+  readonly name: string;
+  readonly type: Question['type'];
+  readonly widget: Question['ui']['widget'];
+  readonly text: string;
+  readonly help: string;
+  readonly informs: readonly string[];
+  readonly required: boolean;
+  /** Addressable implementation specifications answer on the three-way (four-option) scale. */
+  readonly addressable: boolean;
+  readonly options: readonly OptionView[];
+  readonly value: string;
+  readonly visible: boolean;
+  readonly error: string | null;
+  /** The `showIf` condition as JSON, for the script that shows and hides questions live ('' when none). */
+  readonly showIf: string;
+  readonly unit: string;
+  readonly maxLength: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly step: string;
+}
+
+/** One section with its progress. */
+export interface SectionView {
+  readonly id: string;
+  readonly anchor: string;
+  readonly title: string;
+  readonly description: string;
+  readonly fields: readonly FieldView[];
+  readonly answered: number;
+  readonly visible: number;
+}
+
+/** The whole form: sections, errors not tied to a field, and totals. */
+export interface FormView {
+  readonly sections: readonly SectionView[];
+  readonly answered: number;
+  readonly visible: number;
+  /** Errors in question order, for the summary at the top: text and the field they link to. */
+  readonly errorList: readonly { readonly href: string; readonly text: string }[];
+}
+
+/** The DOM id of a question's input. */
+export function domIdOf(questionId: string): string {
+  return `q-${questionId}`;
+}
+
+/** The question id of a `/answers/<id>` pointer (RFC 6901 unescaped), or undefined. */
+export function questionIdOfPointer(pointer: string): string | undefined {
+  const m = /^\/answers\/(.+)$/.exec(pointer);
+  if (!m) return undefined;
+  const segment = m[1]!.split('/')[0]!;
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** The stored answers of a revision as form values. */
+export function formValuesOf(questionnaire: Questionnaire, answers: Readonly<Record<string, unknown>>): Record<string, FormValue> {
+  const out: Record<string, FormValue> = {};
+  for (const q of questionnaire.questions) {
+    if (!Object.hasOwn(answers, q.id)) continue;
+    const v = answers[q.id];
+    if (Array.isArray(v)) out[q.id] = v.map(String);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[q.id] = String(v);
+  }
+  return out;
+}
+
+/** The result of reading a posted form. */
+export interface ParsedForm {
+  /** Answers to the visible questions, typed for validation (hidden questions' answers dropped). */
+  readonly answers: Record<string, AnswerValue>;
+  /** What was typed, to re-render the form exactly (also for questions hidden by branching). */
+  readonly values: Record<string, FormValue>;
+  /** Errors found while reading (a number that is not a number). */
+  readonly errors: FieldError[];
+}
+
+function optionOf(q: Question, raw: string): AnswerValue {
+  const option = (q.options ?? []).find((o) => String(o.value) === raw);
+  // An unknown value is passed on as text: the validator then names the allowed options.
+  return option ? option.value : raw;
+}
+
+/**
+ * Reads `answers[...]` of a posted form. Guarantees: only questionnaire ids are read; empty inputs
+ * are "not answered"; textarea line ends are normalised to LF (browsers post CRLF); answers to
+ * questions hidden by branching are dropped (they would be refused), but kept in `values`.
+ */
+export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown): ParsedForm {
+  const source = posted !== null && typeof posted === 'object' && !Array.isArray(posted) ? (posted as Record<string, unknown>) : {};
+  const values: Record<string, FormValue> = {};
+  const typed: Record<string, AnswerValue> = {};
+  const errors: FieldError[] = [];
+  for (const q of questionnaire.questions) {
+    if (!Object.hasOwn(source, q.id)) continue;
+    const raw = source[q.id];
+    if (q.type === 'multiple_choice') {
+      const list = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string' && v !== '');
+      if (list.length === 0) continue;
+      values[q.id] = list;
+      typed[q.id] = list.map((v) => optionOf(q, v) as string);
+      continue;
+    }
+    if (typeof raw !== 'string') continue;
+    const text = raw.replace(/\r\n?/g, '\n');
+    values[q.id] = text;
+    if (text.trim() === '') continue;
+    switch (q.type) {
+      case 'number': {
+        const t = text.trim();
+        if (!/^-?\d+(\.\d+)?$/.test(t)) {
+          errors.push({ pointer: `/answers/${q.id}`, detail: 'must be a number' });
+          continue;
+        }
+        typed[q.id] = Number(t);
+        break;
+      }
+      case 'date':
+        typed[q.id] = text.trim();
+        break;
+      case 'single_choice':
+      case 'yes_no':
+        typed[q.id] = optionOf(q, text);
+        break;
+      default:
+        typed[q.id] = text;
+    }
+  }
+  const visible = visibleQuestions(questionnaire, typed);
+  const answers: Record<string, AnswerValue> = {};
+  for (const [id, v] of Object.entries(typed)) if (visible.has(id)) answers[id] = v;
+  return { answers, values, errors: errors.filter((e) => visible.has(questionIdOfPointer(e.pointer) ?? '')) };
+}
+
+function showIfForForm(cond: ShowIf): unknown {
+  if ('all' in cond) return { all: cond.all.map(showIfForForm) };
+  if ('any' in cond) return { any: cond.any.map(showIfForForm) };
+  if ('contains' in cond) return { question: cond.question, contains: cond.contains };
+  return { question: cond.question, in: cond.in.map(String) };
+}
+
+function isAnswered(value: FormValue | undefined): boolean {
+  if (value === undefined) return false;
+  return Array.isArray(value) ? value.length > 0 : (value as string).trim() !== '';
+}
+
+/** A readable sentence from a validator detail ("required" → "Answer this question"). */
+function messageOf(detail: string): string {
+  if (detail === 'required') return 'Answer this question: it is required.';
+  const text = detail.charAt(0).toUpperCase() + detail.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/**
+ * The form view of a questionnaire for the given values and errors. Visibility is computed from
+ * the values as they would be saved, exactly as the server validates them.
+ */
+export function buildFormView(questionnaire: Questionnaire, values: Readonly<Record<string, FormValue>>, errors: readonly FieldError[]): FormView {
+  const parsed = parseAnswerForm(questionnaire, values);
+  const visible = visibleQuestions(questionnaire, parsed.answers);
+  const errorOf = new Map<string, string>();
+  for (const e of errors) {
+    const id = questionIdOfPointer(e.pointer);
+    if (id !== undefined && !errorOf.has(id)) errorOf.set(id, messageOf(e.detail));
+  }
+  const addressableScale = questionnaire.answerScale.addressable.join(',');
+  const errorList: { href: string; text: string }[] = [];
+  let answeredTotal = 0;
+  let visibleTotal = 0;
+  const sections = questionnaire.sections.map((s) => {
+    let answered = 0;
+    let shown = 0;
+    const fields = s.questions.map((id): FieldView => {
+      const q = questionnaire.byId.get(id)!;
+      const value = values[id];
+      const isVisible = visible.has(id);
+      if (isVisible) {
+        shown += 1;
+        if (isAnswered(value)) answered += 1;
+      }
+      const selected = new Set(Array.isArray(value) ? value : value !== undefined ? [value as string] : []);
+      const error = errorOf.get(id) ?? null;
+      if (error !== null) errorList.push({ href: `#${domIdOf(id)}`, text: `${q.text} — ${error}` });
+      return {
+        id,
+        domId: domIdOf(id),
+        name: q.type === 'multiple_choice' ? `answers[${id}][]` : `answers[${id}]`,
+        type: q.type,
+        widget: q.ui.widget,
+        text: q.text,
+        help: q.help,
+        informs: q.informs,
+        required: q.required,
+        addressable: (q.options ?? []).map((o) => String(o.value)).join(',') === addressableScale,
+        options: (q.options ?? []).map((o, i) => ({ value: String(o.value), label: o.label, checked: selected.has(String(o.value)), domId: i === 0 ? domIdOf(id) : `${domIdOf(id)}--${i}` })),
+        value: typeof value === 'string' ? value : '',
+        visible: isVisible,
+        error,
+        showIf: q.showIf ? JSON.stringify(showIfForForm(q.showIf)) : '',
+        unit: q.ui.unit ?? '',
+        maxLength: q.maxLength ?? (q.type === 'free_text' ? questionnaire.limits.freeTextMaxLength : null),
+        min: q.minimum ?? null,
+        max: q.maximum ?? null,
+        step: q.integer ? '1' : 'any',
+      };
+    });
+    answeredTotal += answered;
+    visibleTotal += shown;
+    return { id: s.id, anchor: `s-${s.id}`, title: s.title, description: s.description, fields, answered, visible: shown };
+  });
+  return { sections, answered: answeredTotal, visible: visibleTotal, errorList };
+}

@@ -1,0 +1,137 @@
+import { startTestApp, type TestApp } from '../support/app.js';
+import { DATABASE_KINDS } from '../support/databases.js';
+import { example } from '../support/fixtures.js';
+import { verifyAuditExport } from '../../src/audit/verify-export.js';
+import { RotatableKeyRing } from '../../src/signing/rotatable.js';
+import { loadReportKeyRing } from '../../src/signing/report-keys.js';
+import { clientToken, login, PASSWORD, postJson, seedClient, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+interface Event {
+  seq: number;
+  action: string;
+  outcome: string;
+  organizationId: string | null;
+  actor: { type: string; id: string | null; role: string | null; organizationId: string | null };
+  target: { type: string; id: string } | null;
+  inputSha256: string | null;
+  decision: Record<string, unknown>;
+  request: { id: string | null; ip: string | null; userAgent: string | null };
+}
+
+describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
+  let app: TestApp;
+  let org: string;
+  let officer: Credentials;
+  let officerId: string;
+  let auditor: Credentials;
+  let admin: Credentials;
+  let integrator: Credentials;
+  const poorly = example('poorly-controlled');
+  const well = example('well-controlled');
+
+  beforeAll(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trail-keys-'));
+    const reportKeys = new RotatableKeyRing(await loadReportKeyRing({ kind: 'directory', dir }), dir);
+    app = await startTestApp(kind, {}, { reportKeys });
+    org = await seedOrganization(app, `Trail clinic ${kind}`);
+    const o = await seedUser(app, org, ['compliance_officer']);
+    officerId = o.id;
+    officer = { kind: 'session', session: await login(app, o.email) };
+    auditor = { kind: 'session', session: await login(app, (await seedUser(app, org, ['auditor'], { grants: [org] })).email) };
+    admin = { kind: 'session', session: await login(app, (await seedUser(app, org, ['admin'])).email) };
+    integrator = { kind: 'bearer', token: await clientToken(app, await seedClient(app, org, ['assessments:write', 'assessments:read', 'reports:read'])) };
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it('records a scripted session, every action with actor, input hash, decision and outcome, and verifies', async () => {
+    // a failed login, submissions, a revision, downloads, a denied request, a key rotation
+    expect((await postJson(app, '/v1/auth/login', { email: 'nobody@example.org', password: PASSWORD })).status).toBe(401);
+    const created = (await (await send(app, 'POST', '/v1/assessments', officer, { title: 'Trail scribe', ...poorly }, { 'user-agent': 'trail-test/1.0' })).json()) as { assessment: { id: string }; revision: { answersSha256: string }; report: { id: string } };
+    const revised = (await (await send(app, 'POST', `/v1/assessments/${created.assessment.id}/revisions`, integrator, { answers: well.answers })).json()) as { report: { id: string }; revision: { answersSha256: string } };
+    expect((await send(app, 'GET', `/v1/reports/${created.report.id}`, auditor)).status).toBe(200);
+    expect((await send(app, 'GET', `/v1/reports/${created.report.id}/signature`, auditor)).status).toBe(200);
+    expect((await send(app, 'GET', '/v1/users', officer)).status).toBe(403);
+    const rotate = await send(app, 'POST', '/v1/keys/rotate', admin, { purpose: 'report' });
+    expect(rotate.status).toBe(201);
+    const { kid, previousKid } = (await rotate.json()) as { kid: string; previousKid: string };
+    expect(kid).not.toBe(previousKid);
+
+    const res = await send(app, 'GET', '/v1/audit/events?limit=1000', auditor);
+    expect(res.status).toBe(200);
+    const events = ((await res.json()) as { items: Event[] }).items;
+    const find = (action: string, pred: (e: Event) => boolean = () => true): Event => {
+      const e = events.find((x) => x.action === action && pred(x));
+      if (!e) throw new Error(`no ${action} event in ${events.map((x) => x.action).join(', ')}`);
+      return e;
+    };
+    const creation = find('assessment.created', (e) => e.target?.id === created.assessment.id);
+    expect(creation).toMatchObject({ outcome: 'success', actor: { type: 'user', id: officerId, organizationId: org }, inputSha256: created.revision.answersSha256, request: { userAgent: 'trail-test/1.0' } });
+    expect(creation.decision).toMatchObject({ revision: 1, reportId: created.report.id, questionnaireVersion: '1' });
+    expect(['high', 'very_high']).toContain(creation.decision.overallRisk);
+    expect(find('assessment.revised')).toMatchObject({ actor: { type: 'client' }, inputSha256: revised.revision.answersSha256, decision: { revision: 2 } });
+    expect(find('report.downloaded', (e) => e.decision.format === 'json')).toMatchObject({ target: { type: 'report', id: created.report.id }, actor: { role: 'auditor' } });
+    expect(find('report.downloaded', (e) => e.decision.format === 'signature').outcome).toBe('success');
+    expect(find('request.denied', (e) => e.decision.status === 403)).toMatchObject({ outcome: 'denied', actor: { id: officerId } });
+    expect(find('auth.login.succeeded').outcome).toBe('success');
+    expect(events.every((e) => e.organizationId === org)).toBe(true);
+
+    const all = await app.t.database.db.selectFrom('audit_events').select(['action', 'outcome', 'actor_id', 'decision']).execute();
+    expect(all.some((e) => e.action === 'auth.login.failed' && e.outcome === 'denied')).toBe(true);
+    expect(all.some((e) => e.action === 'key.rotated' && (e.decision as { kid: string }).kid === kid)).toBe(true);
+    expect(JSON.stringify(all)).not.toContain(PASSWORD);
+
+    const trail = (await (await send(app, 'GET', `/v1/assessments/${created.assessment.id}/audit`, auditor)).json()) as { items: Event[] };
+    expect(trail.items.map((e) => e.action)).toEqual(expect.arrayContaining(['assessment.created', 'assessment.revised', 'report.downloaded']));
+
+    const checkpoint = await send(app, 'POST', '/v1/audit/checkpoints', admin, {});
+    expect(checkpoint.status).toBe(201);
+    const verify = (await (await send(app, 'GET', '/v1/audit/verify', auditor)).json()) as { valid: boolean; checkedEvents: number; checkedCheckpoints: number };
+    expect(verify).toMatchObject({ valid: true, checkedCheckpoints: 1 });
+    expect(verify.checkedEvents).toBeGreaterThan(10);
+  });
+
+  it('exports the organisation trail as JSON Lines with a chain proof that verifies offline', async () => {
+    const res = await send(app, 'GET', '/v1/audit/export', auditor);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/jsonl');
+    const text = await res.text();
+    const jwks = await (await fetch(`${app.url}/.well-known/jwks.json`)).json();
+    const result = await verifyAuditExport(text, jwks);
+    expect(result).toMatchObject({ valid: true });
+    expect(result.events).toBeGreaterThan(5);
+    // Change one character of an exported event: the offline check fails there.
+    const lines = text.split('\n');
+    const i = lines.findIndex((l) => l.includes('"assessment.created"'));
+    lines[i] = lines[i]!.replace('"success"', '"error"');
+    expect((await verifyAuditExport(lines.join('\n'), jwks)).valid).toBe(false);
+    // Without its signed checkpoint, the export is only self-consistent: refused.
+    const unsigned = text.split('\n').filter((l) => !l.includes('"type":"checkpoint"')).join('\n');
+    expect(await verifyAuditExport(unsigned, jwks)).toMatchObject({ valid: false, reason: expect.stringContaining('no signed checkpoint') });
+    // Drop a line: the gap is found.
+    const dropped = text.split('\n').filter((_, n) => n !== 3).join('\n');
+    expect((await verifyAuditExport(dropped, jwks)).valid).toBe(false);
+  });
+
+  it('refuses the trail to roles without audit access, and another organisation sees none of it', async () => {
+    expect((await send(app, 'GET', '/v1/audit/events', officer)).status).toBe(403);
+    expect((await send(app, 'GET', '/v1/audit/verify', integrator)).status).toBe(403);
+    const otherOrg = await seedOrganization(app, `Trail other ${kind}`);
+    const outsider = { kind: 'session', session: await login(app, (await seedUser(app, otherOrg, ['auditor'], { grants: [otherOrg] })).email) } as Credentials;
+    const items = ((await (await send(app, 'GET', '/v1/audit/events?limit=1000', outsider)).json()) as { items: Event[] }).items;
+    expect(items.every((e) => e.organizationId === otherOrg)).toBe(true);
+    const first = await app.t.database.db.selectFrom('assessments').select('id').where('organization_id', '=', org).executeTakeFirstOrThrow();
+    expect((await send(app, 'GET', `/v1/assessments/${first.id}/audit`, outsider)).status).toBe(404);
+    // A 404 for another organisation's resource is a denial, recorded (bounded) in the trail;
+    // a 404 for an id that exists nowhere is not.
+    expect((await send(app, 'GET', `/v1/assessments/00000000-0000-4000-8000-000000000000/audit`, outsider)).status).toBe(404);
+    const denials = await app.t.database.db.selectFrom('audit_events').select(['decision', 'outcome']).where('action', '=', 'request.denied').execute();
+    const notFound = denials.filter((d) => (d.decision as { status: number }).status === 404);
+    expect(notFound).toHaveLength(1);
+    expect(notFound[0]).toMatchObject({ outcome: 'denied', decision: { route: '/v1/assessments/:id/audit', reason: 'resource of another organisation' } });
+  });
+});

@@ -1,0 +1,221 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import PDFDocument from 'pdfkit';
+import { renderReportPdf } from '../../src/reports/pdf/render.js';
+import { readEmbeddedFiles } from '../../src/reports/pdf/pdf-reader.js';
+import { pdfVerificationLines, verifyPdfOffline } from '../../src/reports/pdf/verify-pdf.js';
+import { sha256Hex } from '../../src/util/hash.js';
+import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
+import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
+import { AppError } from '../../src/errors.js';
+import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
+import { buildFixtureReport, fixturePdfIdentity, HOSTILE } from './pdf-fixture.js';
+import type { FixtureReport } from './pdf-fixture.js';
+
+const HAS_POPPLER = (await hasExecutable('pdfsig')) && (await hasExecutable('pdftotext')) && (await hasExecutable('pdfdetach'));
+if (!HAS_POPPLER) console.warn('poppler-utils (pdfsig, pdftotext, pdfdetach) not found: the PDF tests that run them are skipped');
+const itPoppler = HAS_POPPLER ? it : it.skip;
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let fixture: FixtureReport;
+let identity: PdfSigningIdentity;
+let pdf: Buffer;
+let pdfPath: string;
+let renderMs: number;
+
+beforeAll(async () => {
+  tmp = await makeTempDir('pdf-report-');
+  fixture = await buildFixtureReport({ keyDir: join(tmp.dir, 'report-keys') });
+  identity = await fixturePdfIdentity(join(tmp.dir, 'data'));
+  const started = performance.now();
+  pdf = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer: identity });
+  renderMs = performance.now() - started;
+  pdfPath = join(tmp.dir, 'report.pdf');
+  await writeFile(pdfPath, pdf);
+});
+afterAll(async () => {
+  await tmp.cleanup();
+});
+
+function flipAt(bytes: Buffer, offset: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[offset] = copy[offset]! ^ 0x01;
+  return copy;
+}
+
+/** An offset inside the last FlateDecode stream that is not an embedded file (page content or font). */
+function lastContentStreamByte(bytes: Buffer): number {
+  const text = bytes.toString('latin1');
+  const re = /\/Length (\d+)\n\/Filter \/FlateDecode\n>>\nstream\n/g;
+  let found = -1;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    const dictionary = text.slice(text.lastIndexOf('obj', m.index), m.index);
+    if (!dictionary.includes('/EmbeddedFile')) found = start + Math.floor(Number(m[1]) / 2);
+  }
+  if (found < 0) throw new Error('no content stream found');
+  return found;
+}
+
+/** Offsets of the signed ranges, from the PDF's /ByteRange. */
+function byteRange(bytes: Buffer): [number, number, number, number] {
+  const m = /\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/.exec(bytes.toString('latin1'));
+  if (m === null) throw new Error('no /ByteRange');
+  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+}
+
+describe('the report PDF', () => {
+  it('is a signed PDF/A-3b 1.7 document with fixed dates, Producer and Title', () => {
+    expect(pdf.subarray(0, 8).toString('latin1')).toBe('%PDF-1.7');
+    const text = pdf.toString('latin1');
+    expect(text).toContain('<pdfaid:part>3</pdfaid:part>');
+    expect(text).toContain('<pdfaid:conformance>B</pdfaid:conformance>');
+    expect(text).toContain('<xmp:CreateDate>2025-03-04T05:06:07Z</xmp:CreateDate>');
+    expect(text).toMatch(/<pdf:Producer>hipaa-ai-risk \d+\.\d+\.\d+<\/pdf:Producer>/);
+    // Embedded files carry the submission time too, never the clock.
+    expect(text.match(/\/CreationDate \(D:\d{14}Z\)/g)).toEqual(['/CreationDate (D:20250304050607Z)', '/CreationDate (D:20250304050607Z)']);
+    expect(text).toMatch(/\/StructTreeRoot \d+ 0 R/);
+    expect(text).toMatch(/\/Outlines \d+ 0 R/);
+    expect(renderMs).toBeLessThan(10_000);
+  });
+
+  it('embeds the exact report bytes and JWS as associated files (read by our reader)', () => {
+    const files = readEmbeddedFiles(pdf);
+    expect(files.map((f) => [f.name, f.mimeType, f.relationship])).toEqual([
+      ['report.json', 'application/json', 'Data'],
+      ['report.jws', 'application/jose', 'Supplement'],
+    ]);
+    expect(files[0]!.bytes.equals(fixture.bytes)).toBe(true);
+    expect(files[1]!.bytes.toString('utf8')).toBe(fixture.jws);
+  });
+
+  itPoppler('embeds files that pdfdetach extracts byte for byte', async () => {
+    const out = join(tmp.dir, 'detached');
+    await mkdir(out);
+    const list = await run('pdfdetach', ['-list', pdfPath]);
+    expect(list.stdout).toContain('report.json');
+    expect(list.stdout).toContain('report.jws');
+    const saved = await run('pdfdetach', ['-saveall', '-o', out, pdfPath]);
+    expect(saved.code).toBe(0);
+    expect((await readFile(join(out, 'report.json'))).equals(fixture.bytes)).toBe(true);
+    expect(await readFile(join(out, 'report.jws'), 'utf8')).toBe(fixture.jws);
+  });
+
+  itPoppler('has document information pdfinfo reads: title, producer, submission dates, tagged', async () => {
+    const result = await run('pdfinfo', ['-isodates', pdfPath], { env: { PATH: process.env.PATH ?? '', TZ: 'UTC' } });
+    expect(result.stdout).toContain(`Title:           HIPAA Security Rule risk assessment: ${HOSTILE.title}`);
+    expect(result.stdout).toMatch(/Producer:\s+hipaa-ai-risk \d+\.\d+\.\d+/);
+    expect(result.stdout).toMatch(/CreationDate:\s+2025-03-04T05:06:07(Z|\+00)/);
+    expect(result.stdout).toMatch(/Tagged:\s+yes/);
+  });
+
+  itPoppler('has a signature pdfsig reports valid over the whole document', async () => {
+    const result = await run('pdfsig', [pdfPath]);
+    const output = result.stdout + result.stderr;
+    expect(output).toContain('Signature Validation: Signature is Valid.');
+    expect(output).toContain('Total document signed');
+    expect(output).toContain('Signing Time: Mar 04 2025 05:06:07');
+  });
+
+  itPoppler('is reported invalid by pdfsig after one byte inside the signed range changes', async () => {
+    const [, firstLength, secondStart] = byteRange(pdf);
+    for (const [name, offset] of [['first-range', Math.floor(firstLength / 2)], ['second-range', secondStart + Math.floor((pdf.length - secondStart) / 2)]] as const) {
+      const path = join(tmp.dir, `tampered-${name}.pdf`);
+      await writeFile(path, flipAt(pdf, offset));
+      const result = await run('pdfsig', [path]);
+      expect(result.stdout + result.stderr).not.toContain('Signature is Valid');
+    }
+  });
+
+  itPoppler('shows every not-met citation, the overall risk and hostile names as text', async () => {
+    const result = await run('pdftotext', ['-enc', 'UTF-8', pdfPath, '-']);
+    const text = result.stdout.replace(/\s+/g, ' ');
+    // A long citation may wrap inside its table cell: compare without white space, in content
+    // order (-raw), where a cell's lines follow each other.
+    const compact = (await run('pdftotext', ['-raw', '-enc', 'UTF-8', pdfPath, '-'])).stdout.replace(/\s+/g, '');
+    const notMet = fixture.report.evaluation.findings.filter((f) => f.status === 'not_met').map((f) => f.citation);
+    expect(notMet.length).toBeGreaterThan(10);
+    for (const citation of notMet) expect(compact).toContain(citation.replace(/\s+/g, ''));
+    expect(fixture.report.evaluation.summary.overallRisk).toBe('very_high');
+    expect(text).toContain('VERY HIGH');
+    expect(text).toContain(HOSTILE.organization);
+    expect(text).toContain(HOSTILE.submitter);
+    expect(text).toContain('<script>alert(1)</script>');
+    expect(text).toContain('Ασθενής Пациент');
+    expect(text).toContain(fixture.report.signing.kid);
+    expect(text).toMatch(/Page 2 of \d+/);
+    expect(text).toContain('npx hipaa-ai-risk verify report.json report.jws --jwks jwks.json');
+    expect(text).toContain('/.well-known/jwks.json');
+  });
+
+  it('refuses bytes that are not a report it can identify', async () => {
+    const signer = identity;
+    await expect(renderReportPdf({ reportBytes: Buffer.from('not json'), jws: fixture.jws, signer })).rejects.toThrow(AppError);
+    const noKid = { ...fixture.report, signing: { ...fixture.report.signing, kid: '' } };
+    await expect(renderReportPdf({ reportBytes: Buffer.from(JSON.stringify(noKid)), jws: fixture.jws, signer })).rejects.toMatchObject({ code: 'bad-request' });
+    const otherSchema = { ...fixture.report, schema: 'hipaa-ai-risk/report/999' };
+    await expect(renderReportPdf({ reportBytes: Buffer.from(JSON.stringify(otherSchema)), jws: fixture.jws, signer })).rejects.toMatchObject({ code: 'bad-request' });
+  });
+});
+
+describe('verifyPdfOffline', () => {
+  it('accepts the issued PDF and states the identity of the embedded report', async () => {
+    const result = await verifyPdfOffline(pdf, fixture.jwks);
+    expect(result).toMatchObject({
+      valid: true,
+      kid: fixture.report.signing.kid,
+      identity: { reportId: fixture.report.reportId, assessmentId: fixture.report.assessment.id, revision: 3 },
+      pdf: { signatureCount: 1, intact: true, coversWholeFile: true, signingTime: '2025-03-04T05:06:07.000Z', signer: { selfSigned: true, certificateSha256: identity.fingerprintSha256 } },
+    });
+  });
+
+  it.each([
+    // Where a flipped byte lands decides which check fails first; every one of them refuses.
+    ['a byte changed at the middle of the first signed range', (p: Buffer) => flipAt(p, Math.floor(byteRange(p)[1] / 2)), ['pdf-signature-invalid', 'pdf-unreadable']],
+    ['a byte changed in the last page content', (p: Buffer) => flipAt(p, lastContentStreamByte(p)), ['pdf-signature-invalid']],
+    ['a byte changed after the signature', (p: Buffer) => flipAt(p, byteRange(p)[2] + 200), ['pdf-signature-invalid', 'pdf-unreadable']],
+    ['bytes appended after %%EOF', (p: Buffer) => Buffer.concat([p, Buffer.from('\n% appended\n')]), ['pdf-unreadable']],
+    ['a truncated file', (p: Buffer) => p.subarray(0, Math.floor(p.length / 2)), ['pdf-unreadable']],
+    ['not a PDF', () => Buffer.from('hello'), ['pdf-unreadable']],
+    ['an empty file', () => Buffer.alloc(0), ['pdf-unreadable']],
+  ])('refuses %s', async (_name, tamper, codes) => {
+    const result = await verifyPdfOffline(tamper(pdf), fixture.jwks);
+    expect(result.valid).toBe(false);
+    expect(codes).toContain(result.valid ? 'valid' : result.code);
+  });
+
+  it('refuses a PDF whose trailer was re-pointed after signing (modified after signing)', async () => {
+    // A real incremental update: the same objects again plus a new xref/trailer after %%EOF.
+    const text = pdf.toString('latin1');
+    const startxref = /startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)!;
+    const trailer = /trailer\s*(<<[\s\S]*?>>)\s*startxref/.exec(text.slice(Number(startxref[1])))![1]!.replace(/\/Prev \d+/, '');
+    const update = `\nxref\n0 0\ntrailer\n${trailer.slice(0, -2)}/Prev ${startxref[1]}\n>>\nstartxref\n${pdf.length + 1}\n%%EOF\n`;
+    const result = await verifyPdfOffline(Buffer.concat([pdf, Buffer.from(update, 'latin1')]), fixture.jwks);
+    expect(result).toMatchObject({ valid: false, code: 'pdf-modified-after-signing' });
+  });
+
+  it('refuses a PDF verified against a key set without its key', async () => {
+    const result = await verifyPdfOffline(pdf, { keys: [] });
+    expect(result).toMatchObject({ valid: false, code: 'unknown-kid' });
+  });
+
+  it('refuses a PDF without embedded report (an unrelated signed-less PDF)', async () => {
+    const doc = new PDFDocument({ info: { CreationDate: new Date(0), ModDate: new Date(0) } });
+    const bytes = collectPdfBytes(doc);
+    doc.text('hello');
+    doc.end();
+    const result = await verifyPdfOffline(await bytes, fixture.jwks);
+    expect(result).toMatchObject({ valid: false, code: 'no-embedded-report' });
+  });
+});
+
+describe('pdfVerificationLines', () => {
+  it('says VALID with the identity and the PDF signature facts, or INVALID with the reason', async () => {
+    const valid = pdfVerificationLines(await verifyPdfOffline(pdf, fixture.jwks));
+    expect(valid[0]).toBe(`VALID: the embedded report is signed by key ${fixture.report.signing.kid} and the PDF is intact`);
+    expect(valid.join('\n')).toContain(`report sha256:    ${sha256Hex(fixture.bytes)}`);
+    expect(valid.join('\n')).toContain('pdf signature:    intact, covers the whole file');
+    const invalid = pdfVerificationLines(await verifyPdfOffline(pdf, { keys: [] }));
+    expect(invalid[0]).toMatch(/^INVALID: key .* is not in the key set$/);
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Server-side page tests over plain fetch, on every database kind: headers (CSP nonce, no-store),
+ * sign-in, CSRF, the questionnaire's draft / branching / validation / submit cycle, the session
+ * expiry stash, escaping, tenancy, the auditor's and the administrator's pages.
+ */
+import { DATABASE_KINDS } from '../support/databases.js';
+import { answersToForm, poorlyControlled } from './helpers.js';
+import { PageClient, startWebApp, type WebApp } from './support.js';
+
+const XSS = '<script>alert(1)</script>';
+
+describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
+  let app: WebApp;
+  beforeAll(async () => {
+    app = await startWebApp(kind);
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('sends pages with a nonce CSP, no-store, and redirects anonymous visitors to /login', async () => {
+    const c = new PageClient(app.url);
+    const home = await c.get('/');
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/login?next=%2F');
+    const login = await c.get('/login');
+    expect(login.status).toBe(200);
+    const csp = login.headers.get('content-security-policy')!;
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain(`script-src 'nonce-${nonce}'`);
+    expect(csp).toContain(`style-src 'self' 'nonce-${nonce}'`);
+    expect(csp).toContain("form-action 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const html = await login.text();
+    expect(html).toContain(`nonce="${nonce}"`);
+    expect(html).not.toMatch(/style="/);
+    expect(html).not.toMatch(/<script>(?!alert)/);
+    const again = await new PageClient(app.url).get('/login');
+    expect(/'nonce-([^']+)'/.exec(again.headers.get('content-security-policy')!)![1]).not.toBe(nonce);
+    const css = await c.get('/static/app.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+  });
+
+  it('refuses a wrong password, a missing sign-in token and a cross-site sign-in', async () => {
+    const c = new PageClient(app.url);
+    const page = await (await c.get('/login')).text();
+    const csrf = PageClient.csrfOf(page);
+    const wrong = await c.post('/login', new URLSearchParams({ _csrf: csrf, email: app.users.officer, password: 'nope-nope-nope', next: '/' }));
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('The e-mail address or the password is not right.');
+    const noToken = await c.post('/login', new URLSearchParams({ email: app.users.officer, password: 'x', next: '/' }));
+    expect(noToken.status).toBe(403);
+    const cross = await c.post('/login', new URLSearchParams({ _csrf: csrf, email: app.users.officer, password: 'x' }), { origin: 'https://evil.example' });
+    expect(cross.status).toBe(403);
+    const ok = await c.post('/login', new URLSearchParams({ _csrf: csrf, email: app.users.officer, password: 'correct horse battery staple 42', next: '//evil.example/' }));
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/');
+  });
+
+  it('saves drafts, branches, validates, keeps what was typed, submits, and shows the result', async () => {
+    const c = new PageClient(app.url);
+    expect((await c.login(app.users.officer)).status).toBe(303);
+    const dash = await c.get('/');
+    expect(dash.status).toBe(200);
+    expect(dash.headers.get('cache-control')).toBe('no-store');
+    const newPage = await (await c.get('/assessments/new')).text();
+    expect(newPage).toContain('id="q-uc.name"');
+    const csrf = PageClient.csrfOf(newPage);
+    // The follow-up about tools is hidden until the autonomy question says the AI acts through tools.
+    expect(newPage).toMatch(/data-question="uc.tools_description" data-show-if="[^"]+" hidden/);
+
+    // Without the CSRF token: nothing saved, the answers come back.
+    const forged = await c.post('/assessments/new', answersToForm({ 'uc.name': 'Kept' }, new URLSearchParams({ title: 'No token', _action: 'draft' })));
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('value="Kept"');
+
+    // A draft with a free text that looks like a script, and the gate of a branch.
+    const first = answersToForm({ 'uc.name': XSS, 'uc.autonomy': 'acts_through_tools' }, new URLSearchParams({ _csrf: csrf, title: XSS, _action: 'update:use_case' }));
+    const saved = await c.post('/assessments/new', first);
+    expect(saved.status).toBe(303);
+    const editUrl = saved.headers.get('location')!;
+    expect(editUrl).toMatch(/^\/assessments\/[0-9a-f-]{36}\/edit\?updated=1#s-use_case$/);
+    const id = /assessments\/([0-9a-f-]{36})/.exec(editUrl)![1]!;
+    const edit = await (await c.get(editUrl.replace(/#.*$/, ''))).text();
+    expect(edit).toContain('Draft saved as revision 1');
+    expect(edit).toMatch(/data-question="uc.tools_description" data-show-if="[^"]+">/); // now shown
+    expect(edit).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(edit).not.toContain(XSS);
+
+    // A number that is not a number and a submit with required answers missing: 422, values kept.
+    const bad = answersToForm({ 'uc.name': 'Scribe', 'uc.workforce_users': 'lots' }, new URLSearchParams({ _csrf: csrf, _action: 'submit' }));
+    const invalid = await c.post(`/assessments/${id}/edit`, bad);
+    expect(invalid.status).toBe(422);
+    const invalidHtml = await invalid.text();
+    expect(invalidHtml).toContain('class="error-summary"');
+    expect(invalidHtml).toContain('href="#q-uc.workforce_users"');
+    expect(invalidHtml).toContain('Must be a number.');
+    expect(invalidHtml).toContain('value="lots"');
+    expect(invalidHtml).toMatch(/aria-describedby="q-uc.workforce_users-help q-uc.workforce_users-error"/);
+
+    // Submit the poorly-controlled example: a report, and its result page.
+    const answers = { ...poorlyControlled(), 'uc.purpose': XSS };
+    const submitted = await c.post(`/assessments/${id}/edit`, answersToForm(answers, new URLSearchParams({ _csrf: csrf, _action: 'submit' })));
+    expect(submitted.status).toBe(303);
+    const reportUrl = submitted.headers.get('location')!;
+    expect(reportUrl).toMatch(/^\/reports\/[0-9a-f-]{36}\?submitted=1$/);
+    const result = await (await c.get(reportUrl)).text();
+    expect(result).toContain('class="heatmap"');
+    expect(result).toContain('Findings by safeguard family');
+    expect(result).toMatch(/Overall risk<\/h2>\s*<p class="overall-level">(High|Very high)</);
+    expect(result).toContain('/download/pdf');
+    expect(result).not.toContain(XSS);
+    for (const path of ['/', `/assessments/${id}`]) {
+      const html = await (await c.get(path)).text();
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(html).not.toContain(XSS);
+    }
+    const reportId = /\/reports\/([0-9a-f-]{36})/.exec(reportUrl)![1]!;
+    const dl = await c.get(`/reports/${reportId}/download/json`);
+    expect(dl.status).toBe(303);
+    expect(dl.headers.get('location')).toBe(`/v1/reports/${reportId}`);
+
+    // The other organisation's officer sees nothing of it.
+    const other = new PageClient(app.url);
+    await other.login(app.users.otherOfficer);
+    expect((await other.get(`/reports/${reportId}`)).status).toBe(404);
+    expect((await other.get(`/assessments/${id}/edit`)).status).toBe(404);
+  });
+
+  it('keeps the answers of a form posted after the session ended, and restores them after sign-in', async () => {
+    const c = new PageClient(app.url);
+    await c.login(app.users.officer);
+    const page = await (await c.get('/assessments/new')).text();
+    const csrf = PageClient.csrfOf(page);
+    app.advance(2 * 3600 * 1000); // past the idle timeout: refresh is refused
+    try {
+      const late = await c.post('/assessments/new', answersToForm({ 'uc.name': 'Typed before expiry', 'uc.domain': 'clinical' }, new URLSearchParams({ _csrf: csrf, title: 'Late', _action: 'draft' })));
+      expect(late.status).toBe(401);
+      const login = await late.text();
+      expect(login).toContain('name="stash"');
+      const stash = /name="stash" value="([^"]*)"/.exec(login)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
+      const back = await c.post('/login', new URLSearchParams({ _csrf: PageClient.csrfOf(login), email: app.users.officer, password: 'correct horse battery staple 42', next: '/assessments/new', stash }));
+      expect(back.status).toBe(200);
+      const restored = await back.text();
+      expect(restored).toContain('Your answers have been restored');
+      expect(restored).toContain('value="Typed before expiry"');
+      expect(restored).toMatch(/value="clinical" checked/);
+      expect(restored).toContain('value="Late"');
+    } finally {
+      app.advance(-2 * 3600 * 1000);
+    }
+  });
+
+  it('lets the auditor read granted reports, verify one, and read the audit trail, but not edit', async () => {
+    const officer = new PageClient(app.url);
+    await officer.login(app.users.officer);
+    const csrf = PageClient.csrfOf(await (await officer.get('/assessments/new')).text());
+    const made = await officer.post('/assessments/new', answersToForm(poorlyControlled(), new URLSearchParams({ _csrf: csrf, title: 'For the auditor', _action: 'submit' })));
+    const reportId = /\/reports\/([0-9a-f-]{36})/.exec(made.headers.get('location')!)![1]!;
+    const json = await officer.get(`/v1/reports/${reportId}`);
+    expect(json.status).toBe(200);
+    const bytes = await json.text();
+    const jws = await (await officer.get(`/v1/reports/${reportId}/signature`)).text();
+
+    const auditor = new PageClient(app.url);
+    await auditor.login(app.users.auditor);
+    const list = await (await auditor.get('/')).text();
+    expect(list).toContain('For the auditor');
+    expect(list).toContain('Riverside Health');
+    const report = await auditor.get(`/reports/${reportId}`);
+    expect(report.status).toBe(200);
+    const reportHtml = await report.text();
+    expect(reportHtml).not.toContain('>Revise<');
+    const assessmentId = /\/assessments\/([0-9a-f-]{36})\/audit/.exec(reportHtml)![1]!;
+    expect((await auditor.get(`/assessments/${assessmentId}/edit`)).status).toBe(403);
+    const trail = await (await auditor.get(`/assessments/${assessmentId}/audit`)).text();
+    expect(trail).toContain('assessment.created');
+    const verifyPage = await (await auditor.get('/verify')).text();
+    const vcsrf = PageClient.csrfOf(verifyPage);
+    const valid = await (await auditor.post('/verify', new URLSearchParams({ _csrf: vcsrf, report: `${bytes}\r\n`, jws }))).text();
+    expect(valid).toContain('Signature valid');
+    const tampered = await (await auditor.post('/verify', new URLSearchParams({ _csrf: vcsrf, report: bytes.replace('"For the auditor"', '"For the auditer"'), jws }))).text();
+    expect(tampered).toContain('Not valid');
+    const chain = await auditor.post('/audit/verify', new URLSearchParams({ _csrf: vcsrf }));
+    expect(await chain.text()).toContain('The chain is intact');
+  });
+
+  it('lets the administrator manage users, API clients and grants, and shows the keys', async () => {
+    const c = new PageClient(app.url);
+    await c.login(app.users.admin);
+    const home = await c.get('/');
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/admin');
+    const usersPage = await (await c.get('/admin/users')).text();
+    const csrf = PageClient.csrfOf(usersPage);
+    const created = await c.post('/admin/users', new URLSearchParams([['_csrf', csrf], ['email', 'new.auditor@audit.test'], ['organizationId', app.orgs.other], ['roles', 'auditor']]));
+    expect(created.status).toBe(201);
+    expect(await created.text()).toMatch(/One-time password[^<]*<code class="secret">[A-Za-z0-9_-]{24}<\/code>/);
+    const dup = await c.post('/admin/users', new URLSearchParams([['_csrf', csrf], ['email', 'new.auditor@audit.test'], ['organizationId', app.orgs.other], ['roles', 'auditor']]));
+    expect(dup.status).toBe(409);
+    const client = await c.post('/admin/clients', new URLSearchParams([['_csrf', csrf], ['name', 'EHR integration'], ['organizationId', app.orgs.main], ['scopes', 'assessments:read']]));
+    expect(client.status).toBe(201);
+    expect(await client.text()).toMatch(/harc_[A-Za-z0-9_-]{43}/);
+    const keys = await (await c.get('/admin/keys')).text();
+    expect(keys).toContain(app.reportKeys.current.kid);
+    expect((await c.get('/admin/grants')).status).toBe(200);
+  });
+});
