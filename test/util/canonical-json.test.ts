@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import canonicalize from 'canonicalize';
 import fc from 'fast-check';
+import { evaluate } from '../../src/rules/index.js';
 import { canonicalJson } from '../../src/util/canonical-json.js';
 
 describe('canonical JSON (RFC 8785)', () => {
@@ -18,5 +22,65 @@ describe('canonical JSON (RFC 8785)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('canonical JSON: the fast serialiser gives the reference output', () => {
+  // The reference: RFC 8785's algorithm as the `canonicalize` package implements it.
+  const outcome = (f: () => string | undefined): { text?: string; threw?: true } => {
+    try {
+      return { text: f() };
+    } catch {
+      return { threw: true };
+    }
+  };
+  // Code units that stress key order and escaping: ASCII, Latin-1, U+2028, quotes, controls,
+  // astral characters (surrogate pairs) and lone surrogates, which RFC 8785 refuses.
+  const unit = fc.oneof(
+    fc.constantFrom('a', 'b', 'Z', '0', '1', '9', 'é', '\u2028', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', '😀', '\ud800', '\udfff', '\\ud800'),
+    fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+  );
+  const text = fc.string({ unit, maxLength: 6 });
+  // Keys include array-index-like ones ("0", "10", "9"), which JS objects order numerically.
+  const key = fc.oneof(text, fc.nat({ max: 20 }).map(String), fc.constantFrom('__proto__', 'constructor', 'toJSON_', ''));
+  const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, 1e21, 1e-7, 5e-324, Number.MAX_SAFE_INTEGER + 2, 0.1 + 0.2));
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), number, text, tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 5 }),
+    object: fc.array(fc.tuple(key, fc.oneof(tie('value'), fc.constant(undefined))), { maxLength: 6 }).map((entries) => {
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
+  }));
+
+  it('on generated values: the same text, or both refuse', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(outcome(() => canonicalJson(v))).toEqual(outcome(() => canonicalize(v)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each(['poorly-controlled', 'well-controlled'])('on the evaluation of docs/examples/%s.json', async (name) => {
+    const input = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../docs/examples', `${name}.json`), 'utf8')) as { questionnaireVersion: string; answers: unknown };
+    const result = await evaluate(input);
+    const fast = canonicalJson(result);
+    expect(fast.length).toBeGreaterThan(10_000);
+    expect(fast).toBe(canonicalize(result));
+  });
+
+  it('refuses what RFC 8785 cannot represent, as the reference does', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    for (const bad of [{ s: 'x\ud800' }, { ['\udc00']: 1 }, { n: NaN }, [Infinity], cyclic, 10n]) {
+      expect(() => canonicalize(bad)).toThrow();
+      expect(() => canonicalJson(bad)).toThrow();
+    }
+    // The literal text of an escape is not a lone surrogate.
+    expect(canonicalJson({ s: '\\ud800' })).toBe('{"s":"\\\\ud800"}');
+    // Members JSON drops are dropped, not refused.
+    expect(canonicalJson({ f: () => 1, u: undefined, k: 1 })).toBe('{"k":1}');
   });
 });
