@@ -7,7 +7,7 @@ import type { Options, Store } from 'express-rate-limit';
 import { DATABASE_KINDS, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { FallbackStore } from '../../src/http/rate-limit/fallback-store.js';
 import { createRedisClient, RecoveringRedisStore, type RedisClient } from '../../src/http/rate-limit/redis-store.js';
-import { purgeExpiredCounters, SqlStore } from '../../src/http/rate-limit/sql-store.js';
+import { IncrementBatcher, purgeExpiredCounters, SqlStore } from '../../src/http/rate-limit/sql-store.js';
 import { REDIS_URL, redisAvailable, uniquePrefix } from './support.js';
 
 const options = (windowMs: number): Options => ({ windowMs }) as Options;
@@ -33,6 +33,41 @@ describe.each(DATABASE_KINDS)('SqlStore on %s', (kind) => {
     // Aligned fixed window: every hit of the window reports the same end.
     expect(new Set(results.map((r) => r.resetTime!.getTime())).size).toBe(1);
     expect((await store.get('k'))?.totalHits).toBe(100);
+  });
+
+  it('batches the hits of several limiters and instances into few statements, and loses none', async () => {
+    let statements = 0;
+    const counted = { raw: { ...t.database.raw, query: <R,>(text: string, params?: readonly unknown[]) => (statements++, t.database.raw.query<R>(text, params)) } };
+    // Two instances (two batchers), each with two limiters (two prefixes, two windows).
+    const stores = [0, 1].flatMap(() => {
+      const batcher = new IncrementBatcher(counted);
+      const perMinute = new SqlStore(counted, 'bm:', batcher);
+      const perHour = new SqlStore(counted, 'bh:', batcher);
+      perMinute.init(options(60_000));
+      perHour.init(options(3_600_000));
+      return [perMinute, perHour];
+    });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stores[i % 4]!.increment(i % 8 < 4 ? 'same' : `other${i % 3}`)));
+    expect(results).toHaveLength(200);
+    expect(statements).toBeLessThan(40);
+    // Per key, the totals handed out are exactly 1..n, with no duplicate and no gap.
+    for (const [prefix, store] of [['bm:', stores[0]!], ['bh:', stores[1]!]] as const) {
+      for (const key of ['same', 'other0', 'other1', 'other2']) {
+        const mine = results.filter((_, i) => (i % 4) % 2 === (prefix === 'bm:' ? 0 : 1) && (i % 8 < 4 ? 'same' : `other${i % 3}`) === key).map((r) => r.totalHits);
+        expect(mine.sort((a, b) => a - b)).toEqual(Array.from({ length: mine.length }, (_, i) => i + 1));
+        expect((await store.get(key))?.totalHits ?? 0).toBe(mine.length);
+      }
+    }
+  });
+
+  it('rejects every hit of a failed batch, and the next batch counts', async () => {
+    let fail = true;
+    const flaky = { raw: { ...t.database.raw, query: <R,>(text: string, params?: readonly unknown[]) => (fail ? ((fail = false), Promise.reject(new Error('connection lost'))) : t.database.raw.query<R>(text, params)) } };
+    const store = new SqlStore(flaky, 'f:');
+    store.init(options(60_000));
+    const first = await Promise.allSettled([store.increment('k'), store.increment('k'), store.increment('j')]);
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((await store.increment('k')).totalHits).toBe(1);
   });
 
   it('separates keys and prefixes, decrements, resets one key and a whole prefix', async () => {

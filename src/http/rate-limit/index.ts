@@ -28,7 +28,7 @@ import { createDenialForwarder, type DenialForwarder } from './denials.js';
 import { FallbackStore } from './fallback-store.js';
 import { ipKey, principalKeyOf, type KeyOf } from './keys.js';
 import { createRedisClient, RecoveringRedisStore, type RedisClient, type RedisCommander } from './redis-store.js';
-import { purgeExpiredCounters, SqlStore } from './sql-store.js';
+import { IncrementBatcher, purgeExpiredCounters, SqlStore } from './sql-store.js';
 
 export { ipKey, principalKey, principalKeyOf, type KeyOf } from './keys.js';
 export { purgeExpiredCounters, SqlStore } from './sql-store.js';
@@ -122,10 +122,12 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
   }
 
   const lastLog = new Map<string, number>();
+  // One batcher for every limiter: a request's hits on several limiters share a statement.
+  const batcher = kind === 'postgres' ? new IncrementBatcher(database) : undefined;
   const storeFor = (name: LimiterName): Store => {
     const storePrefix = `${prefix}${name}:`;
     if (kind === 'memory') return new MemoryStore();
-    const primary = kind === 'redis' ? new RecoveringRedisStore(redis!, storePrefix) : new SqlStore(database, storePrefix);
+    const primary = kind === 'redis' ? new RecoveringRedisStore(redis!, storePrefix) : new SqlStore(database, storePrefix, batcher);
     return new FallbackStore(primary, {
       timeoutMs: settings.storeTimeoutMs,
       onError(err, operation) {
