@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
+import { postgresCpuSeconds, ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -20,11 +20,19 @@ try {
   const body = JSON.stringify({ title: 'Benchmark: patient messaging agent', ...example });
   // Warm up (JIT, connection pool, engine caches).
   await run('warm-up', { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: 3, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
+  const cpuBefore = { service: service.cpuSeconds(), postgres: postgresCpuSeconds(), bench: process.cpuUsage() };
+  const post = await run(`POST /v1/assessments (${connections} conn)`, { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
+  // Where the 2 cores went, per request: the service's process, PostgreSQL's processes, and this
+  // process (autocannon, the load generator, shares the machine).
+  const perRequest = (s: number): string => ((s * 1000) / post.total).toFixed(2);
+  const benchCpu = process.cpuUsage(cpuBefore.bench);
+  const cpuLine = `CPU per submission: service ${perRequest(service.cpuSeconds() - cpuBefore.service)} ms, PostgreSQL ${perRequest(postgresCpuSeconds() - cpuBefore.postgres)} ms, load generator ${perRequest((benchCpu.user + benchCpu.system) / 1e6)} ms\n`;
   const rows = [
-    await run(`POST /v1/assessments (${connections} conn)`, { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body }),
+    post,
     ...(process.env.BENCH_SKIP_HEALTHZ ? [] : [await run(`GET /healthz (${connections} conn)`, { url: `${service.url}/healthz`, connections, duration: Math.min(seconds, 10) })]),
   ];
   printTable(rows);
+  process.stdout.write(cpuLine);
   process.stdout.write(`service RSS after the runs: ${service.rssMb()} MB; body ${body.length} bytes; target ≥ 300 req/s with p99 < 150 ms\n`);
 } finally {
   await service.stop();

@@ -115,6 +115,33 @@ export function cpuSecondsOf(pid: number | undefined): number {
 }
 
 /**
+ * CPU time (user + system, seconds) of every process named `postgres` on this machine: the local
+ * server's postmaster, its backends and helpers. Sample before and after a run; the difference
+ * is the database's share of the run (backends that exit in between drop out of the sum, so
+ * sample while the pool's connections are open). NaN without /proc.
+ */
+export function postgresCpuSeconds(): number {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return NaN;
+  }
+  let total = 0;
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const s = cpuSecondsOf(Number(e));
+    if (!Number.isNaN(s)) total += s;
+  }
+  return total;
+}
+
+/**
  * Starts `src/main.ts` with the environment given; resolves once /readyz answers 200 (rejects,
  * killing the child, if it exits first or is not ready within 30 s). Without `DATA_DIR` in `env`
  * it gets a fresh temporary data directory; pass one to share keys between instances.
