@@ -74,6 +74,11 @@ export interface TableOptions {
 
 const DETAIL_LABEL_WIDTH = 84;
 const MAX_CACHED_WIDTHS = 100_000;
+const MAX_CACHED_WRAPS = 20_000;
+// Wrapped text by font role, size, line gap, width and text: a pure function of those and the
+// font files, so it is shared across renders (standard names, question texts and remediation
+// repeat from report to report) and measuring a cell before drawing it wraps it only once.
+const wraps = new Map<string, Wrapped>();
 // Advance width at size 1 of a token in a font role: a pure function of the font file and text.
 const unitWidths: Record<FontRole, Map<string, number>> = { regular: new Map(), bold: new Map(), mono: new Map() };
 
@@ -161,8 +166,20 @@ export class Canvas {
   wrap(text: string, width: number, style: TextStyle = {}): Wrapped {
     const role = style.font ?? 'regular';
     const size = style.size ?? this.layout.fontSizes.body;
-    this.style(style);
-    const lineHeight = this.doc.currentLineHeight(true) + (style.lineGap ?? this.layout.lineGap);
+    const lineGap = style.lineGap ?? this.layout.lineGap;
+    const key = `${role}|${size}|${lineGap}|${width}|${text}`;
+    const known = wraps.get(key);
+    if (known !== undefined) return known;
+    const wrapped = this.#wrapUncached(text, width, style, role, size, lineGap);
+    if (wraps.size >= MAX_CACHED_WRAPS) wraps.clear();
+    wraps.set(key, wrapped);
+    return wrapped;
+  }
+
+  #wrapUncached(text: string, width: number, style: TextStyle, role: FontRole, size: number, lineGap: number): Wrapped {
+    // Font and size only: measuring draws nothing, so it must not write a colour into the page.
+    this.doc.font(FONT[role]).fontSize(size);
+    const lineHeight = this.doc.currentLineHeight(true) + lineGap;
     const w = (token: string): number => this.#unitWidth(token, role) * size;
     // DejaVu has no kerning pairs with the space, so a line's width is its words plus its spaces.
     const spaceWidth = w(' ');
@@ -222,7 +239,7 @@ export class Canvas {
             last = w(word);
           } else {
             // Re-run the long-word path for this word.
-            const again = this.wrap(word, width, style);
+            const again = this.#wrapUncached(word, width, style, role, size, lineGap);
             again.lines.forEach((l, i) => {
               if (i < again.lines.length - 1) {
                 lines.push(l);
