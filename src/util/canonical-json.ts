@@ -6,8 +6,9 @@ import { configure } from 'safe-stable-stringify';
  * the UTF-16 code-unit order RFC 8785 requires), numbers through String() (ECMAScript number
  * formatting, as RFC 8785 §3.2.2.3 specifies), strings through JSON.stringify's escaping, and
  * `strict` so that NaN, ±Infinity, BigInt, functions and symbols throw instead of turning into
- * null or vanishing. It is about twice as fast as `canonicalize` on a 160 KB report
- * (bench/canonical-json.ts prints both).
+ * null or vanishing. On the 158 KB report it took 0.83 ms against `canonicalize`'s 0.99 ms
+ * (bench/canonical-json.ts prints both), and less garbage under load: with it, the service's CPU
+ * per submission fell from 5.1 to 4.4–4.8 ms (bench/api).
  */
 const stableStringify = configure({ deterministic: true, strict: true, circularValue: Error, bigint: false });
 

@@ -170,13 +170,13 @@ export class Canvas {
     const key = `${role}|${size}|${lineGap}|${width}|${text}`;
     const known = wraps.get(key);
     if (known !== undefined) return known;
-    const wrapped = this.#wrapUncached(text, width, style, role, size, lineGap);
+    const wrapped = this.#wrapUncached(text, width, role, size, lineGap);
     if (wraps.size >= MAX_CACHED_WRAPS) wraps.clear();
     wraps.set(key, wrapped);
     return wrapped;
   }
 
-  #wrapUncached(text: string, width: number, style: TextStyle, role: FontRole, size: number, lineGap: number): Wrapped {
+  #wrapUncached(text: string, width: number, role: FontRole, size: number, lineGap: number): Wrapped {
     // Font and size only: measuring draws nothing, so it must not write a colour into the page.
     this.doc.font(FONT[role]).fontSize(size);
     const lineHeight = this.doc.currentLineHeight(true) + lineGap;
@@ -239,7 +239,7 @@ export class Canvas {
             last = w(word);
           } else {
             // Re-run the long-word path for this word.
-            const again = this.#wrapUncached(word, width, style, role, size, lineGap);
+            const again = this.#wrapUncached(word, width, role, size, lineGap);
             again.lines.forEach((l, i) => {
               if (i < again.lines.length - 1) {
                 lines.push(l);

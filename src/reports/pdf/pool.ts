@@ -26,11 +26,11 @@ export interface PdfRenderPoolOptions {
 
 /**
  * A render allocates many short-lived objects (pdfkit turns every content operator into a small
- * typed array), and with V8's default young generation (48 MB) a fifth of a render's time is
- * garbage collection. With 192 MB (64 MB semi-spaces): in-process, the median render went from
+ * typed array), and with V8's default young generation (48 MB) garbage collection took 18 % of
+ * a profile of 45 renders. With 192 MB (64 MB semi-spaces): in-process, the median render went from
  * 89 to 80 ms wall and 110 to 92 ms CPU (bench/pdf with --max-semi-space-size=64; 128 gave the
  * same, 32 nothing); in a worker, p95 went from 115–130 to 92–105 ms and the median from 82–95 to
- * 79–88 ms over two alternating runs of 40. Young-generation pages are committed as used.
+ * 79–88 ms over two alternating runs of 40.
  */
 export const DEFAULT_YOUNG_GENERATION_MB = 192;
 
