@@ -6,7 +6,7 @@ import { sha256Hex } from '../util/hash.js';
 import { assertDecision, type AuditAction } from './events.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
-/** Advisory lock key that serialises writers of the chain head (any constant unique to us). */
+/** Advisory lock key that serialises writers of the chain head; migration 0007 (audit_link) uses the same. */
 const AUDIT_HEAD_LOCK = 73_116_403;
 
 /** Takes the chain-head lock for the rest of the transaction: one writer of the head at a time. */
@@ -68,24 +68,47 @@ function truncate(value: string | null | undefined, max: number): string | null 
 }
 
 /**
- * Appends one event to the chain inside the caller's transaction, so the action and its event
- * commit together or not at all (a failure here fails the action). Writers are serialised on the
- * chain head with a transaction-scoped advisory lock, so concurrent transactions cannot fork the
- * chain. The decision is validated against the action's schema first.
+ * The event's RFC 8785 canonical JSON in three parts around the two values only the chain head
+ * decides: `head + prevHash + mid + seq + tail` is `canonicalJson(content)`. The content is a flat
+ * object with fixed ASCII keys, so its canonical form is the keys in code-unit order, each
+ * followed by its value's canonical JSON; `prevHash` sorts just before `request` and `seq` just
+ * after it, and both are written bare (a hex string's digits, an integer's decimal digits).
  */
-export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventInput, now: Date = new Date()): Promise<{ seq: number; hash: string }> {
+export function splitCanonicalContent(content: Omit<AuditEventContent, 'seq' | 'prevHash'>): { head: string; mid: string; tail: string } {
+  const member = (key: keyof AuditEventContent, value: unknown): string => `${JSON.stringify(key)}:${canonicalJson(value)}`;
+  const head = [
+    member('action', content.action),
+    member('actor', content.actor),
+    member('decision', content.decision),
+    member('inputSha256', content.inputSha256),
+    member('occurredAt', content.occurredAt),
+    member('organizationId', content.organizationId),
+    member('outcome', content.outcome),
+  ].join(',');
+  return {
+    head: `{${head},"prevHash":"`,
+    mid: `",${member('request', content.request)},"seq":`,
+    tail: `,${member('target', content.target)}}`,
+  };
+}
+
+/**
+ * Records one event inside the caller's transaction, so the action and its event commit together
+ * or not at all (a failure here fails the action). The event is stored unlinked in audit_pending;
+ * when the transaction commits, the deferred trigger of migration 0007 takes the chain-head lock
+ * (held until the commit completes, so concurrent transactions cannot fork the chain and commit in
+ * sequence order), hashes the event onto the head and moves it into audit_events. Events of one
+ * transaction are linked in the order they were recorded. The decision is validated against the
+ * action's schema first.
+ */
+export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventInput, now: Date = new Date()): Promise<void> {
   assertDecision(input.action, input.decision);
-  await lockAuditHead(trx);
-  const head = await trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const seq = (head?.seq ?? 0) + 1;
-  const prevHash = head?.hash ?? GENESIS_HASH;
   const request: AuditRequestContext = {
     id: truncate(input.request?.id, 128),
     ip: truncate(input.request?.ip, 64),
     userAgent: truncate(input.request?.userAgent, 300),
   };
-  const content: AuditEventContent = {
-    seq,
+  const unlinked = {
     occurredAt: now.toISOString(),
     action: input.action,
     outcome: input.outcome,
@@ -95,14 +118,11 @@ export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventIn
     request,
     inputSha256: input.inputSha256 ?? null,
     decision: input.decision,
-    prevHash,
   };
-  const decisionCanonical = canonicalJson(input.decision);
-  const hash = hashEventContent(content);
+  const parts = splitCanonicalContent(unlinked);
   await trx
-    .insertInto('audit_events')
+    .insertInto('audit_pending')
     .values({
-      seq,
       occurred_at: now,
       action: input.action,
       outcome: input.outcome,
@@ -111,22 +131,21 @@ export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventIn
       actor_role: input.actor.role,
       actor_organization_id: input.actor.organizationId,
       organization_id: input.organizationId,
-      target_type: input.target?.type ?? null,
-      target_id: input.target?.id ?? null,
+      target_type: unlinked.target?.type ?? null,
+      target_id: unlinked.target?.id ?? null,
       request_id: request.id,
       source_ip: request.ip,
       user_agent: request.userAgent,
-      input_sha256: content.inputSha256,
-      decision: decisionCanonical,
-      decision_canonical: decisionCanonical,
-      prev_hash: prevHash,
-      hash,
+      input_sha256: unlinked.inputSha256,
+      decision_canonical: canonicalJson(input.decision),
+      canonical_head: parts.head,
+      canonical_mid: parts.mid,
+      canonical_tail: parts.tail,
     })
     .execute();
-  return { seq, hash };
 }
 
 /** Records an event in its own transaction (for actions that change nothing else). */
-export async function recordAuditEventAlone(db: Kysely<DB>, input: AuditEventInput, now?: Date): Promise<{ seq: number; hash: string }> {
+export async function recordAuditEventAlone(db: Kysely<DB>, input: AuditEventInput, now?: Date): Promise<void> {
   return db.transaction().execute((trx) => recordAuditEvent(trx, input, now));
 }

@@ -33,6 +33,32 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/**
+ * An event waiting for its transaction to commit (migrations/0007_audit_link_at_commit.sql): a
+ * deferred trigger links it into audit_events at commit and deletes it. Never seen committed.
+ */
+export interface AuditPendingTable {
+  id: Generated<number>;
+  occurred_at: Date;
+  action: string;
+  outcome: 'success' | 'denied' | 'error';
+  actor_type: 'user' | 'client' | 'anonymous' | 'system';
+  actor_id: string | null;
+  actor_role: string | null;
+  actor_organization_id: string | null;
+  organization_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  input_sha256: string | null;
+  decision_canonical: string;
+  canonical_head: string;
+  canonical_mid: string;
+  canonical_tail: string;
+}
+
 export interface AuditCheckpointsTable {
   id: Generated<number>;
   seq: number;
@@ -199,6 +225,7 @@ export interface DB {
   report_pdfs: ReportPdfsTable;
   schema_migrations: SchemaMigrationsTable;
   audit_events: AuditEventsTable;
+  audit_pending: AuditPendingTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_denial_windows: AuditDenialWindowsTable;
   // authentication (migrations/0003_auth.sql)

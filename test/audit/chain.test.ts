@@ -32,6 +32,8 @@ async function tamperAndVerify(db: Kysely<DB>, jwks: unknown, tamper: (trx: Tran
     .execute(async (trx) => {
       await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(trx);
       await tamper(trx);
+      // Events recorded by the tamperer are linked now rather than at a commit that never comes.
+      await sql`SET CONSTRAINTS ALL IMMEDIATE`.execute(trx);
       await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(trx);
       result = await verifyAuditChain(trx, jwks);
       throw new Rollback();
@@ -80,6 +82,46 @@ describe.each(DATABASE_KINDS)('audit hash chain on %s', (kind) => {
       expect(v.checkedEvents).toBeLessThanOrEqual(120);
     }
     expect(await verifyAuditChain(t.database.db, ring.jwks())).toMatchObject({ valid: true, checkedEvents: 120 });
+  });
+
+  it('links the events of a transaction at commit, in the order recorded, and leaves nothing pending', async () => {
+    const before = await verifyAuditChain(t.database.db, ring.jwks());
+    const seen = await t.database.db.transaction().execute(async (trx) => {
+      for (const i of [701, 702, 703]) await recordAuditEvent(trx, event(i));
+      // Before commit the events wait unlinked; the chain is untouched.
+      const pending = await trx.selectFrom('audit_pending').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const head = await trx.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow();
+      return { pending: Number(pending.n), head: Number(head.seq) };
+    });
+    expect(seen).toEqual({ pending: 3, head: before.checkedEvents });
+    const linked = await t.database.db.selectFrom('audit_events').select(['seq', 'target_id']).where('seq', '>', before.checkedEvents).orderBy('seq').execute();
+    expect(linked).toEqual([701, 702, 703].map((i, k) => ({ seq: before.checkedEvents + 1 + k, target_id: `report-${i}` })));
+    const left = await t.database.db.selectFrom('audit_pending').select('id').execute();
+    expect(left).toEqual([]);
+    expect(await verifyAuditChain(t.database.db, ring.jwks())).toMatchObject({ valid: true, checkedEvents: before.checkedEvents + 3 });
+  });
+
+  it('hashes any text in the database exactly as verification does, as the application role', async () => {
+    const before = await verifyAuditChain(t.database.db, ring.jwks());
+    const hostile = ['"quoted" \\ back', 'line\nbreak\u2028sep\u0001ctl\u007f', 'Ж ё Ω é 😀 𝄞', '<script>alert(1)</script>', '{"prevHash":"x","seq":1}'];
+    await t.database.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL ROLE hipaa_app`.execute(trx);
+      for (const [k, s] of hostile.entries()) {
+        await recordAuditEvent(trx, {
+          action: 'config.changed',
+          outcome: 'success',
+          actor: { type: 'user', id: s, role: 'admin', organizationId: s },
+          organizationId: s,
+          target: { type: s, id: s },
+          request: { id: s, ip: s, userAgent: s },
+          inputSha256: null,
+          decision: { fingerprint: s, changed: [s, s.toUpperCase()], settings: { [s]: s, n: k + 0.1, big: 1e21, neg: -0, flag: true, none: null } },
+        });
+      }
+    });
+    const rows = await t.database.db.selectFrom('audit_events').select(['actor_id', 'user_agent']).where('seq', '>', before.checkedEvents).orderBy('seq').execute();
+    expect(rows).toEqual(hostile.map((s) => ({ actor_id: s, user_agent: s })));
+    expect(await verifyAuditChain(t.database.db, ring.jwks())).toMatchObject({ valid: true, checkedEvents: before.checkedEvents + hostile.length });
   });
 
   it('rolls the event back with the action, and fails the action when the event is invalid', async () => {
