@@ -305,7 +305,9 @@ function kleene(
   else if (en?.result === true) v = 1;
   else if (en?.result === false) v = 0;
   else throw new Error(`condition on ${leaf.path} was not evaluated by the engine`);
-  out.reasons.push({ role: out.role, context: out.context, fact: leaf.fact, path: leaf.path, operator: leaf.operator, value: leaf.value, result: v === 0.5 ? null : v === 1 });
+  // Keys in code-unit order here and in the findings below: canonical JSON then keeps the objects
+  // as they are instead of copying them sorted (src/util/canonical-json.ts, sortedForJson).
+  out.reasons.push({ context: out.context, fact: leaf.fact, operator: leaf.operator, path: leaf.path, result: v === 0.5 ? null : v === 1, role: out.role, value: leaf.value });
   return v;
 }
 
@@ -381,7 +383,7 @@ function contextValue(c: CompiledRuleset, i: number, s: EvalState, outcome: Engi
     }
   }
   const impact: ConditionReason[] = [];
-  for (const r of reasons) impact.push({ role: 'impact', context: r.context, fact: r.fact, path: r.path, operator: r.operator, value: r.value, result: r.result });
+  for (const r of reasons) impact.push({ context: r.context, fact: r.fact, operator: r.operator, path: r.path, result: r.result, role: 'impact', value: r.value });
   return { value, holds: value !== 0, applicability: reasons, impact };
 }
 
@@ -441,7 +443,7 @@ function finding(
     for (const q of c.contextQuestions[ci]!) if (!questionIds.includes(q)) questionIds.push(q);
   }
   const notApplicable = status === 'not_applicable';
-  const impact = { base: rule.impact.base, raisedBy: notApplicable ? [] : raisedBy, level: notApplicable ? ('very_low' as const) : impactLevel };
+  const impact = { base: rule.impact.base, level: notApplicable ? ('very_low' as const) : impactLevel, raisedBy: notApplicable ? [] : raisedBy };
   const inputs = likelihoodInputs(status, rule.likelihood);
   const overall = TABLE_G5[inputs.threatInitiation][inputs.adverseImpact];
   const risk = TABLE_I2[overall][impact.level];
@@ -449,27 +451,27 @@ function finding(
   const answerReasons: AnswerReason[] = [];
   for (const qid of questionIds) {
     const state = stateOf(s, qid);
-    answerReasons.push({ questionId: qid, questionText: s.questionnaire.byId.get(qid)?.text ?? '', state, answer: state === 'answered' ? s.answers[qid]! : null });
+    answerReasons.push({ answer: state === 'answered' ? s.answers[qid]! : null, questionId: qid, questionText: s.questionnaire.byId.get(qid)?.text ?? '', state });
   }
 
   return {
     citation: rule.citation,
-    rulesetId: c.data.id,
-    rulesetVersion: c.data.version,
-    ruleId: rule.id,
-    standard: rule.standard,
-    standardCitation: rule.standardCitation,
-    specification: rule.specification,
-    type: rule.type,
+    error,
     family: rule.family,
-    status,
-    likelihood: { threatInitiation: inputs.threatInitiation, adverseImpact: inputs.adverseImpact, overall },
     impact,
-    risk,
+    likelihood: { adverseImpact: inputs.adverseImpact, overall, threatInitiation: inputs.threatInitiation },
     reasons: { answers: answerReasons, conditions: conditionReasons },
     remediation: rule.remediation,
+    risk,
+    ruleId: rule.id,
+    rulesetId: c.data.id,
+    rulesetVersion: c.data.version,
     sources: rule.sources,
-    error,
+    specification: rule.specification,
+    standard: rule.standard,
+    standardCitation: rule.standardCitation,
+    status,
+    type: rule.type,
   };
 }
 

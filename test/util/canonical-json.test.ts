@@ -71,6 +71,41 @@ describe('canonical JSON: the fast serialiser gives the reference output', () =>
     expect(fast).toBe(canonicalize(result));
   });
 
+  it('gives the reference output for values JSON.stringify alone would write differently', () => {
+    class Point {
+      constructor(readonly y: number, readonly x: number) {}
+    }
+    class Tagged {
+      b = 1;
+      a = 2;
+      toJSON(): string {
+        return 'tagged';
+      }
+    }
+    const withOwnProto: Record<string, unknown> = { b: 1 };
+    Object.defineProperty(withOwnProto, '__proto__', { value: { z: 1, a: 2 }, enumerable: true });
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 300; i++) deep = { k: deep, a: i };
+    const cases: unknown[] = [
+      { b: { d: 1, c: [{ f: 1, e: 2 }] }, a: null }, // unsorted at every level
+      { 10: 'x', 9: 'y', a: 'z' }, // array-index keys, which objects order numerically
+      withOwnProto,
+      { toJSON: 'not a function', a: 1 },
+      { when: new Date(Date.UTC(2026, 0, 2)), a: 1 }, // toJSON
+      { p: new Point(2, 1) }, // a class instance
+      { t: new Tagged() }, // toJSON on the prototype, keys out of order
+      { n: Object.assign(Object.create(null) as object, { b: 1, a: 2 }) },
+      { bytes: new Uint8Array([1, 2]) },
+      [1, undefined, () => 1],
+      { b: undefined, a: 1, c: [undefined] },
+      { big: 1e21, small: 1e-7, neg: -0, frac: 0.1 + 0.2 },
+      deep,
+    ];
+    for (const v of cases) expect(outcome(() => canonicalJson(v))).toEqual(outcome(() => canonicalize(v)));
+    expect(canonicalJson(cases[0])).toBe('{"a":null,"b":{"c":[{"e":2,"f":1}],"d":1}}');
+    expect(canonicalJson(cases[1])).toBe('{"10":"x","9":"y","a":"z"}');
+  });
+
   it('refuses what RFC 8785 cannot represent, as the reference does', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
