@@ -11,7 +11,7 @@
  * RSA operation in node:crypto: ~2 ms per signature instead of ~80 ms (forge's RSA in JavaScript
  * takes ~60 ms for a 3072-bit key, opening the PKCS#12 ~20 ms, on every `P12Signer.sign`).
  */
-import { constants as cryptoConstants, createPrivateKey, privateEncrypt } from 'node:crypto';
+import { constants as cryptoConstants, createHash, createPrivateKey, privateEncrypt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { pdfkitAddPlaceholder } from '@signpdf/placeholder-pdfkit';
 import { P12Signer } from '@signpdf/signer-p12';
@@ -108,7 +108,15 @@ export class PdfCmsSigner extends Signer {
   #signSync(pdfBuffer: Buffer, signingTime: Date | undefined): Buffer {
     if (!(signingTime instanceof Date)) throw new TypeError('PdfCmsSigner: signingTime is required (a fixed Date)');
     const p7 = forge.pkcs7.createSignedData();
-    p7.content = forge.util.createBuffer(pdfBuffer.toString('binary'));
+    // The content is detached: it is only hashed, never written into the CMS. forge would hash it
+    // in JavaScript after copying it into a binary string (6–8% of a report's render time); node's
+    // SHA-256 does it here, forge gets an empty content, and the messageDigest attribute ignores
+    // the digest of that empty content forge assigns to it. Same CMS bytes (the tests compare them
+    // with P12Signer's, which hashes the content through forge).
+    p7.content = forge.util.createBuffer('');
+    const messageDigest = createHash('sha256').update(pdfBuffer).digest('binary');
+    const messageDigestAttribute = { type: OID.messageDigest };
+    Object.defineProperty(messageDigestAttribute, 'value', { enumerable: true, get: () => forge.util.createBuffer(messageDigest), set: () => undefined });
     for (const cert of this.#certificates) p7.addCertificate(cert);
     const privateKey = this.#privateKey;
     // forge calls key.sign(md, 'RSASSA-PKCS1-V1_5') with the SHA-256 of the attributes; a PKCS#1
@@ -126,7 +134,7 @@ export class PdfCmsSigner extends Signer {
       authenticatedAttributes: [
         { type: OID.contentType, value: OID.data },
         { type: OID.signingTime, value: signingTime as unknown as string },
-        { type: OID.messageDigest },
+        messageDigestAttribute,
       ],
     });
     p7.sign({ detached: true });

@@ -1,6 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import PDFDocument from 'pdfkit';
+import { fontPath } from '../../src/reports/pdf/fonts.js';
+import { installPdfkitFastPaths } from '../../src/reports/pdf/pdfkit-fast.js';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
+import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
 import { makeTempDir, run } from '../signing/helpers.js';
 import { buildFixtureReport, fixturePdfIdentity, MIXED_SCRIPT_ANSWERS, ROOT } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
@@ -58,5 +62,42 @@ describe('report PDF bytes are a pure function of the stored report, its JWS and
     const a = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer: identity });
     const b = await renderReportPdf({ reportBytes: other.bytes, jws: other.jws, signer: identity });
     expect(b.equals(a)).toBe(false);
+  });
+});
+
+describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte', () => {
+  it('renders both fixtures to the same bytes with and without them, interleaved (shared caches)', async () => {
+    const other = await buildFixtureReport({ keyDir: join(tmp.dir, 'report-keys'), answersFile: MIXED_SCRIPT_ANSWERS, revision: 4 });
+    const inputs = [fixture, other].map((f) => ({ reportBytes: f.bytes, jws: f.jws, signer: identity }));
+    const plain = [];
+    for (const input of inputs) plain.push(await renderReportPdf(input, { pdfkitFastPaths: false }));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, input] of inputs.entries()) {
+        const fast = await renderReportPdf(input, { pdfkitFastPaths: true });
+        expect(fast.length).toBe(plain[i]!.length);
+        expect(fast.equals(plain[i]!)).toBe(true);
+      }
+    }
+  });
+
+  it('encodes spaces, tabs, runs of spaces, empty lines, accents, Greek and Cyrillic as pdfkit does', async () => {
+    const lines = ['a  b', ' leading', 'trailing ', '\ttab\tsep\t', '', ' ', 'Zoë Ångström — Θεραπευτήριο «Υγεία» · Больница №1', '§164.308(a)(1)(ii)(A) ≤ ≥ → ✓', 'a a a a a a'];
+    const render = async (fast: boolean): Promise<Buffer> => {
+      const doc = new PDFDocument({ compress: false, info: { CreationDate: new Date(0), ModDate: new Date(0), Producer: 'test', Creator: 'test' } });
+      if (fast) expect(installPdfkitFastPaths(doc)).toBe(true);
+      doc.registerFont('Sans', fontPath('DejaVuSans.ttf'));
+      doc.registerFont('Bold', fontPath('DejaVuSans-Bold.ttf'));
+      const bytes = collectPdfBytes(doc);
+      for (const [i, line] of [...lines, ...lines].entries()) {
+        doc.font(i % 3 === 0 ? 'Bold' : 'Sans').fontSize(9 + (i % 4));
+        doc.text(line, 72, 72 + i * 14, { lineBreak: false });
+        if (i === lines.length) doc.addPage();
+      }
+      doc.end();
+      return bytes;
+    };
+    const [plain, fast] = [await render(false), await render(true)];
+    expect(plain.toString('latin1')).toContain('TJ');
+    expect(fast.equals(plain)).toBe(true);
   });
 });

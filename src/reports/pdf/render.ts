@@ -16,6 +16,7 @@ import { t } from './context.js';
 import type { RenderContext } from './context.js';
 import { FONT, loadFonts } from './fonts.js';
 import { shorten } from './format.js';
+import { installPdfkitFastPaths } from './pdfkit-fast.js';
 import { loadPdfLayout, text } from './layout.js';
 import type { PdfLayout, SectionName } from './layout.js';
 import { buildPdfModel, parseReportBytes } from './model.js';
@@ -41,6 +42,8 @@ export interface RenderReportPdfInput {
 export interface RenderOptions {
   /** Another layout template file (default `templates/pdf/report-layout.json`). */
   readonly layoutPath?: string;
+  /** Install the shortcuts of pdfkit-fast.ts (default true); they change no byte of the output. */
+  readonly pdfkitFastPaths?: boolean;
 }
 
 export { EMBEDDED_JWS_NAME, EMBEDDED_REPORT_NAME } from './names.js';
@@ -71,7 +74,7 @@ export async function renderReportPdf(input: RenderReportPdfInput, options: Rend
   const layout = loadPdfLayout(options.layoutPath);
   const model = buildPdfModel(parseReportBytes(input.reportBytes), layout);
   const reportSha256 = sha256Hex(input.reportBytes);
-  const doc = buildReportDocument(model, layout, reportSha256, input);
+  const doc = buildReportDocument(model, layout, reportSha256, input, options);
   const values = { reportId: model.reportId, sha256: reportSha256 };
   return endAndSignPdf(doc, signerFor(input.signer), {
     reason: text(layout, 'signature.reason', values),
@@ -86,7 +89,7 @@ export async function renderReportPdf(input: RenderReportPdfInput, options: Rend
  * Lays out the whole document (not ended, not signed): for tools that want the unsigned pdfkit
  * document, e.g. to measure layout time. Same determinism guarantees as `renderReportPdf`.
  */
-export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, reportSha256: string, embedded: { readonly reportBytes: Uint8Array; readonly jws: string }): Doc {
+export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, reportSha256: string, embedded: { readonly reportBytes: Uint8Array; readonly jws: string }, options: Pick<RenderOptions, 'pdfkitFastPaths'> = {}): Doc {
   const when = model.assessment.submittedAt;
   const doc = new PDFDocument({
     size: layout.page.size,
@@ -110,6 +113,7 @@ export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, re
       ModDate: when,
     },
   });
+  if (options.pdfkitFastPaths !== false) installPdfkitFastPaths(doc);
   const fonts = loadFonts(layout);
   doc.registerFont(FONT.regular, fonts.regular as unknown as string);
   doc.registerFont(FONT.bold, fonts.bold as unknown as string);
