@@ -21,6 +21,11 @@ export interface Service {
   readonly database: Database;
   readonly logger: Logger;
   readonly server: RunningServer;
+  /**
+   * Graceful shutdown: stops accepting requests, waits (up to SHUTDOWN_TIMEOUT_MS) for every
+   * in-flight handler to end its response, including those whose client already went away, and
+   * only then closes the PDF pool, metrics, rate limits and the database they use.
+   */
   stop(): Promise<void>;
 }
 
@@ -94,7 +99,9 @@ export async function startService(
       async stop() {
         clearInterval(denialTimer);
         clearInterval(checkpointTimer);
-        await server.stop(config.shutdownTimeoutMs);
+        const { drained, unfinished } = await server.stop(config.shutdownTimeoutMs);
+        if (drained > 0) logger.info({ drained }, 'in-flight requests finished before shutdown');
+        if (unfinished > 0) logger.warn({ unfinished, timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout: closing the database under them');
         await closeSharedPdfPool();
         await metricsListener?.close();
         await rateLimits.close();
