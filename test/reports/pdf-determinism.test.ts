@@ -81,7 +81,11 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
   });
 
   it('encodes spaces, tabs, runs of spaces, empty lines, accents, Greek and Cyrillic as pdfkit does', async () => {
-    const lines = ['a  b', ' leading', 'trailing ', '\ttab\tsep\t', '', ' ', 'Zoë Ångström — Θεραπευτήριο «Υγεία» · Больница №1', '§164.308(a)(1)(ii)(A) ≤ ≥ → ✓', 'a a a a a a'];
+    const lines = [
+      'a  b', ' leading', 'trailing ', '\ttab\tsep\t', '', ' ', '\n', 'Zoë Ångström — Θεραπευτήριο «Υγεία» · Больница №1', '§164.308(a)(1)(ii)(A) ≤ ≥ → ✓', 'a a a a a a',
+      // Kerning pairs (pieces inside words, at a word's end, at the line's end) and combining marks (glyph offsets).
+      'AVAST Tomorrow WAVE Type', 'LT AV', 'To. Yo, P.', 'e\u0301te\u0301 cafe\u0301 Å', 'AV e\u0301 AV',
+    ];
     const render = async (fast: boolean): Promise<Buffer> => {
       const doc = new PDFDocument({ compress: false, info: { CreationDate: new Date(0), ModDate: new Date(0), Producer: 'test', Creator: 'test' } });
       if (fast) expect(installPdfkitFastPaths(doc)).toBe(true);
@@ -91,6 +95,8 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
       for (const [i, line] of [...lines, ...lines].entries()) {
         doc.font(i % 3 === 0 ? 'Bold' : 'Sans').fontSize(9 + (i % 4));
         doc.text(line, 72, 72 + i * 14, { lineBreak: false });
+        // How canvas.ts draws every line of a report.
+        (doc as unknown as { _fragment(t: string, x: number, y: number, o: object): void })._fragment(line, 300, 72 + i * 14, { textWidth: doc.widthOfString(line), wordCount: 1 });
         if (i === lines.length) doc.addPage();
       }
       doc.end();

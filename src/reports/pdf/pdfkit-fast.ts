@@ -1,26 +1,36 @@
 /**
- * Two shortcuts through pdfkit's hottest paths, installed on one document at a time. Neither
- * changes a byte of the output (test/reports/pdf-fast-paths.test.ts renders the same report with
- * and without them and compares the files); they change how much garbage the same bytes cost.
+ * Shortcuts through pdfkit's hottest paths, installed on one document at a time. None changes a
+ * byte of the output (test/reports/pdf-determinism.test.ts renders the same reports and lines
+ * with and without them and compares the files); they change what the same bytes cost. On the
+ * poorly-controlled example they took a render from 108 to 72 ms in a pool worker (bench/pdf).
  *
  * 1. Page content streams. pdfkit turns every operator it writes (`BT`, `1 0 0 1 x y Tm`, each
  *    `TJ`, each colour) into its own Uint8Array through a character loop, keeps them in an array,
- *    and concatenates them when the page ends: on an 8-page report, tens of thousands of tiny
- *    typed arrays, most of the garbage collector's work (18% of a render's CPU profile). Here the
- *    operators stay strings and become bytes once per run of strings (`Buffer.from(…, 'latin1')`
- *    keeps the low byte of each UTF-16 unit, as pdfkit's loop does); byte chunks written in
- *    between (none in our reports) keep their place.
- * 2. Text encoding. For every line drawn, pdfkit lays it out word by word (concatenating the
- *    glyph and position arrays once per word), then looks every glyph up in the font subset and
- *    formats its 4-digit hex code (9.5% of the profile). A word encodes to the same glyph codes
- *    throughout one document (a glyph keeps the subset id it was first given), so each font keeps
- *    the encoded words of this document: the first time a word is seen it goes through pdfkit's
- *    own layout and subset in the same order as pdfkit would, so the subset, widths and ToUnicode
- *    map come out the same; after that it is looked up.
+ *    and concatenates them when the page ends: tens of thousands of tiny typed arrays per report,
+ *    most of the garbage collector's work (18% of a render's CPU profile). Here the operators
+ *    stay strings and become bytes once per run of strings (`Buffer.from(…, 'latin1')` keeps the
+ *    low byte of each UTF-16 unit, as pdfkit's loop does); byte chunks written in between keep
+ *    their place.
+ * 2. Words. For every line drawn, pdfkit shapes it word by word (concatenating the glyph and
+ *    position arrays once per word), then looks every glyph up in the font subset and formats its
+ *    4-digit hex code (9.5% of the profile), and pdfkit keeps shaped words per document only. A
+ *    shaped, scaled word is a pure function of the font file and the word, so it is shared by
+ *    every document of the thread (bounded); and a word encodes to the same glyph codes throughout
+ *    one document (a glyph keeps the subset id it was first given), so each font keeps the
+ *    encoded words of its document. The first time a document meets a word, the word goes
+ *    through pdfkit's own subset in the order pdfkit would use, so the subset, widths and
+ *    ToUnicode map come out the same.
+ * 3. Lines. `_fragment`, called once per line drawn, walks every glyph of the line to split the
+ *    `TJ` array where a glyph's advance differs from its width (kerning), then joins the hex
+ *    codes. Those splits happen inside words only (pdfkit shapes words one by one), so each
+ *    encoded word keeps its pieces of `TJ` text, and a line is the concatenation of its words'.
+ *    Only the plain case takes this path (options `textWidth` and `wordCount` alone, as
+ *    canvas.ts draws every line, and no glyph with an x/y offset); anything else goes to pdfkit.
  *
- * Both rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
- * `layoutCached`, `subset.includeGlyph`); `installPdfkitFastPaths` checks they exist and leaves the
- * document alone otherwise, so a pdfkit upgrade that changes them costs speed, not correctness.
+ * They rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
+ * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `_fragment`, `_ctm`); each is checked
+ * before it is replaced and left alone if missing, so a pdfkit upgrade that changes them costs
+ * speed, not correctness. The tests compare bytes with and without them on each upgrade.
  */
 import type { Doc } from './canvas.js';
 
@@ -29,13 +39,23 @@ interface ContentRef {
   finalize(): void;
 }
 
+interface Position {
+  readonly xAdvance: number;
+  readonly advanceWidth: number;
+  readonly xOffset: number;
+  readonly yOffset: number;
+}
+
 interface Run {
   readonly glyphs: readonly { readonly id: number; readonly advanceWidth: number; readonly codePoints: readonly number[] }[];
-  readonly positions: readonly object[];
+  readonly positions: readonly Position[];
 }
 
 interface PdfkitFont {
+  id: string;
+  ascender: number;
   encode(text: string, features?: unknown): [string[], object[]];
+  ref(): unknown;
   layoutCached?(word: string): Run;
   layoutRun?(word: string): Run;
   /** The parsed (fontkit) font, shared by the documents of a thread. */
@@ -46,26 +66,42 @@ interface PdfkitFont {
   scale?: number;
 }
 
+/** A word as one document's font encodes it. */
 interface EncodedWord {
   readonly hex: readonly string[];
-  readonly positions: readonly object[];
+  readonly positions: readonly Position[];
+  /** `TJ` pieces: hex up to and including each glyph whose advance differs from its width, and that difference negated. */
+  readonly pieces: readonly { readonly hex: string; readonly adjust: number }[];
+  /** Hex after the last such glyph. */
+  readonly tail: string;
+  /** Some glyph has an x or y offset (a mark placed by GPOS): pdfkit then moves the text matrix. */
+  readonly offset: boolean;
 }
 
-type FastDoc = Doc & {
-  page: { content: ContentRef };
+/** The parts of a pdfkit document used here, internals included. */
+interface FastDoc {
+  page: { content: ContentRef; height: number; fonts: Record<string, unknown> };
   _font?: PdfkitFont;
+  _fontSize: number;
+  _ctm?: unknown;
   addPage(options?: object): Doc;
   font(...args: unknown[]): Doc;
-};
+  _fragment?(text: string, x: number, y: number, options: Record<string, unknown>): void;
+  addContent(data: string): Doc;
+  save(): Doc;
+  restore(): Doc;
+  transform(m11: number, m12: number, m21: number, m22: number, dx: number, dy: number): Doc;
+}
 
-const patchedFonts = new WeakSet<object>();
+/** A line's encoded words, per font patched here; absent for fonts pdfkit encodes itself. */
+const lineEncoders = new WeakMap<object, (text: string) => readonly EncodedWord[]>();
 
 /**
- * Installs both shortcuts on `doc` (a fresh pdfkit document: call it before drawing). Returns
+ * Installs the shortcuts on `doc` (a fresh pdfkit document: call it before drawing). Returns
  * false, changing nothing, if this pdfkit lacks the internals they need.
  */
 export function installPdfkitFastPaths(doc: Doc): boolean {
-  const d = doc as FastDoc;
+  const d = doc as unknown as FastDoc;
   const content = d.page?.content as Partial<ContentRef> | undefined;
   if (typeof content?.write !== 'function' || typeof content.finalize !== 'function' || typeof d.addPage !== 'function' || typeof d.font !== 'function') return false;
   bufferContentStrings(d.page.content);
@@ -76,14 +112,21 @@ export function installPdfkitFastPaths(doc: Doc): boolean {
     return result;
   };
   const font = d.font.bind(d);
+  const seen = new WeakSet<object>();
   d.font = (...args: unknown[]): Doc => {
     const result = font(...args);
-    if (d._font !== undefined && !patchedFonts.has(d._font)) {
-      patchedFonts.add(d._font);
+    if (d._font != null && !seen.has(d._font)) {
+      seen.add(d._font);
       cacheEncodedWords(d._font);
     }
     return result;
   };
+  if (typeof d._fragment === 'function' && Array.isArray(d._ctm)) {
+    const fragment = d._fragment.bind(d);
+    d._fragment = (text: string, x: number, y: number, options: Record<string, unknown>): void => {
+      if (!plainLine(d, text, x, y, options)) fragment(text, x, y, options);
+    };
+  }
   return true;
 }
 
@@ -116,12 +159,7 @@ function bufferContentStrings(ref: ContentRef): void {
 const sharedRuns = new WeakMap<object, Map<string, Run>>();
 const MAX_SHARED_RUNS = 50_000;
 
-/**
- * Memoises, for one document's font, the encoding of each word; and shares the scaled layout of
- * each word with every other document that uses the same parsed font (pdfkit keeps it per
- * document, so every report shaped and scaled its words anew). A scaled run is a pure function
- * of the font file and the word, and pdfkit never changes a run once it has cached it.
- */
+/** Shares a font's shaped words across documents and memoises its encoded words per document. */
 function cacheEncodedWords(font: PdfkitFont): void {
   const { subset, widths, unicode, scale, font: parsed } = font;
   if (typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || subset === undefined || widths === undefined || unicode === undefined || scale === undefined || parsed === undefined) return;
@@ -131,6 +169,7 @@ function cacheEncodedWords(font: PdfkitFont): void {
     sharedRuns.set(parsed, runs);
   }
   const shared = runs;
+  // pdfkit never changes a run once it has cached it (it scales positions before caching).
   const layoutRun = font.layoutRun.bind(font);
   font.layoutCached = (word: string): Run => {
     let run = shared.get(word);
@@ -141,39 +180,114 @@ function cacheEncodedWords(font: PdfkitFont): void {
     }
     return run;
   };
-  const encode = font.encode.bind(font);
   const words = new Map<string, EncodedWord>();
   const encodeWord = (word: string): EncodedWord => {
     const run = font.layoutCached!(word);
+    // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
     const hex = run.glyphs.map((glyph) => {
       const gid = subset.includeGlyph(glyph.id);
       if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
       if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
-      return `0000${gid.toString(16)}`.slice(-4);
+      return (HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4));
     });
-    return { hex, positions: run.positions };
+    const pieces: { hex: string; adjust: number }[] = [];
+    let from = 0;
+    let offset = false;
+    run.positions.forEach((p, i) => {
+      if (p.xOffset || p.yOffset) offset = true;
+      const advance = p.xAdvance - p.advanceWidth;
+      if (advance !== 0) {
+        pieces.push({ hex: hex.slice(from, i + 1).join(''), adjust: -advance });
+        from = i + 1;
+      }
+    });
+    return { hex, positions: run.positions, pieces, tail: hex.slice(from).join(''), offset };
   };
+  const encodeLine = (text: string): EncodedWord[] => {
+    const encoded: EncodedWord[] = [];
+    // Words as pdfkit's layout splits them: each ends after a space or tab, the last at the end.
+    const tabs = text.includes('\t');
+    let last = 0;
+    while (last < text.length) {
+      let end = text.indexOf(' ', last);
+      if (tabs) {
+        const tab = text.indexOf('\t', last);
+        if (tab !== -1 && (end === -1 || tab < end)) end = tab;
+      }
+      end = end === -1 ? text.length : end + 1;
+      const word = text.slice(last, end);
+      last = end;
+      let known = words.get(word);
+      if (known === undefined) {
+        known = encodeWord(word);
+        words.set(word, known);
+      }
+      encoded.push(known);
+    }
+    return encoded;
+  };
+  const encode = font.encode.bind(font);
   font.encode = (text: string, features?: unknown): [string[], object[]] => {
     if (features) return encode(text, features);
     const hex: string[] = [];
     const positions: object[] = [];
-    // Words as pdfkit's layout splits them: each ends after a space or tab, the last at the end.
-    let last = 0;
-    for (let index = 0; index <= text.length; index++) {
-      const atEnd = index === text.length;
-      if (atEnd ? last >= index : text[index] !== ' ' && text[index] !== '\t') continue;
-      const word = text.slice(last, atEnd ? index : index + 1);
-      last = index + 1;
-      let encoded = words.get(word);
-      if (encoded === undefined) {
-        encoded = encodeWord(word);
-        words.set(word, encoded);
-      }
-      for (let i = 0; i < encoded.hex.length; i++) {
-        hex.push(encoded.hex[i]!);
-        positions.push(encoded.positions[i]!);
+    for (const word of encodeLine(text)) {
+      for (let i = 0; i < word.hex.length; i++) {
+        hex.push(word.hex[i]!);
+        positions.push(word.positions[i]!);
       }
     }
     return [hex, positions];
   };
+  lineEncoders.set(font, encodeLine);
+}
+
+const PLAIN_OPTIONS = new Set(['textWidth', 'wordCount']);
+/** 4-digit hex glyph codes as pdfkit writes them, by subset glyph id. */
+const HEX4: string[] = [];
+
+/** pdfkit's number formatting for content streams (`PDFObject.number`). */
+function num(n: number): number {
+  if (n > -1e21 && n < 1e21) return Math.round(n * 1e6) / 1e6;
+  throw new Error(`unsupported number: ${n}`);
+}
+
+/**
+ * Writes one line exactly as pdfkit's `_fragment` does for options `{textWidth, wordCount}`
+ * (left aligned, default baseline, no spacing, scaling, decoration, link or features), and
+ * returns true; returns false, writing nothing, for anything else.
+ */
+function plainLine(doc: FastDoc, text: string, x: number, y: number, options: Record<string, unknown>): boolean {
+  const font = doc._font;
+  const encodeLine = font == null ? undefined : lineEncoders.get(font);
+  if (font == null || encodeLine === undefined) return false;
+  for (const key of Object.keys(options)) if (!PLAIN_OPTIONS.has(key) && options[key] !== undefined) return false;
+  const line = `${text}`.replace(/\n/g, '');
+  if (line.length === 0) return true;
+  const words = encodeLine(line);
+  if (words.some((w) => w.offset)) return false;
+  // pdfkit closes a piece after each glyph whose advance differs from its width, with that
+  // difference; the rest closes with the last glyph's, which is then 0.
+  const commands: string[] = [];
+  let open = '';
+  for (const word of words) {
+    for (const piece of word.pieces) {
+      commands.push(`<${open}${piece.hex}> ${num(piece.adjust)}`);
+      open = '';
+    }
+    open += word.tail;
+  }
+  if (open !== '') commands.push(`<${open}> 0`);
+  const dy = (font.ascender / 1000) * doc._fontSize;
+  doc.save();
+  doc.transform(1, 0, 0, -1, 0, doc.page.height);
+  const top = doc.page.height - y - dy;
+  if (doc.page.fonts[font.id] == null) doc.page.fonts[font.id] = font.ref();
+  doc.addContent('BT');
+  doc.addContent(`1 0 0 1 ${num(x)} ${num(top)} Tm`);
+  doc.addContent(`/${font.id} ${num(doc._fontSize)} Tf`);
+  if (commands.length > 0) doc.addContent(`[${commands.join(' ')}] TJ`);
+  doc.addContent('ET');
+  doc.restore();
+  return true;
 }

@@ -101,7 +101,9 @@ export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, re
     displayTitle: true,
     bufferPages: true,
     autoFirstPage: true,
-    font: undefined,
+    // No default font: pdfkit would otherwise parse Helvetica's metrics for every document
+    // (a standard font a PDF/A file may not use anyway); the report fonts are registered below.
+    font: null as unknown as string,
     info: {
       Title: text(layout, 'documentTitle', { title: model.assessment.title }),
       Author: model.assessment.organization,
