@@ -57,10 +57,39 @@ class RunCopy {
   }
 }
 
+interface Glyph {
+  _decode?: () => unknown;
+}
+
+/**
+ * Each glyph's outline record decoded once per thread: every document's font subset decodes each
+ * glyph it embeds (to find the parts of composite glyphs), 4% of a report's render. The record is
+ * a pure function of the font file and only read afterwards (by the subset and by outline
+ * drawing, which pdfkit does not use); for a variable font, whose outlines depend on the chosen
+ * instance, nothing is memoised.
+ */
+function memoiseGlyphDecoding(font: ParsedFont, cached: ParsedFont): void {
+  const f = font as ParsedFont & { getGlyph?: (id: number, characters?: number[]) => Glyph | null; fvar?: unknown };
+  if (typeof f.getGlyph !== 'function' || f.fvar !== undefined) return;
+  const getGlyph = f.getGlyph;
+  const memoised = new WeakSet<Glyph>();
+  (cached as typeof f).getGlyph = function (this: unknown, id: number, characters?: number[]): Glyph | null {
+    const glyph = getGlyph.call(this, id, characters);
+    if (glyph !== null && typeof glyph._decode === 'function' && !memoised.has(glyph)) {
+      memoised.add(glyph);
+      const decode = glyph._decode.bind(glyph);
+      let decoded: { value: unknown } | undefined;
+      glyph._decode = () => (decoded ??= { value: decode() }).value;
+    }
+    return glyph;
+  };
+}
+
 /** The parsed font with a memoising `layout`; every other property comes from the font itself. */
 function withRunCache(font: ParsedFont): ParsedFont {
   const cache = new Map<string, ShapedRun>();
   const cached = Object.create(font) as ParsedFont;
+  memoiseGlyphDecoding(font, cached);
   cached.layout = (text: string, features?: unknown): unknown => {
     const key = features === undefined ? text : `${JSON.stringify(features)}\u0000${text}`;
     let run = cache.get(key);
