@@ -81,6 +81,8 @@ export interface ServiceInstance {
   rssKib(): number;
   /** CPU time (user + system) the process has used so far, seconds; NaN once it is gone. */
   cpuSeconds(): number;
+  /** The same for its main thread (the event loop) alone. */
+  mainThreadCpuSeconds(): number;
   /**
    * SIGTERM, then SIGKILL after `graceMs` (default 15 s); resolves when the process has exited
    * (and its temporary data directory, if `startService` made one, is removed).
@@ -101,11 +103,15 @@ export function rssKibOf(pid: number | undefined): number {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** utime + stime of a process from /proc/<pid>/stat, in seconds; NaN when it cannot be read. */
-export function cpuSecondsOf(pid: number | undefined): number {
+/**
+ * utime + stime of a process from /proc/<pid>/stat, in seconds; NaN when it cannot be read. With
+ * `mainThreadOnly`, of its main thread alone (/proc/<pid>/task/<pid>/stat): the event loop, without
+ * the thread pool, worker threads and V8's helper threads.
+ */
+export function cpuSecondsOf(pid: number | undefined, mainThreadOnly = false): number {
   if (pid === undefined) return NaN;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
@@ -195,6 +201,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     rssMb: () => Math.round(rssKibOf(child.pid) / 1024),
     rssKib: () => rssKibOf(child.pid),
     cpuSeconds: () => cpuSecondsOf(child.pid),
+    mainThreadCpuSeconds: () => cpuSecondsOf(child.pid, true),
     stop,
   };
 }
