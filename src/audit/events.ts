@@ -36,6 +36,8 @@ export const AUDIT_ACTIONS = {
   'auth.refresh.succeeded': obj({ sessionId: str }),
   'auth.refresh.failed': obj({ reason: str }, { sessionId: str }),
   'auth.refresh.reused': obj({ sessionId: str, revoked: { type: 'boolean' } }),
+  // A refresh token presented again within the reuse grace interval (two tabs refreshing at once): not revoked.
+  'auth.refresh.concurrent': obj({ sessionId: str, reusedAfterMs: int }),
   'auth.session.revoked': obj({ sessionId: str, reason: str }),
   'oauth.token.issued': obj({ clientId: str, scopes: strList, expiresIn: int }),
   'oauth.token.denied': obj({ reason: str }, { clientId: str }),

@@ -5,7 +5,9 @@
  * (SESSION_ABSOLUTE_TIMEOUT_SECONDS) and hands out an access token (≤ 15 min), an opaque refresh
  * token (32 random bytes, stored only as its SHA-256) and the session's CSRF token. Each refresh
  * marks the presented refresh token used and issues a new one; presenting a used token again
- * means it was copied, so the whole session is revoked at once (RFC 9700 §4.14.2). A session idle
+ * means it was copied, so the whole session is revoked at once (RFC 9700 §4.14.2), unless it comes
+ * within a few seconds of the rotation to a still-valid session: two tabs refreshing at once
+ * (REFRESH_REUSE_GRACE_SECONDS; `auth.refresh.concurrent`). A session idle
  * for SESSION_IDLE_TIMEOUT_SECONDS, or past its absolute expiry, cannot be refreshed.
  * Every outcome is an audit event in the same transaction as the change it describes.
  */
@@ -163,26 +165,54 @@ async function revokeSession(trx: Transaction<DB>, sessionId: string, reason: st
 }
 
 /**
+ * How long after a refresh token was rotated it may be presented again without being treated as
+ * reuse, in seconds (Auth0's "reuse interval", Okta's "grace period"). Two tabs of one browser
+ * share the refresh cookie and may refresh in the same instant; the second must not end the
+ * session. Kept short: within it a copied token is not detected, after it reuse revokes as always.
+ */
+export const REFRESH_REUSE_GRACE_SECONDS = 10;
+
+/**
  * Exchanges a refresh token for a new access token, refresh token and CSRF token. Guarantees:
  * - the presented token is marked used and a new one issued in one transaction (rotation);
- * - a token presented a second time revokes its whole session (family) and is refused, as are
- *   all the family's other tokens from then on (`auth.refresh.reused`);
+ * - every decision about a family is taken holding its session row lock (`FOR UPDATE`, taken
+ *   before the token row is read), so concurrent refreshes of one family are serialised: only
+ *   one of them can find a token unused, and each one sees what the previous one committed;
+ * - a token presented again within REFRESH_REUSE_GRACE_SECONDS of its rotation, while the session is
+ *   still valid (not revoked, expired or idle; user enabled), is a concurrent refresh (two tabs),
+ *   not a theft: it succeeds (`auth.refresh.concurrent`) with a new rotation of the family's
+ *   current token. The window runs from the token's first use and does not slide;
+ * - a token presented again after that window revokes its whole session (family) and is refused,
+ *   as are all the family's other tokens from then on (`auth.refresh.reused`);
  * - a session past its absolute expiry or idle timeout, or of a disabled user, is revoked and
  *   refused; the new access token carries the user's current roles and authz_version.
  * Throws a 401 AppError on any refusal (unknown tokens are recorded as bounded denials).
+ *
+ * Why the concurrent case rotates again instead of handing out the family's current token: the
+ * current token exists only as its SHA-256 (a database reader must not obtain a usable token),
+ * so it cannot be returned. Instead the current token is marked used and a new one issued, which
+ * keeps exactly one unused refresh token per live family. Whoever holds the superseded token
+ * (the other tab's response, if the browser stores it last) still has the grace window; after it
+ * that token counts as reused. Browsers apply the responses in the order the server serialised
+ * them, so the cookie jar normally ends with the newest token.
  */
 export async function refresh(ctx: AuthContext, input: { refreshToken: string; request: AuditRequestContext }): Promise<IssuedSession> {
   const now = ctx.clock();
   const hash = secretSha256(input.refreshToken);
   const outcome = await ctx.database.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
-    const token = await trx.selectFrom('auth_refresh_tokens').selectAll().where('token_sha256', '=', hash).forUpdate().executeTakeFirst();
-    if (!token) return { ok: false, status: 'unknown' };
-    const session = await trx.selectFrom('auth_sessions').selectAll().where('id', '=', token.session_id).forUpdate().executeTakeFirstOrThrow();
+    // The session row is the family's lock: take it first, then read the token as it is now
+    // (a concurrent refresh may have used it while we waited). Token rows are only written
+    // under that lock, so the order session → token is the same for every path (no deadlock).
+    const found = await trx.selectFrom('auth_refresh_tokens').select('session_id').where('token_sha256', '=', hash).executeTakeFirst();
+    if (!found) return { ok: false, status: 'unknown' };
+    const session = await trx.selectFrom('auth_sessions').selectAll().where('id', '=', found.session_id).forUpdate().executeTakeFirstOrThrow();
+    const token = await trx.selectFrom('auth_refresh_tokens').selectAll().where('token_sha256', '=', hash).forUpdate().executeTakeFirstOrThrow();
     const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirstOrThrow();
     const actor = { type: 'user' as const, id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id };
     const base = { actor, organizationId: user.organization_id, target: { type: 'session', id: session.id }, request: input.request };
     if (session.revoked_at !== null) return { ok: false, status: 'revoked' };
-    if (token.used_at !== null) {
+    const reusedAfterMs = token.used_at !== null ? now.getTime() - new Date(token.used_at).getTime() : undefined;
+    if (reusedAfterMs !== undefined && reusedAfterMs > REFRESH_REUSE_GRACE_SECONDS * 1000) {
       await revokeSession(trx, session.id, 'refresh_token_reused', now);
       await recordAuditEvent(trx, { ...base, action: 'auth.refresh.reused', outcome: 'denied', decision: { sessionId: session.id, revoked: true } }, now);
       return { ok: false, status: 'reused' };
@@ -195,10 +225,15 @@ export async function refresh(ctx: AuthContext, input: { refreshToken: string; r
     if (new Date(session.absolute_expires_at).getTime() <= now.getTime()) return fail('expired', 'absolute_timeout');
     if (new Date(session.last_seen_at).getTime() + ctx.config.auth.sessionIdleTimeoutSeconds * 1000 <= now.getTime()) return fail('idle', 'idle_timeout');
     if (user.disabled_at !== null) return fail('disabled', 'user_disabled');
-    await trx.updateTable('auth_refresh_tokens').set({ used_at: now }).where('token_sha256', '=', hash).execute();
+    // Normal rotation: the presented token becomes used. Concurrent refresh within the grace
+    // window: the presented token stays as it was (its window does not slide) and the family's
+    // current token is the one rotated, so exactly one unused token remains.
+    if (reusedAfterMs === undefined) await trx.updateTable('auth_refresh_tokens').set({ used_at: now }).where('token_sha256', '=', hash).execute();
+    else await trx.updateTable('auth_refresh_tokens').set({ used_at: now }).where('session_id', '=', session.id).where('used_at', 'is', null).execute();
     await trx.updateTable('auth_sessions').set({ last_seen_at: now }).where('id', '=', session.id).execute();
     const issued = await issueForSession(ctx, trx, user, session, now);
-    await recordAuditEvent(trx, { ...base, action: 'auth.refresh.succeeded', outcome: 'success', decision: { sessionId: session.id } }, now);
+    if (reusedAfterMs === undefined) await recordAuditEvent(trx, { ...base, action: 'auth.refresh.succeeded', outcome: 'success', decision: { sessionId: session.id } }, now);
+    else await recordAuditEvent(trx, { ...base, action: 'auth.refresh.concurrent', outcome: 'success', decision: { sessionId: session.id, reusedAfterMs: Math.max(0, reusedAfterMs) } }, now);
     return { ok: true, issued };
   });
   if (outcome.ok) return outcome.issued;

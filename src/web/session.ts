@@ -5,7 +5,9 @@
  * - a transparent refresh: a page request whose access cookie is missing or about to expire, but
  *   which carries the refresh cookie, is refreshed first (new cookies on the response), so a form
  *   that takes longer than the access token's 10 minutes still saves. The API does not do this on
- *   purpose (parallel XHRs would trip reuse detection); page navigations are sequential;
+ *   purpose (parallel XHRs would each rotate the token); page navigations are sequential, and two
+ *   tabs refreshing in the same instant are answered as a concurrent refresh within
+ *   REFRESH_REUSE_GRACE_SECONDS instead of tripping reuse detection (see `refresh()`);
  * - a 401 becomes "sign in" (a redirect for GET, the login form for POST: see stash in routes),
  *   a 403 an HTML page, instead of problem+json.
  */
