@@ -61,8 +61,9 @@ export async function buildFixtureReport(options: { readonly keyDir: string; rea
 
 /**
  * The PDF signing identity under `dataDir` (created on first use; ~1 s for a 3072-bit key).
- * ASCII organisation: pdf-cert.ts cannot yet reopen a PKCS#12 whose subject has characters above
- * U+00FF (node-forge needs the attribute values UTF-8 encoded); reported to the lead.
+ * An ASCII organisation keeps the shared fixture fast and simple; non-Latin subjects are covered
+ * by their own tests (pdf-cert.ts writes UTF8String names, and test/reports/pdf.test.ts signs and
+ * verifies a report under one).
  */
 export async function fixturePdfIdentity(dataDir: string): Promise<PdfSigningIdentity> {
   return loadOrCreatePdfSigningIdentity({ kind: 'directory', dir: pdfIdentityDirectory(dataDir), organization: 'Acme Health (test)' });

@@ -4,12 +4,14 @@ import PDFDocument from 'pdfkit';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { readEmbeddedFiles } from '../../src/reports/pdf/pdf-reader.js';
 import { pdfVerificationLines, verifyPdfOffline } from '../../src/reports/pdf/verify-pdf.js';
+import type { PdfOfflineVerification } from '../../src/reports/pdf/verify-pdf.js';
 import { sha256Hex } from '../../src/util/hash.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
+import { createSelfSignedPdfIdentity, DEFAULT_PDF_CERT_COMMON_NAME } from '../../src/signing/pdf-cert.js';
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 import { AppError } from '../../src/errors.js';
 import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
-import { buildFixtureReport, fixturePdfIdentity, HOSTILE } from './pdf-fixture.js';
+import { buildFixtureReport, fixturePdfIdentity, HOSTILE, ROOT } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
 
 const HAS_POPPLER = (await hasExecutable('pdfsig')) && (await hasExecutable('pdftotext')) && (await hasExecutable('pdfdetach'));
@@ -215,7 +217,78 @@ describe('pdfVerificationLines', () => {
     expect(valid[0]).toBe(`VALID: the embedded report is signed by key ${fixture.report.signing.kid} and the PDF is intact`);
     expect(valid.join('\n')).toContain(`report sha256:    ${sha256Hex(fixture.bytes)}`);
     expect(valid.join('\n')).toContain('pdf signature:    intact, covers the whole file');
+    expect(valid).toContain('  pdf sig name:     hipaa-ai-risk report service');
+    expect(valid).toContain(`  pdf sig reason:   Seal of HIPAA AI risk report ${fixture.report.reportId} (report SHA-256 ${sha256Hex(fixture.bytes)})`);
+    expect(valid.join('\n')).not.toMatch(/pdf sig (location|contact)/); // empty in the default layout
     const invalid = pdfVerificationLines(await verifyPdfOffline(pdf, { keys: [] }));
     expect(invalid[0]).toMatch(/^INVALID: key .* is not in the key set$/);
+  });
+
+  it('shows control and bidirectional characters of texts from the PDF as escapes, one line each', () => {
+    const result: PdfOfflineVerification = {
+      valid: false,
+      code: 'pdf-signature-invalid',
+      reason: 'the PDF signature does not match the signed bytes or its certificate',
+      pdf: {
+        pdfSha256: 'ab',
+        signatureCount: 1,
+        intact: false,
+        coversWholeFile: true,
+        signer: { subject: 'O=Evil\u001b[2J\u202Eexe.pdf', certificateSha256: 'cd', selfSigned: true },
+        dictionary: { name: 'first\r\nINVALID', reason: 'tab\there\u0085' },
+      },
+    };
+    const lines = pdfVerificationLines(result);
+    expect(lines).toContain('  pdf signer:       O=Evil\\u{1B}[2J\\u{202E}exe.pdf');
+    expect(lines).toContain('  pdf sig name:     first\\u{D}\\u{A}INVALID');
+    expect(lines).toContain('  pdf sig reason:   tab\\u{9}here\\u{85}');
+    // eslint-disable-next-line no-control-regex
+    for (const line of lines) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+  });
+});
+
+/** The default layout with other signature texts, as a file in `dir` (for `RenderOptions.layoutPath`). */
+async function layoutWithSignatureTexts(dir: string, signature: Record<'reason' | 'name' | 'location' | 'contactInfo', string>): Promise<string> {
+  const layout = JSON.parse(await readFile(join(ROOT, 'templates', 'pdf', 'report-layout.json'), 'utf8')) as { texts: { signature: unknown } };
+  layout.texts.signature = signature;
+  const path = join(dir, 'non-latin-layout.json');
+  await writeFile(path, JSON.stringify(layout));
+  return path;
+}
+
+describe('a report PDF signed under names that are not Latin-1', () => {
+  // What the organisation's certificate and the layout's signature texts put in the PDF: the
+  // certificate subject O= as a UTF8String, the signature dictionary entries as pdfkit writes a
+  // non-ASCII string (UTF-16BE with BOM in a literal string: Ш Щ ќ Љ Њ Ѝ Ќ Ј give the bytes
+  // ( ) \ TAB LF CR FF BS, which pdfkit escapes; 🏥 is a surrogate pair).
+  const TEXTS = {
+    name: HOSTILE.organization,
+    reason: 'Печать отчёта {reportId} · Σφραγίδα (SHA-256 {sha256})',
+    location: 'Αθήνα — ШЩ ќ Љ Њ Ѝ Ќ Ј (🏥) \\ «Υγεία»',
+    contactInfo: HOSTILE.submitter,
+  };
+  let nonLatinPdf: Buffer;
+  let subject: string;
+
+  beforeAll(async () => {
+    const layoutPath = await layoutWithSignatureTexts(tmp.dir, TEXTS);
+    const signer = await createSelfSignedPdfIdentity({ organization: HOSTILE.organization, keyBits: 2048 });
+    nonLatinPdf = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer }, { layoutPath });
+    subject = `CN=${DEFAULT_PDF_CERT_COMMON_NAME}, O=${HOSTILE.organization}`;
+  });
+
+  it('verifies, with the certificate subject and the signature texts decoded exactly', async () => {
+    const written = nonLatinPdf.toString('latin1');
+    for (const key of ['Name', 'Reason', 'Location', 'ContactInfo']) expect(written).toContain(`/${key} (\xFE\xFF`);
+    const result = await verifyPdfOffline(nonLatinPdf, fixture.jwks);
+    const reason = `Печать отчёта ${fixture.report.reportId} · Σφραγίδα (SHA-256 ${sha256Hex(fixture.bytes)})`;
+    expect(result).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true, signer: { subject } } });
+    expect(result.pdf.dictionary).toEqual({ name: HOSTILE.organization, reason, location: TEXTS.location, contactInfo: HOSTILE.submitter });
+    const lines = pdfVerificationLines(result);
+    expect(lines).toContain(`  pdf signer:       ${subject}`);
+    expect(lines).toContain(`  pdf sig name:     ${HOSTILE.organization}`);
+    expect(lines).toContain(`  pdf sig reason:   ${reason}`);
+    expect(lines).toContain(`  pdf sig location: ${TEXTS.location}`);
+    expect(lines).toContain(`  pdf sig contact:  ${HOSTILE.submitter}`);
   });
 });

@@ -6,6 +6,9 @@ import { canonicalJsonBytes } from '../../src/util/canonical-json.js';
 import { sha256Hex } from '../../src/util/hash.js';
 import { signReport } from '../../src/signing/jws.js';
 import { loadReportKeyRing, reportKeyDirectory } from '../../src/signing/report-keys.js';
+import { createSelfSignedPdfIdentity, DEFAULT_PDF_CERT_COMMON_NAME } from '../../src/signing/pdf-cert.js';
+import { renderReportPdf } from '../../src/reports/pdf/render.js';
+import { buildFixtureReport, HOSTILE } from '../reports/pdf-fixture.js';
 import { makeTempDir, REPO_ROOT, run } from './helpers.js';
 import type { RunResult } from './helpers.js';
 
@@ -136,6 +139,45 @@ describe('hipaa-ai-risk verify (spawned)', () => {
     const result = await run(TSX, ['src/cli/verify.ts', files.report, files.jws, '--jwks', files.jwks], { cwd: REPO_ROOT, env: childEnv() });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('VALID');
+  });
+});
+
+describe('hipaa-ai-risk verify --pdf (spawned)', () => {
+  // A real report PDF whose certificate organisation (UTF8String) and signature dictionary texts
+  // (UTF-16BE text strings, as pdfkit writes them) are not Latin-1.
+  const SIGNATURE = { name: HOSTILE.organization, reason: 'Печать отчёта · Σφραγίδα', location: 'Αθήνα (ШЩ ќ) 🏥', contactInfo: HOSTILE.submitter };
+  const SUBJECT = `CN=${DEFAULT_PDF_CERT_COMMON_NAME}, O=${HOSTILE.organization}`;
+  let pdfFiles: { pdf: string; jwks: string };
+
+  beforeAll(async () => {
+    const fixture = await buildFixtureReport({ keyDir: join(tmp.dir, 'pdf-report-keys') });
+    const layout = JSON.parse(await readFile(join(REPO_ROOT, 'templates', 'pdf', 'report-layout.json'), 'utf8')) as { texts: { signature: unknown } };
+    layout.texts.signature = SIGNATURE;
+    const layoutPath = join(tmp.dir, 'non-latin-layout.json');
+    await writeFile(layoutPath, JSON.stringify(layout));
+    const signer = await createSelfSignedPdfIdentity({ organization: HOSTILE.organization, keyBits: 2048 });
+    pdfFiles = { pdf: join(tmp.dir, 'non-latin.pdf'), jwks: join(tmp.dir, 'pdf-jwks.json') };
+    await writeFile(pdfFiles.pdf, await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer }, { layoutPath }));
+    await writeFile(pdfFiles.jwks, JSON.stringify(fixture.jwks));
+  });
+
+  it('prints the non-Latin signer names of a valid PDF exactly', async () => {
+    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(/^VALID: /);
+    expect(lines).toContain(`  pdf signer:       ${SUBJECT}`);
+    expect(lines).toContain(`  pdf sig name:     ${SIGNATURE.name}`);
+    expect(lines).toContain(`  pdf sig reason:   ${SIGNATURE.reason}`);
+    expect(lines).toContain(`  pdf sig location: ${SIGNATURE.location}`);
+    expect(lines).toContain(`  pdf sig contact:  ${SIGNATURE.contactInfo}`);
+  });
+
+  it('gives the same decoded names with --json', async () => {
+    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ valid: true, pdf: { intact: true, signer: { subject: SUBJECT }, dictionary: SIGNATURE } });
   });
 });
 

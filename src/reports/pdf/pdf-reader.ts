@@ -1,7 +1,8 @@
 /**
  * A minimal, defensive PDF reader: just enough to find the embedded files of a PDF written by
  * pdfkit (classic cross-reference tables, incremental updates followed through `/Prev`, direct or
- * indirect objects, FlateDecode or unfiltered streams) and the byte ranges of its signatures.
+ * indirect objects, FlateDecode or unfiltered streams), the byte ranges of its signatures and the
+ * text entries of its signature dictionaries.
  *
  * It never evaluates anything, follows at most a bounded number of references, refuses streams
  * that inflate beyond a limit, and reports every problem as a `PdfReadError` (never another kind
@@ -36,6 +37,20 @@ export interface EmbeddedFile {
   readonly relationship: string | undefined;
 }
 
+/**
+ * The text entries of a signature dictionary (ISO 32000-1 §12.8.1, Table 252), decoded as text
+ * strings. They lie inside the signed bytes, but only the signer states them: nobody vouches for them.
+ */
+export interface SignatureDictionary {
+  /** The `/ByteRange` numbers as written (empty when missing or not an array of numbers). */
+  readonly byteRange: readonly number[];
+  /** `/Name`: the signer's name as the signer wrote it. */
+  readonly name?: string;
+  readonly reason?: string;
+  readonly location?: string;
+  readonly contactInfo?: string;
+}
+
 /** Why a PDF could not be read. */
 export class PdfReadError extends Error {
   override readonly name = 'PdfReadError';
@@ -45,6 +60,7 @@ const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 const MAX_DEPTH = 64;
 const MAX_NAME_TREE_NODES = 10_000;
 const MAX_XREF_SECTIONS = 64;
+const MAX_FORM_FIELDS = 10_000;
 
 /**
  * Reads the files of a PDF's `/Names /EmbeddedFiles` tree, in tree order.
@@ -57,6 +73,23 @@ export function readEmbeddedFiles(pdf: Uint8Array): EmbeddedFile[] {
   try {
     const reader = new PdfObjectReader(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
     return reader.embeddedFiles();
+  } catch (error) {
+    if (error instanceof PdfReadError) throw error;
+    throw new PdfReadError(`cannot read the PDF: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * The signature dictionaries of the PDF: the `/V` of every form field of `/Root /AcroForm /Fields`
+ * (through `/Kids`) that is a signature dictionary (`/Type /Sig` or a `/ByteRange`), in field order.
+ *
+ * Guarantees: throws only `PdfReadError`; text entries are decoded by `decodePdfTextString`; an
+ * entry that is missing or not a string is left out; the latest revision of every object is used.
+ */
+export function readSignatureDictionaries(pdf: Uint8Array): SignatureDictionary[] {
+  try {
+    const reader = new PdfObjectReader(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
+    return reader.signatureDictionaries();
   } catch (error) {
     if (error instanceof PdfReadError) throw error;
     throw new PdfReadError(`cannot read the PDF: ${error instanceof Error ? error.message : String(error)}`);
@@ -110,10 +143,47 @@ class PdfObjectReader {
     return files;
   }
 
+  signatureDictionaries(): SignatureDictionary[] {
+    const trailer = this.#trailer;
+    if (trailer === undefined) throw new PdfReadError('the PDF has no trailer');
+    const root = this.#dict(trailer.entries.get('Root'), 'the document catalog');
+    const form = this.#resolve(root.entries.get('AcroForm'));
+    if (!isDict(form)) return [];
+    const fields = this.#resolve(form.entries.get('Fields'));
+    if (!Array.isArray(fields)) return [];
+    const found: SignatureDictionary[] = [];
+    let visited = 0;
+    const walk = (fieldValue: PdfValue, depth: number): void => {
+      if (depth > MAX_DEPTH || ++visited > MAX_FORM_FIELDS) throw new PdfReadError('the form field tree is too deep or too large');
+      const field = this.#resolve(fieldValue);
+      if (!isDict(field)) return;
+      const value = this.#resolve(field.entries.get('V'));
+      if (isDict(value) && isSignatureDictionary(value, this.#resolve(value.entries.get('Type')))) found.push(this.#signatureDictionary(value));
+      const kids = this.#resolve(field.entries.get('Kids'));
+      if (Array.isArray(kids)) for (const kid of kids as readonly PdfValue[]) walk(kid, depth + 1);
+    };
+    for (const field of fields as readonly PdfValue[]) walk(field, 0);
+    return found;
+  }
+
+  #signatureDictionary(dict: PdfDict): SignatureDictionary {
+    const text = (key: string): string | undefined => {
+      const value = this.#resolve(dict.entries.get(key));
+      return isString(value) ? decodePdfTextString(value.bytes) : undefined;
+    };
+    const range = this.#resolve(dict.entries.get('ByteRange'));
+    const numbers = Array.isArray(range) ? (range as readonly PdfValue[]).map((n) => this.#resolve(n)) : [];
+    const entries = { name: text('Name'), reason: text('Reason'), location: text('Location'), contactInfo: text('ContactInfo') };
+    return {
+      byteRange: numbers.every((n) => typeof n === 'number') ? numbers : [],
+      ...Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)),
+    };
+  }
+
   #file(keyValue: PdfValue, specValue: PdfValue): EmbeddedFile {
     const spec = this.#dict(specValue, 'a file specification');
     const nameValue = this.#resolve(spec.entries.get('UF') ?? spec.entries.get('F') ?? keyValue);
-    const name = isString(nameValue) ? decodeTextString(nameValue.bytes) : 'unnamed';
+    const name = isString(nameValue) ? decodePdfTextString(nameValue.bytes) : 'unnamed';
     const ef = this.#dict(spec.entries.get('EF'), `/EF of ${name}`);
     const stream = this.#dict(ef.entries.get('UF') ?? ef.entries.get('F'), `the embedded file stream of ${name}`);
     if (stream.stream === undefined) throw new PdfReadError(`the embedded file ${name} is not a stream`);
@@ -348,6 +418,12 @@ class Lexer {
         } else if (e !== 0x0a) out.push(e);
         continue;
       }
+      // An unescaped end-of-line (CR, LF or CR LF) is read as one LF (ISO 32000-1 §7.3.4.2).
+      if (c === 0x0d) {
+        if (b[this.pos] === 0x0a) this.pos++;
+        out.push(0x0a);
+        continue;
+      }
       if (c === 0x28) depth++;
       if (c === 0x29) {
         if (depth === 0) return Buffer.from(out);
@@ -373,20 +449,76 @@ function decodeName(raw: string): string {
   return raw.replace(/#([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/** A PDF text string: UTF-16BE with a BOM, else PDFDocEncoding (Latin-1 for the characters pdfkit writes). */
-function decodeTextString(bytes: Buffer): string {
-  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
-    const swapped = Buffer.from(bytes.subarray(2));
-    swapped.swap16();
-    return swapped.toString('utf16le');
+/**
+ * PDFDocEncoding where it differs from Latin-1 (ISO 32000-1 §7.9.2.2 and Annex D.2, Table D.2):
+ * byte → Unicode code point. 0x7F and 0x9F are undefined there and read as U+FFFD; every other
+ * byte is the Latin-1 character of the same value.
+ */
+const PDF_DOC_ENCODING: ReadonlyMap<number, number> = new Map([
+  [0x18, 0x02d8], [0x19, 0x02c7], [0x1a, 0x02c6], [0x1b, 0x02d9], [0x1c, 0x02dd], [0x1d, 0x02db], [0x1e, 0x02da], [0x1f, 0x02dc],
+  [0x7f, 0xfffd],
+  [0x80, 0x2022], [0x81, 0x2020], [0x82, 0x2021], [0x83, 0x2026], [0x84, 0x2014], [0x85, 0x2013], [0x86, 0x0192], [0x87, 0x2044],
+  [0x88, 0x2039], [0x89, 0x203a], [0x8a, 0x2212], [0x8b, 0x2030], [0x8c, 0x201e], [0x8d, 0x201c], [0x8e, 0x201d], [0x8f, 0x2018],
+  [0x90, 0x2019], [0x91, 0x201a], [0x92, 0x2122], [0x93, 0xfb01], [0x94, 0xfb02], [0x95, 0x0141], [0x96, 0x0152], [0x97, 0x0160],
+  [0x98, 0x0178], [0x99, 0x017d], [0x9a, 0x0131], [0x9b, 0x0142], [0x9c, 0x0153], [0x9d, 0x0161], [0x9e, 0x017e], [0x9f, 0xfffd],
+  [0xa0, 0x20ac],
+]);
+
+// A language escape of ISO 32000-1 §7.9.2.2: U+001B, a 2-byte ISO 639 language code and an
+// optional 2-byte ISO 3166 country code (one or two UTF-16 code units), U+001B. Only complete ones
+// are removed: a stray U+001B stays, for the caller to show.
+// eslint-disable-next-line no-control-regex
+const UTF16_LANGUAGE_ESCAPE = /\u001b[^\u001b]{1,2}\u001b/g;
+// eslint-disable-next-line no-control-regex
+const UTF8_LANGUAGE_ESCAPE = /\u001b[A-Za-z]{2}(?:[A-Za-z]{2})?\u001b/g;
+
+/**
+ * Decodes the bytes of a PDF text string (ISO 32000-1 §7.9.2.2), as the lexer produced them from
+ * a literal `( )` or hex `< >` string: UTF-16BE after the byte order mark FE FF, UTF-8 after
+ * EF BB BF (added by ISO 32000-2 §7.9.2.2.1), else PDFDocEncoding (not Latin-1: see the table).
+ *
+ * Guarantees: never throws; the result is well-formed UTF-16 (a lone surrogate, an odd trailing
+ * byte or invalid UTF-8 becomes U+FFFD); language escape sequences are removed; control
+ * characters are kept (escape them before printing to a terminal).
+ */
+export function decodePdfTextString(bytes: Uint8Array): string {
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return decodeUtf16Be(bytes.subarray(2)).replace(UTF16_LANGUAGE_ESCAPE, '');
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return new TextDecoder('utf-8').decode(bytes.subarray(3)).replace(UTF8_LANGUAGE_ESCAPE, '');
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(PDF_DOC_ENCODING.get(byte) ?? byte);
+  return text;
+}
+
+/**
+ * UTF-16BE bytes (no byte order mark) as a string. Guarantees: never throws; surrogate pairs give
+ * one code point; a lone surrogate, or an odd trailing byte, gives U+FFFD.
+ */
+export function decodeUtf16Be(bytes: Uint8Array): string {
+  const units: string[] = [];
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    const unit = (bytes[i]! << 8) | bytes[i + 1]!;
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 3 < bytes.length) {
+      const low = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        units.push(String.fromCharCode(unit, low));
+        i += 2;
+        continue;
+      }
+    }
+    units.push(unit >= 0xd800 && unit <= 0xdfff ? '\ufffd' : String.fromCharCode(unit));
   }
-  return bytes.toString('latin1');
+  if (bytes.length % 2 === 1) units.push('\ufffd');
+  return units.join('');
+}
+
+function isSignatureDictionary(dict: PdfDict, type: PdfValue | undefined): boolean {
+  return (isName(type) && type.name === 'Sig') || Array.isArray(dict.entries.get('ByteRange'));
 }
 
 function isRef(v: PdfValue): v is { kind: 'ref'; num: number; gen: number } {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'ref';
 }
-function isDict(v: PdfValue): v is PdfDict {
+function isDict(v: PdfValue | undefined): v is PdfDict {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'dict';
 }
 function isName(v: PdfValue | undefined): v is { kind: 'name'; name: string } {

@@ -13,7 +13,7 @@ import { sha256Hex } from '../../util/hash.js';
 import { verifyReportOffline } from '../../signing/verify-offline.js';
 import type { OfflineVerification, ReportIdentity } from '../../signing/verify-offline.js';
 import type { VerifyFailureCode } from '../../signing/jws.js';
-import { PdfReadError, readEmbeddedFiles, signatureByteRanges } from './pdf-reader.js';
+import { decodeUtf16Be, PdfReadError, readEmbeddedFiles, readSignatureDictionaries, signatureByteRanges } from './pdf-reader.js';
 import { EMBEDDED_JWS_NAME, EMBEDDED_REPORT_NAME } from './names.js';
 
 /** What was found about the PDF's own signature. */
@@ -25,9 +25,24 @@ export interface PdfSignatureFacts {
   readonly intact: boolean;
   /** The signed byte ranges run from the first to the last byte (no later incremental update). */
   readonly coversWholeFile: boolean;
+  /** The signing certificate; `subject` as "CN=..., O=..." with every value decoded to text. */
   readonly signer?: { readonly subject: string; readonly certificateSha256: string; readonly selfSigned: boolean };
   /** The CMS signing time (ISO 8601 UTC), if present. */
   readonly signingTime?: string;
+  /**
+   * The text entries of the checked signature's dictionary (`/Name`, `/Reason`, `/Location`,
+   * `/ContactInfo`), decoded (PDFDocEncoding or UTF-16BE); missing ones are left out. The signer
+   * wrote them: they are covered by the signature but vouched for by nobody.
+   */
+  readonly dictionary?: PdfSignatureText;
+}
+
+/** Decoded text entries of a PDF signature dictionary. */
+export interface PdfSignatureText {
+  readonly name?: string;
+  readonly reason?: string;
+  readonly location?: string;
+  readonly contactInfo?: string;
 }
 
 /** Why a PDF was refused before or besides its JWS. */
@@ -49,6 +64,10 @@ export type PdfOfflineVerification =
 const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
 const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
+// ASN.1 universal tags of the DirectoryString choices forge hands back as raw bytes (X.680 §8.4).
+const TAG_UTF8_STRING = 12;
+const TAG_UNIVERSAL_STRING = 28;
+const TAG_BMP_STRING = 30;
 
 /**
  * Verifies a report PDF offline.
@@ -101,8 +120,9 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
   const pdfSha256 = sha256Hex(pdf);
   const ranges = signatureByteRanges(pdf);
   const range = ranges[ranges.length - 1];
-  const base = { pdfSha256, signatureCount: ranges.length, intact: false, coversWholeFile: false };
-  if (range === undefined) return base;
+  if (range === undefined) return { pdfSha256, signatureCount: 0, intact: false, coversWholeFile: false };
+  const dictionary = signatureText(pdf, range);
+  const base: PdfSignatureFacts = { pdfSha256, signatureCount: ranges.length, intact: false, coversWholeFile: false, ...(dictionary === undefined ? {} : { dictionary }) };
   const [a, b, c, d] = range as [number, number, number, number];
   const coversWholeFile = a === 0 && c + d === pdf.length && b < c;
   if (!(a === 0 && b <= c && c + d <= pdf.length && b > a)) return { ...base, coversWholeFile: false };
@@ -145,7 +165,7 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
     const publicKey = createPublicKey(forge.pki.publicKeyToPem(certificate.publicKey));
     const cmsValid = verifySignature('sha256', signedAttributesDer, publicKey, Buffer.from(signature.value, 'binary'));
     const certDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), 'binary');
-    const subject = certificate.subject.attributes.map((x) => `${x.shortName ?? x.name ?? x.type}=${String(x.value)}`).reverse().join(', ');
+    const subject = certificate.subject.attributes.map((x) => `${x.shortName ?? x.name ?? x.type}=${attributeText(x)}`).reverse().join(', ');
     return {
       pdfSha256,
       signatureCount: ranges.length,
@@ -153,9 +173,54 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
       coversWholeFile,
       signer: { subject, certificateSha256: createHash('sha256').update(certDer).digest('hex'), selfSigned: safeSelfSigned(certificate) },
       ...(signingTime === undefined ? {} : { signingTime }),
+      ...(dictionary === undefined ? {} : { dictionary }),
     };
   } catch {
     return { ...base, coversWholeFile };
+  }
+}
+
+/**
+ * The text entries of the signature dictionary whose /ByteRange is `range`.
+ * Guarantees: never throws; undefined when there is no such dictionary or it has no text entry.
+ */
+function signatureText(pdf: Buffer, range: readonly number[]): PdfSignatureText | undefined {
+  try {
+    const found = readSignatureDictionaries(pdf).filter((s) => s.byteRange.length === range.length && s.byteRange.every((n, i) => n === range[i]));
+    const last = found[found.length - 1];
+    if (last === undefined) return undefined;
+    const { byteRange: _, ...text } = last;
+    return Object.keys(text).length === 0 ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A distinguished-name attribute value as text. forge returns every string type as its raw
+ * content bytes (a binary string): UTF8String is UTF-8 (RFC 5280 §4.1.2.4), BMPString UTF-16BE,
+ * UniversalString UTF-32BE; PrintableString and IA5String are ASCII, and TeletexString is read as
+ * Latin-1 like most software does. Invalid bytes give U+FFFD. Guarantees: never throws.
+ */
+function attributeText(attr: forge.pki.CertificateField): string {
+  const value: unknown = attr.value;
+  if (typeof value !== 'string') return String(value);
+  const bytes = Buffer.from(value, 'binary');
+  switch (attr.valueTagClass as number | undefined) {
+    case TAG_UTF8_STRING:
+      return new TextDecoder('utf-8').decode(bytes);
+    case TAG_BMP_STRING:
+      return decodeUtf16Be(bytes);
+    case TAG_UNIVERSAL_STRING: {
+      let text = '';
+      for (let i = 0; i + 3 < bytes.length; i += 4) {
+        const code = bytes.readUInt32BE(i);
+        text += code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : '\ufffd';
+      }
+      return bytes.length % 4 === 0 ? text : `${text}\ufffd`;
+    }
+    default:
+      return value;
   }
 }
 
@@ -180,7 +245,7 @@ export function pdfVerificationLines(result: PdfOfflineVerification): string[] {
   const lines = [result.valid ? `VALID: the embedded report is signed by key ${result.kid} and the PDF is intact` : `INVALID: ${result.reason}`];
   if (!result.valid && result.hint !== undefined) lines.push(`hint: ${result.hint}`);
   const row = (name: string, value: string | number | undefined): void => {
-    if (value !== undefined) lines.push(`  ${`${name}:`.padEnd(18)}${String(value)}`);
+    if (value !== undefined && value !== '') lines.push(`  ${`${name}:`.padEnd(18)}${String(value)}`);
   };
   const identity = result.identity;
   row('reportId', identity?.reportId);
@@ -191,7 +256,22 @@ export function pdfVerificationLines(result: PdfOfflineVerification): string[] {
   row('pdf sha256', result.pdf.pdfSha256);
   row('pdf signature', result.pdf.signatureCount === 0 ? 'none' : `${result.pdf.intact ? 'intact' : 'BROKEN'}, ${result.pdf.coversWholeFile ? 'covers the whole file' : 'does NOT cover the whole file'}`);
   row('pdf signed at', result.pdf.signingTime);
-  row('pdf signer', result.pdf.signer?.subject);
+  row('pdf signer', printable(result.pdf.signer?.subject));
+  const text = result.pdf.dictionary;
+  row('pdf sig name', printable(text?.name));
+  row('pdf sig reason', printable(text?.reason));
+  row('pdf sig location', printable(text?.location));
+  row('pdf sig contact', printable(text?.contactInfo));
   row('pdf cert sha256', result.pdf.signer === undefined ? undefined : `${result.pdf.signer.certificateSha256}${result.pdf.signer.selfSigned ? ' (self-signed: compare with the fingerprint the issuer publishes)' : ''}`);
   return lines;
+}
+
+// C0 and C1 controls, DEL, and the bidirectional formatting characters (Unicode UAX #9) that could
+// reorder what a terminal shows.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text taken from the PDF, for one terminal line: unprintable characters as `\u{...}` escapes. */
+function printable(text: string | undefined): string | undefined {
+  return text?.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase()}}`);
 }
