@@ -78,7 +78,11 @@ const MAX_CACHED_WRAPS = 20_000;
 // Wrapped text by font role, size, line gap, width and text: a pure function of those and the
 // font files, so it is shared across renders (standard names, question texts and remediation
 // repeat from report to report) and measuring a cell before drawing it wraps it only once.
-const wraps = new Map<string, Wrapped>();
+// Keyed by font role, size, gap and width, then by the text itself: the texts come from the report
+// model, so the same string objects recur and their hashes are computed once (a key built by
+// concatenating them was hashed anew on every call).
+const wraps = new Map<string, Map<string, Wrapped>>();
+let wrapCount = 0;
 // Advance width at size 1 of a token in a font role: a pure function of the font file and text.
 const unitWidths: Record<FontRole, Map<string, number>> = { regular: new Map(), bold: new Map(), mono: new Map() };
 
@@ -178,12 +182,22 @@ export class Canvas {
     const role = style.font ?? 'regular';
     const size = style.size ?? this.layout.fontSizes.body;
     const lineGap = style.lineGap ?? this.layout.lineGap;
-    const key = `${role}|${size}|${lineGap}|${width}|${text}`;
-    const known = wraps.get(key);
+    const key = `${role}|${size}|${lineGap}|${width}`;
+    let byText = wraps.get(key);
+    const known = byText?.get(text);
     if (known !== undefined) return known;
     const wrapped = this.#wrapUncached(text, width, role, size, lineGap);
-    if (wraps.size >= MAX_CACHED_WRAPS) wraps.clear();
-    wraps.set(key, wrapped);
+    if (wrapCount >= MAX_CACHED_WRAPS) {
+      wraps.clear();
+      wrapCount = 0;
+      byText = undefined;
+    }
+    if (byText === undefined) {
+      byText = new Map();
+      wraps.set(key, byText);
+    }
+    byText.set(text, wrapped);
+    wrapCount++;
     return wrapped;
   }
 

@@ -182,26 +182,29 @@ function cacheEncodedWords(font: PdfkitFont): void {
   };
   const words = new Map<string, EncodedWord>();
   const encodeWord = (word: string): EncodedWord => {
-    const run = font.layoutCached!(word);
-    // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
-    const hex = run.glyphs.map((glyph) => {
+    const { glyphs, positions } = font.layoutCached!(word);
+    const hex: string[] = [];
+    const pieces: { hex: string; adjust: number }[] = [];
+    let open = '';
+    let offset = false;
+    for (let i = 0; i < glyphs.length; i++) {
+      // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
+      const glyph = glyphs[i]!;
       const gid = subset.includeGlyph(glyph.id);
       if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
       if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
-      return (HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4));
-    });
-    const pieces: { hex: string; adjust: number }[] = [];
-    let from = 0;
-    let offset = false;
-    run.positions.forEach((p, i) => {
+      const code = (HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4));
+      hex.push(code);
+      open += code;
+      const p = positions[i]!;
       if (p.xOffset || p.yOffset) offset = true;
       const advance = p.xAdvance - p.advanceWidth;
       if (advance !== 0) {
-        pieces.push({ hex: hex.slice(from, i + 1).join(''), adjust: -advance });
-        from = i + 1;
+        pieces.push({ hex: open, adjust: -advance });
+        open = '';
       }
-    });
-    return { hex, positions: run.positions, pieces, tail: hex.slice(from).join(''), offset };
+    }
+    return { hex, positions, pieces, tail: open, offset };
   };
   const encodeLine = (text: string): EncodedWord[] => {
     const encoded: EncodedWord[] = [];
