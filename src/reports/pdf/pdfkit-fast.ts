@@ -28,7 +28,7 @@
  *    canvas.ts draws every line, and no glyph with an x/y offset); anything else goes to pdfkit.
  *
  * They rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
- * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `_fragment`, `_ctm`); each is checked
+ * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `_fragment`); each is checked
  * before it is replaced and left alone if missing, so a pdfkit upgrade that changes them costs
  * speed, not correctness. The tests compare bytes with and without them on each upgrade.
  */
@@ -83,14 +83,10 @@ interface FastDoc {
   page: { content: ContentRef; height: number; fonts: Record<string, unknown> };
   _font?: PdfkitFont;
   _fontSize: number;
-  _ctm?: unknown;
   addPage(options?: object): Doc;
   font(...args: unknown[]): Doc;
   _fragment?(text: string, x: number, y: number, options: Record<string, unknown>): void;
   addContent(data: string): Doc;
-  save(): Doc;
-  restore(): Doc;
-  transform(m11: number, m12: number, m21: number, m22: number, dx: number, dy: number): Doc;
 }
 
 /** A line's encoded words, per font patched here; absent for fonts pdfkit encodes itself. */
@@ -121,7 +117,7 @@ export function installPdfkitFastPaths(doc: Doc): boolean {
     }
     return result;
   };
-  if (typeof d._fragment === 'function' && Array.isArray(d._ctm)) {
+  if (typeof d._fragment === 'function') {
     const fragment = d._fragment.bind(d);
     d._fragment = (text: string, x: number, y: number, options: Record<string, unknown>): void => {
       if (!plainLine(d, text, x, y, options)) fragment(text, x, y, options);
@@ -282,15 +278,12 @@ function plainLine(doc: FastDoc, text: string, x: number, y: number, options: Re
   }
   if (open !== '') commands.push(`<${open}> 0`);
   const dy = (font.ascender / 1000) * doc._fontSize;
-  doc.save();
-  doc.transform(1, 0, 0, -1, 0, doc.page.height);
-  const top = doc.page.height - y - dy;
+  const height = doc.page.height;
   if (doc.page.fonts[font.id] == null) doc.page.fonts[font.id] = font.ref();
-  doc.addContent('BT');
-  doc.addContent(`1 0 0 1 ${num(x)} ${num(top)} Tm`);
-  doc.addContent(`/${font.id} ${num(doc._fontSize)} Tf`);
-  if (commands.length > 0) doc.addContent(`[${commands.join(' ')}] TJ`);
-  doc.addContent('ET');
-  doc.restore();
+  const tj = commands.length > 0 ? `\n[${commands.join(' ')}] TJ` : '';
+  // pdfkit's save(), transform(1, 0, 0, -1, 0, height), the text object and restore(), one
+  // operator a line as they write them, in one write. The save/restore pair leaves the CTM as it
+  // was, so the transform's bookkeeping is skipped with it.
+  doc.addContent(`q\n1 0 0 -1 0 ${num(height)} cm\nBT\n1 0 0 1 ${num(x)} ${num(height - y - dy)} Tm\n/${font.id} ${num(doc._fontSize)} Tf${tj}\nET\nQ`);
   return true;
 }
