@@ -94,6 +94,8 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
       const bytes = collectPdfBytes(doc);
       for (const [i, line] of [...lines, ...lines].entries()) {
         doc.font(i % 3 === 0 ? 'Bold' : 'Sans').fontSize(9 + (i % 4));
+        doc.fillColor(['#1F2A3B', '#abcdef', 'red', [10, 20, 30]][i % 4] as string);
+        doc.save().rect(60, 70 + i * 14, 4, 4).strokeColor(i % 2 === 0 ? '#C62828' : '#00000f').stroke().restore();
         doc.text(line, 72, 72 + i * 14, { lineBreak: false });
         // How canvas.ts draws every line of a report.
         (doc as unknown as { _fragment(t: string, x: number, y: number, o: object): void })._fragment(line, 300, 72 + i * 14, { textWidth: doc.widthOfString(line), wordCount: 1 });

@@ -20,7 +20,9 @@
  *    encoded words of its document. The first time a document meets a word, the word goes
  *    through pdfkit's own subset in the order pdfkit would use, so the subset, widths and
  *    ToUnicode map come out the same.
- * 3. Lines. `_fragment`, called once per line drawn, walks every glyph of the line to split the
+ * 3. Colours. pdfkit parses a `#RRGGBB` colour and prints its three components anew each
+ *    time one is set; the operators of each colour are kept instead.
+ * 4. Lines. `_fragment`, called once per line drawn, walks every glyph of the line to split the
  *    `TJ` array where a glyph's advance differs from its width (kerning), then joins the hex
  *    codes. Those splits happen inside words only (pdfkit shapes words one by one), so each
  *    encoded word keeps its pieces of `TJ` text, and a line is the concatenation of its words'.
@@ -87,6 +89,7 @@ interface FastDoc {
   font(...args: unknown[]): Doc;
   _fragment?(text: string, x: number, y: number, options: Record<string, unknown>): void;
   addContent(data: string): Doc;
+  _setColorCore?(color: unknown, stroke: boolean): boolean;
 }
 
 /** A line's encoded words, per font patched here; absent for fonts pdfkit encodes itself. */
@@ -117,6 +120,14 @@ export function installPdfkitFastPaths(doc: Doc): boolean {
     }
     return result;
   };
+  if (typeof d._setColorCore === 'function') {
+    const setColorCore = d._setColorCore.bind(d);
+    d._setColorCore = (color: unknown, stroke: boolean): boolean => {
+      if (typeof color !== 'string' || !HEX_COLOR.test(color)) return setColorCore(color, stroke);
+      d.addContent(colorOperators(color, stroke));
+      return true;
+    };
+  }
   if (typeof d._fragment === 'function') {
     const fragment = d._fragment.bind(d);
     d._fragment = (text: string, x: number, y: number, options: Record<string, unknown>): void => {
@@ -124,6 +135,26 @@ export function installPdfkitFastPaths(doc: Doc): boolean {
     };
   }
   return true;
+}
+
+const HEX_COLOR = /^#[0-9A-Fa-f]{6}$/;
+const COLOR_OPERATORS = new Map<string, string>();
+
+/**
+ * What pdfkit's `_setColorCore` writes for a `#RRGGBB` colour: the colour space, then each
+ * component / 255 as JavaScript prints it (`0.37254901960784315`, printed anew on every call;
+ * every text line and badge sets a colour). Memoised: a pure function of the colour.
+ */
+function colorOperators(color: string, stroke: boolean): string {
+  const key = stroke ? `S${color}` : color;
+  let ops = COLOR_OPERATORS.get(key);
+  if (ops === undefined) {
+    const hex = parseInt(color.slice(1), 16);
+    const components = [hex >> 16, (hex >> 8) & 0xff, hex & 0xff].map((part) => part / 255);
+    ops = `/DeviceRGB ${stroke ? 'CS' : 'cs'}\n${components.join(' ')} ${stroke ? 'SCN' : 'scn'}`;
+    if (COLOR_OPERATORS.size < 10_000) COLOR_OPERATORS.set(key, ops);
+  }
+  return ops;
 }
 
 /** Keeps the strings written to a content stream as strings until bytes are needed. */
