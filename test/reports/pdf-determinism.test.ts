@@ -80,7 +80,7 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
     }
   });
 
-  it('encodes spaces, tabs, runs of spaces, empty lines, accents, Greek and Cyrillic as pdfkit does', async () => {
+  it('writes lines (spaces, tabs, kerning, marks, scripts), colours and embedded files as pdfkit does', async () => {
     const lines = [
       'a  b', ' leading', 'trailing ', '\ttab\tsep\t', '', ' ', '\n', 'Zoë Ångström — Θεραπευτήριο «Υγεία» · Больница №1', '§164.308(a)(1)(ii)(A) ≤ ≥ → ✓', 'a a a a a a',
       // Kerning pairs (pieces inside words, at a word's end, at the line's end) and combining marks (glyph offsets).
@@ -101,6 +101,13 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
         (doc as unknown as { _fragment(t: string, x: number, y: number, o: object): void })._fragment(line, 300, 72 + i * 14, { textWidth: doc.widthOfString(line), wordCount: 1 });
         if (i === lines.length) doc.addPage();
       }
+      // Embedded files: the renderer's case, a type to escape, a second file of one name, a hidden one.
+      const file = doc.file.bind(doc) as (src: Buffer, o: PDFKit.Mixins.PDFAttachmentOptions & { relationship?: string }) => unknown;
+      const when = { creationDate: new Date(0), modifiedDate: new Date(1000) };
+      file(Buffer.from('{"a":"é"}'), { name: 'report.json', type: 'application/json', description: 'Report (JSON)', relationship: 'Data', ...when });
+      file(Buffer.from('x'), { name: 'odd name.txt', type: 'text/x a#b(c)\u007f', ...when });
+      file(Buffer.from('x'), { name: 'odd name.txt', type: 'text/x a#b(c)\u007f', ...when });
+      file(Buffer.from('hidden'), { name: 'hidden.bin', hidden: true, ...when });
       doc.end();
       return bytes;
     };
