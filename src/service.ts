@@ -38,6 +38,7 @@ export function openConfiguredDatabase(config: Config): Promise<Database> {
         poolMax: config.dbPoolMax,
         statementTimeoutMs: config.dbStatementTimeoutMs,
         connectionTimeoutMs: config.dbConnectionTimeoutMs,
+        preparedStatements: config.dbPreparedStatements,
       })
     : openDatabase({ kind: 'pglite', dataDir: config.dataDir });
 }

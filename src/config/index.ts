@@ -20,6 +20,8 @@ export interface Config {
   readonly migrationDatabaseUrl: string | undefined;
   readonly dbPoolMax: number;
   readonly dbStatementTimeoutMs: number;
+  /** Prepare hot statements by name on each PostgreSQL connection (DB_PREPARED_STATEMENTS, default true). */
+  readonly dbPreparedStatements: boolean;
   readonly dbConnectionTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body, in bytes. */
@@ -258,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
+    dbPreparedStatements: oneOf(env, 'DB_PREPARED_STATEMENTS', ['true', 'false'] as const, 'true') === 'true',
     dbConnectionTimeoutMs: int(env, 'DB_CONNECTION_TIMEOUT_MS', 5000, 100, 60000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 50 * 1024 * 1024),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -40,6 +41,8 @@ export type DatabaseOptions =
       statementTimeoutMs?: number;
       connectionTimeoutMs?: number;
       applicationName?: string;
+      /** Name the statements `preparedName` accepts, so each connection parses and plans them once (default true). */
+      preparedStatements?: boolean;
     };
 
 const INT8_OID = 20;
@@ -116,6 +119,51 @@ async function openPglite(options: { dataDir?: string; lock?: boolean }): Promis
 const typeParser = ((oid: number, format?: 'text' | 'binary'): unknown =>
   oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser as (oid: number, format: string) => unknown)(oid, format ?? 'text')) as typeof pg.types.getTypeParser;
 
+/** At most this many statement texts get a name (each connection may prepare them all). */
+const MAX_PREPARED_TEXTS = 500;
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name under which `text` is prepared on every connection, or undefined to send it unnamed
+ * (parsed and planned anew each time, as pg does by default).
+ *
+ * Named: parameterised DML (SELECT, INSERT, UPDATE, DELETE, WITH) without a `*` anywhere (a
+ * cached plan of `SELECT *` or `RETURNING *` fails with "cached plan must not change result type"
+ * once a migration adds a column under a running instance; explicit column lists are re-planned
+ * by PostgreSQL instead), for the first MAX_PREPARED_TEXTS texts (Kysely builds a new text for
+ * each number of rows or list items, so the set is open-ended; memory stays bounded).
+ *
+ * Why: with unnamed statements PostgreSQL parses and plans every statement of every request, and
+ * plans it with the parameters as constants, copying each value into the plan: for the ~160 KB
+ * report insert that copy and the planning were a third of PostgreSQL's CPU per submission
+ * (perf). Named, `POST /v1/assessments` went from 102 to 119–120/s on the bench machine, with
+ * PostgreSQL CPU per submission 5.9 → 4.2 ms (bench/api, docs/deployment.md).
+ */
+export function preparedName(text: string, values: unknown): string | undefined {
+  const known = preparedNames.get(text);
+  if (known !== undefined) return known;
+  if (!Array.isArray(values) || values.length === 0 || text.includes('*') || !/^\s*(?:select|insert|update|delete|with)\b/i.test(text)) return undefined;
+  if (preparedNames.size >= MAX_PREPARED_TEXTS) return undefined;
+  const name = `hipaa_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  preparedNames.set(text, name);
+  return name;
+}
+
+/**
+ * pg's Client, sending the statements `preparedName` names as named prepared statements (pg
+ * parses each name once per connection and then only binds and executes it). Everything else,
+ * including query config objects and cursors, goes through unchanged.
+ */
+class PreparingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const [text, values, callback] = args;
+    const name = typeof text === 'string' ? preparedName(text, values) : undefined;
+    const query = super.query.bind(this) as (...a: unknown[]) => never;
+    if (name === undefined) return query(...args);
+    return callback === undefined ? query({ name, text, values }) : query({ name, text, values }, callback);
+  }
+}
+
 function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -125,6 +173,7 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     idleTimeoutMillis: 30000,
     application_name: options.applicationName ?? 'hipaa-ai-risk',
     types: { getTypeParser: typeParser },
+    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout gets a fresh connection.
