@@ -2,7 +2,8 @@
  * Shortcuts through pdfkit's hottest paths, installed on one document at a time. None changes a
  * byte of the output (test/reports/pdf-determinism.test.ts renders the same reports and lines
  * with and without them and compares the files); they change what the same bytes cost. On the
- * poorly-controlled example they took a render from 108 to 72 ms in a pool worker (bench/pdf).
+ * poorly-controlled example they took a render in a pool worker from 108 to 53–57 ms median
+ * (bench/pdf, with the other changes of that session; see docs/pdf.md).
  *
  * 1. Page content streams. pdfkit turns every operator it writes (`BT`, `1 0 0 1 x y Tm`, each
  *    `TJ`, each colour) into its own Uint8Array through a character loop, keeps them in an array,
