@@ -113,3 +113,6 @@ export async function send(app: TestApp, method: string, path: string, credentia
 export async function auditEvents(app: TestApp, action: string): Promise<{ outcome: string; decision: Record<string, unknown>; actor_id: string | null; source_ip: string | null }[]> {
   return await app.t.database.db.selectFrom('audit_events').select(['outcome', 'decision', 'actor_id', 'source_ip']).where('action', '=', action).orderBy('seq').execute() as never;
 }
+
+/** The settings the session tests run with: 30 min idle, 1 h absolute, 10 min access tokens, behind a loopback proxy. */
+export const SESSION_TEST_ENV = { PUBLIC_URL: 'https://risk.example.test', TRUST_PROXY: 'loopback', SESSION_IDLE_TIMEOUT_SECONDS: '1800', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3600', ACCESS_TOKEN_TTL_SECONDS: '600' };

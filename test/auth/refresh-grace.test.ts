@@ -9,7 +9,7 @@ import { REFRESH_REUSE_GRACE_SECONDS } from '../../src/auth/sessions.js';
 import { secretSha256 } from '../../src/auth/secrets.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { auditEvents, login, PASSWORD, refresh, seedOrganization, seedUser, send, type Session } from './helpers.js';
+import { auditEvents, login, SESSION_TEST_ENV, PASSWORD, refresh, seedOrganization, seedUser, send, type Session } from './helpers.js';
 
 const MINUTE = 60_000;
 const GRACE_MS = REFRESH_REUSE_GRACE_SECONDS * 1000;
@@ -23,7 +23,7 @@ describe.each(DATABASE_KINDS)('concurrent refreshes on %s', (kind) => {
   beforeAll(async () => {
     app = await startTestApp(
       kind,
-      { PUBLIC_URL: 'https://risk.example.test', TRUST_PROXY: 'loopback', SESSION_IDLE_TIMEOUT_SECONDS: '1800', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3600', ACCESS_TOKEN_TTL_SECONDS: '600' },
+      SESSION_TEST_ENV,
       { clock: () => new Date(now) },
     );
     orgId = await seedOrganization(app);

@@ -6,7 +6,7 @@
 import { REFRESH_REUSE_GRACE_SECONDS } from '../../src/auth/sessions.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { auditEvents, login, names, PASSWORD, postJson, refresh, seedOrganization, seedUser, send, setCookiesOf, unique, type Session } from './helpers.js';
+import { auditEvents, login, SESSION_TEST_ENV, names, PASSWORD, postJson, refresh, seedOrganization, seedUser, send, setCookiesOf, unique, type Session } from './helpers.js';
 
 const MINUTE = 60_000;
 
@@ -19,7 +19,7 @@ describe.each(DATABASE_KINDS)('browser sessions on %s', (kind) => {
   beforeAll(async () => {
     app = await startTestApp(
       kind,
-      { PUBLIC_URL: 'https://risk.example.test', TRUST_PROXY: 'loopback', SESSION_IDLE_TIMEOUT_SECONDS: '1800', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3600', ACCESS_TOKEN_TTL_SECONDS: '600' },
+      SESSION_TEST_ENV,
       { clock: () => new Date(now) },
     );
     orgId = await seedOrganization(app);
