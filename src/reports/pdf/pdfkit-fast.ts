@@ -251,6 +251,36 @@ function bufferContentStrings(ref: ContentRef): void {
 const sharedRuns = new WeakMap<object, Map<string, Run>>();
 const MAX_SHARED_RUNS = 50_000;
 
+/** The words of each line drawn, shared by the documents of a thread (bounded). */
+const lineWords = new Map<string, readonly string[]>();
+const MAX_LINES = 50_000;
+
+/**
+ * A line's words as pdfkit's layout splits them: each ends after a space or tab, the last at the
+ * end. Memoised: lines recur from report to report (canvas.ts caches their wrapping), and the
+ * same word strings then come back, whose hashes the per-document maps have already computed.
+ */
+function wordsOf(text: string): readonly string[] {
+  const known = lineWords.get(text);
+  if (known !== undefined) return known;
+  const split: string[] = [];
+  const tabs = text.includes('\t');
+  let last = 0;
+  while (last < text.length) {
+    let end = text.indexOf(' ', last);
+    if (tabs) {
+      const tab = text.indexOf('\t', last);
+      if (tab !== -1 && (end === -1 || tab < end)) end = tab;
+    }
+    end = end === -1 ? text.length : end + 1;
+    split.push(text.slice(last, end));
+    last = end;
+  }
+  if (lineWords.size >= MAX_LINES) lineWords.clear();
+  lineWords.set(text, split);
+  return split;
+}
+
 /** Shares a font's shaped words across documents and memoises its encoded words per document. */
 function cacheEncodedWords(font: PdfkitFont): void {
   const { subset, widths, unicode, scale, font: parsed } = font;
@@ -300,18 +330,7 @@ function cacheEncodedWords(font: PdfkitFont): void {
   };
   const encodeLine = (text: string): EncodedWord[] => {
     const encoded: EncodedWord[] = [];
-    // Words as pdfkit's layout splits them: each ends after a space or tab, the last at the end.
-    const tabs = text.includes('\t');
-    let last = 0;
-    while (last < text.length) {
-      let end = text.indexOf(' ', last);
-      if (tabs) {
-        const tab = text.indexOf('\t', last);
-        if (tab !== -1 && (end === -1 || tab < end)) end = tab;
-      }
-      end = end === -1 ? text.length : end + 1;
-      const word = text.slice(last, end);
-      last = end;
+    for (const word of wordsOf(text)) {
       let known = words.get(word);
       if (known === undefined) {
         known = encodeWord(word);
@@ -357,7 +376,7 @@ function plainLine(doc: FastDoc, text: string, x: number, y: number, options: Re
   const encodeLine = font == null ? undefined : lineEncoders.get(font);
   if (font == null || encodeLine === undefined) return false;
   for (const key of Object.keys(options)) if (!PLAIN_OPTIONS.has(key) && options[key] !== undefined) return false;
-  const line = `${text}`.replace(/\n/g, '');
+  const line = typeof text === 'string' && !text.includes('\n') ? text : `${text}`.replace(/\n/g, '');
   if (line.length === 0) return true;
   const words = encodeLine(line);
   if (words.some((w) => w.offset)) return false;
