@@ -112,8 +112,8 @@ interface FileOptions {
   relationship?: string;
 }
 
-/** A line's encoded words, per font patched here; absent for fonts pdfkit encodes itself. */
-const lineEncoders = new WeakMap<object, (text: string) => readonly EncodedWord[]>();
+/** A line's `TJ` operator (see `tjOf`), per font patched here; absent for fonts pdfkit encodes itself. */
+const lineEncoders = new WeakMap<object, (text: string) => string | null>();
 
 /**
  * Installs the shortcuts on `doc` (a fresh pdfkit document: call it before drawing). Returns
@@ -353,7 +353,15 @@ function cacheEncodedWords(font: PdfkitFont): void {
     }
     return [hex, positions];
   };
-  lineEncoders.set(font, encodeLine);
+  const lines = new Map<string, string | null>();
+  lineEncoders.set(font, (text: string): string | null => {
+    let tj = lines.get(text);
+    if (tj === undefined) {
+      tj = tjOf(encodeLine(text));
+      lines.set(text, tj);
+    }
+    return tj;
+  });
 }
 
 const PLAIN_OPTIONS = new Set(['textWidth', 'wordCount']);
@@ -364,6 +372,27 @@ const HEX4: string[] = [];
 function num(n: number): number {
   if (n > -1e21 && n < 1e21) return Math.round(n * 1e6) / 1e6;
   throw new Error(`unsupported number: ${n}`);
+}
+
+/**
+ * The `TJ` operator of a line (with the newline before it), as pdfkit's `_fragment` writes it, from
+ * its encoded words; '' for no glyph; null if a glyph has an x/y offset (pdfkit then moves the
+ * text matrix: left to pdfkit). pdfkit closes a piece after each glyph whose advance differs from
+ * its width, with that difference; the rest closes with the last glyph's, which is then 0.
+ */
+function tjOf(words: readonly EncodedWord[]): string | null {
+  const commands: string[] = [];
+  let open = '';
+  for (const word of words) {
+    if (word.offset) return null;
+    for (const piece of word.pieces) {
+      commands.push(`<${open}${piece.hex}> ${num(piece.adjust)}`);
+      open = '';
+    }
+    open += word.tail;
+  }
+  if (open !== '') commands.push(`<${open}> 0`);
+  return commands.length > 0 ? `\n[${commands.join(' ')}] TJ` : '';
 }
 
 /**
@@ -378,24 +407,11 @@ function plainLine(doc: FastDoc, text: string, x: number, y: number, options: Re
   for (const key of Object.keys(options)) if (!PLAIN_OPTIONS.has(key) && options[key] !== undefined) return false;
   const line = typeof text === 'string' && !text.includes('\n') ? text : `${text}`.replace(/\n/g, '');
   if (line.length === 0) return true;
-  const words = encodeLine(line);
-  if (words.some((w) => w.offset)) return false;
-  // pdfkit closes a piece after each glyph whose advance differs from its width, with that
-  // difference; the rest closes with the last glyph's, which is then 0.
-  const commands: string[] = [];
-  let open = '';
-  for (const word of words) {
-    for (const piece of word.pieces) {
-      commands.push(`<${open}${piece.hex}> ${num(piece.adjust)}`);
-      open = '';
-    }
-    open += word.tail;
-  }
-  if (open !== '') commands.push(`<${open}> 0`);
+  const tj = encodeLine(line);
+  if (tj === null) return false;
   const dy = (font.ascender / 1000) * doc._fontSize;
   const height = doc.page.height;
   if (doc.page.fonts[font.id] == null) doc.page.fonts[font.id] = font.ref();
-  const tj = commands.length > 0 ? `\n[${commands.join(' ')}] TJ` : '';
   // pdfkit's save(), transform(1, 0, 0, -1, 0, height), the text object and restore(), one
   // operator a line as they write them, in one write. The save/restore pair leaves the CTM as it
   // was, so the transform's bookkeeping is skipped with it.
