@@ -12,4 +12,5 @@ export default {
   maxWorkers: 2,
   verbose: true,
   globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };

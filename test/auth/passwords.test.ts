@@ -45,11 +45,19 @@ describe('scrypt hashing', () => {
     const dummy = await dummyPasswordHash(cost);
     const time = async (stored: string): Promise<number> => {
       const start = process.hrtime.bigint();
-      for (let i = 0; i < 3; i++) await verifyPassword('a-wrong-password-guess', stored);
+      await verifyPassword('a-wrong-password-guess', stored);
       return Number(process.hrtime.bigint() - start) / 1e6;
     };
     await time(real);
-    const [tReal, tDummy] = [await time(real), await time(dummy)];
+    // Interleaved, and the fastest of each: another process busy on the machine slows single
+    // timings (a 2.1 ratio was seen while another test run shared the 2 cores), not the fastest.
+    const reals: number[] = [];
+    const dummies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      reals.push(await time(real));
+      dummies.push(await time(dummy));
+    }
+    const [tReal, tDummy] = [Math.min(...reals), Math.min(...dummies)];
     expect(tDummy / tReal).toBeGreaterThan(0.5);
     expect(tDummy / tReal).toBeLessThan(2);
   });

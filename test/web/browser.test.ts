@@ -191,7 +191,7 @@ if (!HAS_CHROMIUM) {
       await shot(page, 'result');
       await axe(context, `/reports/${reportId}`);
 
-      // Downloads: JSON and signature through the links; the PDF if the API serves it.
+      // Downloads: JSON, signature and PDF through the links.
       const json = await page.request.get(`/reports/${reportId}/download/json`);
       expect(json.status()).toBe(200);
       expect(JSON.parse(await json.text()).reportId).toBe(reportId);
@@ -199,12 +199,9 @@ if (!HAS_CHROMIUM) {
       const pdfHref = await page.locator('a[data-download="pdf"]').getAttribute('href');
       expect(pdfHref).toBe(`/reports/${reportId}/download/pdf`);
       const pdf = await page.request.get(pdfHref!);
-      if (pdf.status() === 200) {
-        expect(pdf.headers()['content-type']).toContain('application/pdf');
-        expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
-      } else {
-        process.stdout.write(`PDF download: the API answered ${pdf.status()} (PDF route not wired yet); link asserted only\n`);
-      }
+      expect(pdf.status()).toBe(200);
+      expect(pdf.headers()['content-type']).toContain('application/pdf');
+      expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
 
       // Revise and compare.
       await page.getByRole('link', { name: 'Revise' }).click();
@@ -230,7 +227,10 @@ if (!HAS_CHROMIUM) {
       }
       await expect(page.locator('[name="answers[uc.purpose]"]').inputValue()).resolves.toBe(XSS);
       await context.close();
-    });
+      // The whole journey (123 questions, axe scans, screenshots, a first PDF render with the
+      // worker pool starting) took 40–56 s on a slow 2-core host: more than the default 60 s
+      // leaves room for.
+    }, 180_000);
 
     it('an auditor reads the report, verifies it from files and reads the audit trail', async () => {
       const context = await newContext();

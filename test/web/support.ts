@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import type { ReportKeyRing } from '../../src/signing/report-keys.js';
 import { testTokenKeyRing } from '../support/app.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
-import { tempReportKeys } from '../support/fixtures.js';
+import { tempReportKeys, testPdfIdentity } from '../support/fixtures.js';
 
 export const PASSWORD = 'correct horse battery staple 42';
 
@@ -64,7 +64,7 @@ export async function startWebApp(kind: DatabaseKind, env: Record<string, string
   const logger = createLogger(config.logLevel, process.env.WEB_TEST_LOG ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }));
   const tokenKeys = await testTokenKeyRing();
   const reportKeys = await tempReportKeys();
-  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, clock, strictTemplates: true });
+  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: await testPdfIdentity(), clock, strictTemplates: true });
   const server: RunningServer = await listen(app, config);
 
   const db = t.database.db;
