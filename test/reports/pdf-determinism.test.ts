@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
-import { fontPath } from '../../src/reports/pdf/fonts.js';
+import { Canvas } from '../../src/reports/pdf/canvas.js';
+import { FONT, fontPath, loadFonts } from '../../src/reports/pdf/fonts.js';
+import { loadPdfLayout } from '../../src/reports/pdf/layout.js';
 import { installPdfkitFastPaths } from '../../src/reports/pdf/pdfkit-fast.js';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
@@ -114,5 +116,37 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
     const [plain, fast] = [await render(false), await render(true)];
     expect(plain.toString('latin1')).toContain('TJ');
     expect(fast.equals(plain)).toBe(true);
+  });
+});
+
+describe('text colours (canvas.ts writes a colour only when the page’s colour changes)', () => {
+  it('writes the colour again after a restore() undid one set inside save(), and on each new page', async () => {
+    const layout = loadPdfLayout();
+    const doc = new PDFDocument({ compress: false, font: null as unknown as string, info: { CreationDate: new Date(0), ModDate: new Date(0) } });
+    const fonts = loadFonts(layout);
+    doc.registerFont(FONT.regular, fonts.regular as unknown as string);
+    doc.registerFont(FONT.bold, fonts.bold as unknown as string);
+    doc.registerFont(FONT.mono, fonts.mono as unknown as string);
+    const c = new Canvas(doc, layout);
+    const bytes = collectPdfBytes(doc);
+    const red = '#C62828';
+    const blue = '#1565C0';
+    c.textAt('one', 72, 72, 200, { color: red });
+    c.textAt('two', 72, 90, 200, { color: red }); // same colour: not written again
+    doc.save();
+    c.textAt('three', 72, 108, 200, { color: blue }); // inside save(): written, forgotten at restore()
+    doc.restore();
+    c.textAt('four', 72, 126, 200, { color: blue }); // the page is red again: blue written again
+    c.newPage();
+    c.textAt('five', 72, 72, 200, { color: blue }); // a new page starts without a colour
+    doc.end();
+    const pdf = (await bytes).toString('latin1');
+    const operators = (hex: string): number => {
+      const n = parseInt(hex.slice(1), 16);
+      const op = `${[n >> 16, (n >> 8) & 0xff, n & 0xff].map((v) => v / 255).join(' ')} scn`;
+      return pdf.split(op).length - 1;
+    };
+    expect(operators(red)).toBe(1);
+    expect(operators(blue)).toBe(3);
   });
 });

@@ -106,9 +106,22 @@ export class Canvas {
   onNewPage: (() => void) | undefined;
   /** The fill colour each page's content stream has set outside `save()`/`restore()`. */
   readonly #pageColors = new WeakMap<object, Hex>();
+  #saveDepth = 0;
 
   constructor(doc: Doc, layout: PdfLayout) {
     this.doc = doc;
+    // Count save()/restore() nesting, so that `style` knows whether a colour it sets outlives the
+    // next restore() (at depth 0) or not.
+    const save = doc.save.bind(doc);
+    const restore = doc.restore.bind(doc);
+    doc.save = (): Doc => {
+      this.#saveDepth++;
+      return save();
+    };
+    doc.restore = (): Doc => {
+      this.#saveDepth = Math.max(0, this.#saveDepth - 1);
+      return restore();
+    };
     this.layout = layout;
     this.y = this.top;
     this.onNewPage = undefined;
@@ -149,15 +162,18 @@ export class Canvas {
   }
 
   /**
-   * Selects font, size and colour for the next text call. The colour operators are written only
-   * when the page's fill colour changes: every other colour in a report is set between `save()`
-   * and `restore()`, so outside them a page keeps the last colour set here (a new page starts
-   * without one). Writing it once per line made a fifth of the content streams' bytes.
+   * Selects font, size and colour for the next text call. Outside `save()`/`restore()` the colour
+   * operators are written only when the page's fill colour changes (a new page starts without
+   * one): every other colour in a report is set between `save()` and `restore()`, so outside them
+   * a page keeps the last colour set here. Writing it once per line made a fifth of the content
+   * streams' bytes. Inside `save()` the colour is always written and not remembered.
    */
   style(style: TextStyle): this {
     this.doc.font(FONT[style.font ?? 'regular']).fontSize(style.size ?? this.layout.fontSizes.body);
     const color = style.color ?? this.layout.colors.text;
-    if (this.#pageColors.get(this.doc.page) !== color) {
+    if (this.#saveDepth > 0) {
+      this.doc.fillColor(color);
+    } else if (this.#pageColors.get(this.doc.page) !== color) {
       this.doc.fillColor(color);
       this.#pageColors.set(this.doc.page, color);
     }
