@@ -70,13 +70,7 @@ const MAX_FORM_FIELDS = 10_000;
  * PDFDocEncoding or UTF-16BE; the latest revision of every object is used.
  */
 export function readEmbeddedFiles(pdf: Uint8Array): EmbeddedFile[] {
-  try {
-    const reader = new PdfObjectReader(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
-    return reader.embeddedFiles();
-  } catch (error) {
-    if (error instanceof PdfReadError) throw error;
-    throw new PdfReadError(`cannot read the PDF: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  return withReader(pdf, (reader) => reader.embeddedFiles());
 }
 
 /**
@@ -87,9 +81,13 @@ export function readEmbeddedFiles(pdf: Uint8Array): EmbeddedFile[] {
  * entry that is missing or not a string is left out; the latest revision of every object is used.
  */
 export function readSignatureDictionaries(pdf: Uint8Array): SignatureDictionary[] {
+  return withReader(pdf, (reader) => reader.signatureDictionaries());
+}
+
+/** Runs `read` on a reader of `pdf`; anything it throws comes out as a `PdfReadError`. */
+function withReader<T>(pdf: Uint8Array, read: (reader: PdfObjectReader) => T): T {
   try {
-    const reader = new PdfObjectReader(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength));
-    return reader.signatureDictionaries();
+    return read(new PdfObjectReader(Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength)));
   } catch (error) {
     if (error instanceof PdfReadError) throw error;
     throw new PdfReadError(`cannot read the PDF: ${error instanceof Error ? error.message : String(error)}`);
@@ -490,26 +488,14 @@ export function decodePdfTextString(bytes: Uint8Array): string {
 }
 
 /**
- * UTF-16BE bytes (no byte order mark) as a string. Guarantees: never throws; surrogate pairs give
- * one code point; a lone surrogate, or an odd trailing byte, gives U+FFFD.
+ * UTF-16BE bytes (no byte order mark) as a string, by the WHATWG decoder: surrogate pairs give
+ * one code point; a lone surrogate, or an odd trailing byte, gives U+FFFD. Never throws.
  */
 export function decodeUtf16Be(bytes: Uint8Array): string {
-  const units: string[] = [];
-  for (let i = 0; i + 1 < bytes.length; i += 2) {
-    const unit = (bytes[i]! << 8) | bytes[i + 1]!;
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 3 < bytes.length) {
-      const low = (bytes[i + 2]! << 8) | bytes[i + 3]!;
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        units.push(String.fromCharCode(unit, low));
-        i += 2;
-        continue;
-      }
-    }
-    units.push(unit >= 0xd800 && unit <= 0xdfff ? '\ufffd' : String.fromCharCode(unit));
-  }
-  if (bytes.length % 2 === 1) units.push('\ufffd');
-  return units.join('');
+  return UTF16BE.decode(bytes);
 }
+// ignoreBOM: the caller has removed the text string's byte order mark; a U+FEFF after it is content.
+const UTF16BE = new TextDecoder('utf-16be', { ignoreBOM: true });
 
 function isSignatureDictionary(dict: PdfDict, type: PdfValue | undefined): boolean {
   return (isName(type) && type.name === 'Sig') || Array.isArray(dict.entries.get('ByteRange'));
