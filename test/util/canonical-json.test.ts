@@ -3,7 +3,7 @@ import path from 'node:path';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { evaluate } from '../../src/rules/index.js';
-import { canonicalJson } from '../../src/util/canonical-json.js';
+import { canonicalJson, canonicalJsonBytes } from '../../src/util/canonical-json.js';
 
 describe('canonical JSON (RFC 8785)', () => {
   it('sorts keys by UTF-16 code units and writes numbers the ECMAScript way', () => {
@@ -63,12 +63,41 @@ describe('canonical JSON: the fast serialiser gives the reference output', () =>
     );
   });
 
+  it('as bytes (written piece by piece) on generated values: the reference text in UTF-8, or both refuse', () => {
+    const bytesOutcome = (f: () => Buffer | string | undefined): { hex?: string; threw?: true } => {
+      try {
+        const out = f();
+        return { hex: Buffer.from(out as Buffer | string).toString('hex') };
+      } catch {
+        return { threw: true };
+      }
+    };
+    // Wrapped three levels deep and beside other members, so that the pieces cover every level.
+    const nested = fc.tuple(value, value).map(([a, b]) => ({ z: [a, { y: b, x: [a] }], a: b }));
+    fc.assert(
+      fc.property(fc.oneof(value, nested), (v) => {
+        expect(bytesOutcome(() => canonicalJsonBytes(v))).toEqual(bytesOutcome(() => canonicalize(v)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('as bytes: values larger than the pieces and than the kept scratch buffer, one after another', () => {
+    const wide = { list: Array.from({ length: 3000 }, (_, i) => ({ i, t: `é–${'x'.repeat(i % 50)}` })) };
+    const bigLeaf = { a: { b: { c: { text: `😀${'y'.repeat(300_000)}` } } } };
+    const huge = { rows: Array.from({ length: 40 }, (_, i) => ({ i, s: 'z'.repeat(150_000) })) }; // ≈ 6 MB
+    for (const v of [wide, bigLeaf, huge, wide, { small: 1 }, [1, 'two'], 'text', 3, null]) {
+      expect(canonicalJsonBytes(v).equals(Buffer.from(canonicalize(v)!, 'utf8'))).toBe(true);
+    }
+  });
+
   it.each(['poorly-controlled', 'well-controlled'])('on the evaluation of docs/examples/%s.json', async (name) => {
     const input = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../docs/examples', `${name}.json`), 'utf8')) as { questionnaireVersion: string; answers: unknown };
     const result = await evaluate(input);
     const fast = canonicalJson(result);
     expect(fast.length).toBeGreaterThan(10_000);
     expect(fast).toBe(canonicalize(result));
+    expect(canonicalJsonBytes(result).equals(Buffer.from(fast, 'utf8'))).toBe(true);
   });
 
   it('gives the reference output for values JSON.stringify alone would write differently', () => {
