@@ -152,6 +152,11 @@ export function postgresCpuSeconds(): number {
  * killing the child, if it exits first or is not ready within 30 s). Without `DATA_DIR` in `env`
  * it gets a fresh temporary data directory; pass one to share keys between instances.
  */
+/** This process's glibc allocator settings, for the service's environment. */
+function mallocEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && (e[0] === 'GLIBC_TUNABLES' || e[0].startsWith('MALLOC_'))));
+}
+
 export async function startService(env: Record<string, string>): Promise<ServiceInstance> {
   const port = await freePort();
   const ownDataDir = env.DATA_DIR === undefined;
@@ -160,7 +165,8 @@ export async function startService(env: Record<string, string>): Promise<Service
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    // glibc's allocator settings (GLIBC_TUNABLES, MALLOC_*) pass through, to compare them.
+    env: { ...mallocEnv(), PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => {
