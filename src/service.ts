@@ -6,7 +6,8 @@ import { listen, type RunningServer } from './http/server.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { flushDenialWindows } from './audit/denied.js';
 import { bootstrapFirstAdmin } from './auth/bootstrap.js';
-import { loadRotatableKeyRing } from './signing/rotatable.js';
+import { loadRotatableKeyRing, withLatestKeys, type RotatableKeyRing } from './signing/rotatable.js';
+import type { KeyPurpose } from './signing/key-ring.js';
 import { keysMissingFromRing, publishKeys } from './assessments/keys.js';
 import { createCheckpoint } from './audit/checkpoint.js';
 import { closeSharedPdfPool } from './reports/pdf/pool.js';
@@ -47,6 +48,19 @@ export function openConfiguredDatabase(config: Config): Promise<Database> {
  * Starts the whole service: database, migrations (in embedded mode, and on PostgreSQL unless the
  * app role cannot: then `npm run migrate` as the owner first), first-start bootstrap, HTTP server.
  */
+/** Publishes (and logs) the keys a ring loads from its shared key directory; logs read errors. */
+function followKeyDirectory<P extends KeyPurpose>(ring: RotatableKeyRing<P>, database: Database, logger: Logger): void {
+  ring.onReload = async (loaded): Promise<void> => {
+    try {
+      const added = await publishKeys(database.db, loaded);
+      logger.info({ purpose: loaded.purpose, kid: loaded.current.kid, newlyPublished: added }, 'signing keys reloaded: another process added a key to the key directory');
+    } catch (err) {
+      logger.error({ err, purpose: loaded.purpose, kid: loaded.current.kid }, 'signing keys reloaded, but publishing them failed (retried at the next start)');
+    }
+  };
+  ring.onRefreshError = (err): void => logger.error({ err, purpose: ring.purpose }, 'reading the signing key directory failed: the keys loaded before stay in use');
+}
+
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
@@ -62,6 +76,10 @@ export async function startService(
     const tokenKeys = await loadRotatableKeyRing('token', options.env ?? process.env, config.dataDir);
     logger.info({ source: tokenKeys.source, kid: tokenKeys.current.kid }, 'token-signing keys loaded');
     const reportKeys = await loadRotatableKeyRing('report', options.env ?? process.env, config.dataDir);
+    // A key directory shared with other instances (or the keys CLI): a key added there is loaded
+    // before this instance next signs or trusts keys (src/signing/rotatable.ts), then published.
+    followKeyDirectory(tokenKeys, database, logger);
+    followKeyDirectory(reportKeys, database, logger);
     const published = await publishKeys(database.db, reportKeys);
     const publishedTokens = await publishKeys(database.db, tokenKeys);
     logger.info({ source: reportKeys.source, kid: reportKeys.current.kid, newlyPublished: [...published, ...publishedTokens] }, 'report-signing keys loaded');
@@ -89,7 +107,9 @@ export async function startService(
     denialTimer.unref();
     // Sign the audit chain head periodically (a no-op when nothing happened since the last one).
     const checkpointTimer = setInterval(() => {
-      createCheckpoint(database.db, reportKeys.current).catch((err: unknown) => logger.error({ err }, 'audit checkpoint failed'));
+      withLatestKeys(reportKeys)
+        .then((ring) => createCheckpoint(database.db, ring.current))
+        .catch((err: unknown) => logger.error({ err }, 'audit checkpoint failed'));
     }, config.auditCheckpointIntervalMs);
     checkpointTimer.unref();
     return {

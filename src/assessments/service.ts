@@ -7,6 +7,7 @@ import type { EvaluationResult } from '../rules/types.js';
 import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
 import { signReport } from '../signing/jws.js';
 import type { KeyRing } from '../signing/key-ring.js';
+import { withLatestKeys } from '../signing/rotatable.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import type { Actor, Evaluator, RequestMeta, RulesetRef } from './types.js';
@@ -407,7 +408,8 @@ export class AssessmentService {
     input: { assessmentId: string; title: string; organizationId: string; organizationName: string; revision: RevisionView; evaluation: EvaluationResult; now: Date },
     pending: string[],
   ): Promise<ReportSummary> {
-    const key = this.keys.current;
+    // Another instance may have rotated a shared key directory: sign with its newest key.
+    const key = (await withLatestKeys(this.keys)).current;
     const reportId = this.newId();
     const { bytes, sha256, jws } = await buildSignedReport({ ...input, reportId, key });
     // Keys and ruleset contents are stored once; rows already known to be committed are skipped.

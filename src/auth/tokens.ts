@@ -16,6 +16,7 @@
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { TokenKeyRing } from '../signing/token-keys.js';
 import { tokenKeyResolver, tokenSigningKey } from '../signing/token-keys.js';
+import { withLatestKeys } from '../signing/rotatable.js';
 import { ROLES, SCOPES, type Role, type Scope } from './permissions.js';
 import { newId } from './secrets.js';
 
@@ -66,7 +67,7 @@ export class TokenError extends Error {
 }
 
 async function sign(settings: TokenSettings, typ: string, claims: JWTPayload, subject: string, now: Date): Promise<{ token: string; expiresIn: number; exp: number }> {
-  const { alg, kid, privateKey } = tokenSigningKey(settings.keys);
+  const { alg, kid, privateKey } = tokenSigningKey(await withLatestKeys(settings.keys));
   const iat = Math.floor(now.getTime() / 1000);
   const exp = iat + settings.ttlSeconds;
   const token = await new SignJWT(claims)

@@ -306,6 +306,18 @@ interface LoadedKeyFile {
   readonly privateKey: KeyObject;
 }
 
+/**
+ * The names of a key directory's key files, sorted: a cheap signature of its state. Key files are
+ * only ever added (never rewritten or removed), so a ring loaded from the directory is up to date
+ * exactly when this listing has not changed since.
+ */
+export async function keyDirectoryListing(dir: string): Promise<string> {
+  return (await readdir(dir))
+    .filter((n) => KEY_FILE_PATTERN.test(n))
+    .sort()
+    .join('\n');
+}
+
 /** Reads and checks every key file, newest (highest sequence) first. */
 async function readKeyDirectory(purpose: KeyPurpose, dir: string): Promise<LoadedKeyFile[]> {
   const names = (await readdir(dir)).filter((n) => KEY_FILE_PATTERN.test(n));

@@ -9,6 +9,7 @@ import { errors } from 'jose';
 import type { JWSHeaderParameters } from 'jose';
 import { keyDirectoryFor, keySourceFromEnv, loadKeyRing, rotateKeyDirectory, SIGNING_ALG } from './key-ring.js';
 import type { KeyRing, KeySource } from './key-ring.js';
+import { RotatableKeyRing } from './rotatable.js';
 
 /** The token-signing ring: `current` signs new tokens, every key in `all` still verifies. */
 export type TokenKeyRing = KeyRing<'token'>;
@@ -52,11 +53,15 @@ export function tokenSigningKey(ring: TokenKeyRing): { readonly alg: typeof SIGN
  *
  * Guarantees: rejects (with jose's `JWKSNoMatchingKey`) a token without `kid`, with a `kid` the
  * ring does not hold, or with an `alg` other than EdDSA; never uses key material carried in the
- * token's header. Still pass `algorithms: ['EdDSA']` to `jwtVerify` as a second lock.
+ * token's header. Still pass `algorithms: ['EdDSA']` to `jwtVerify` as a second lock. For a `kid`
+ * it does not hold, a ring over a shared key directory first looks for a key another instance
+ * added by rotating (`refreshIfStale`: one directory listing a second at most).
  */
-export function tokenKeyResolver(ring: TokenKeyRing): (header: JWSHeaderParameters) => KeyObject {
-  return (header) => {
-    const key = header.alg === SIGNING_ALG && typeof header.kid === 'string' ? ring.publicKey(header.kid) : undefined;
+export function tokenKeyResolver(ring: TokenKeyRing): (header: JWSHeaderParameters) => Promise<KeyObject> {
+  return async (header) => {
+    if (header.alg !== SIGNING_ALG || typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey();
+    let key = ring.publicKey(header.kid);
+    if (key === undefined && ring instanceof RotatableKeyRing && (await ring.refreshIfStale())) key = ring.publicKey(header.kid);
     if (key === undefined) throw new errors.JWKSNoMatchingKey();
     return key;
   };

@@ -20,7 +20,7 @@ import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { publishKeys } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
-import { RotatableKeyRing } from '../signing/rotatable.js';
+import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
 import { page, renderPage, type PageSession, type WebContext } from './page.js';
 
@@ -234,6 +234,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   // ------------------------------------------------------------------ signing keys
   const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
   async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string } = {}, status = 200): Promise<void> {
+    await Promise.all([withLatestKeys(keys.reportKeys), withLatestKeys(keys.tokenKeys)]);
     const stored = await db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
     renderPage(ctx, res, session, 'admin/keys.njk', {
       title: 'Signing keys',

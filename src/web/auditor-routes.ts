@@ -6,6 +6,7 @@ import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { reachableOrganizations, type Principal } from '../auth/permissions.js';
 import { reportJwks } from '../assessments/keys.js';
+import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
@@ -64,7 +65,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       return;
     }
     const bytes = Buffer.from(reportText, 'utf8');
-    const result = await verifyReportOffline(bytes, jwsText, reportJwks(reportKeys));
+    const result = await verifyReportOffline(bytes, jwsText, reportJwks(await withLatestKeys(reportKeys)));
     const p = session.principal;
     await recordAuditEventAlone(db, {
       action: 'report.verified',
@@ -100,7 +101,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
   }));
 
   router.post('/audit/verify', ...page(ctx, { action: 'audit.verify' }, async (req, res, session) => {
-    const result = await verifyAuditChain(db, reportJwks(reportKeys));
+    const result = await verifyAuditChain(db, reportJwks(await withLatestKeys(reportKeys)));
     await recordAuditEventAlone(db, {
       action: 'audit.verified',
       outcome: 'success',

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { verifyAuditChain } from '../../src/audit/verify.js';
 import { reportJwks } from '../../src/assessments/keys.js';
 import { loadReportKeyRing, reportKeyDirectory } from '../../src/signing/report-keys.js';
+import { rotateKeyDirectory } from '../../src/signing/key-ring.js';
+import { tokenKeyDirectory } from '../../src/signing/token-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { startServiceProcess, type ServiceProcess } from '../support/process.js';
@@ -71,6 +73,41 @@ describeIfPg('several instances on one PostgreSQL', () => {
 
     const ring = await loadReportKeyRing({ kind: 'directory', dir: reportKeyDirectory(dataDir) });
     expect(await verifyAuditChain(t.database.db, reportJwks(ring))).toMatchObject({ valid: true });
+  });
+  it('sign with and trust a key rotated in the shared key directory, on every instance, without a restart', async () => {
+    // `npm run keys -- rotate` beside the running instances: both key directories get a new key.
+    const newToken = (await rotateKeyDirectory('token', tokenKeyDirectory(dataDir))).current.kid;
+    const rotated = await rotateKeyDirectory('report', reportKeyDirectory(dataDir));
+    const newReport = rotated.current.kid;
+    const oldReport = rotated.all[1]!.kid;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // each instance lists the directory at most once a second
+    // Another client: the first test spent this one's quota.
+    const org = await seedOrganization({ t } as unknown as TestApp);
+    const other = await seedClient({ t } as unknown as TestApp, org, ['assessments:write', 'assessments:read', 'reports:read', 'verify']);
+
+    // Instance 0 signs the token with the new token key; instance 1 had never seen it and accepts it.
+    const token = await tokenFrom(urls[0]!, other);
+    expect((JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid).toBe(newToken);
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    expect((await fetch(`${urls[1]}/v1/assessments`, { headers })).status).toBe(200);
+
+    // Instance 1 signs the report with the new report key; instance 0 publishes it and verifies it.
+    const res = await fetch(`${urls[1]}/v1/assessments`, { method: 'POST', headers, body: JSON.stringify({ title: 'After a rotation', ...well }) });
+    expect(res.status).toBe(201);
+    const report = ((await res.json()) as { report: { id: string; kid: string } }).report;
+    expect(report.kid).toBe(newReport);
+    const jwks = (await (await fetch(`${urls[0]}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([newReport, oldReport]);
+    const bytes = await (await fetch(`${urls[1]}/v1/reports/${report.id}`, { headers })).text();
+    const jws = await (await fetch(`${urls[1]}/v1/reports/${report.id}/signature`, { headers })).text();
+    const verified = (await (await fetch(`${urls[0]}/v1/verify`, { method: 'POST', headers, body: JSON.stringify({ report: bytes, jws }) })).json()) as { valid: boolean; kid: string };
+    expect(verified).toMatchObject({ valid: true, kid: newReport });
+
+    // Both keys are recorded once in the append-only key table (by whichever instance saw them
+    // first, just after it loaded them).
+    const recorded = async (): Promise<string[]> => (await t.database.db.selectFrom('signing_keys').select(['kid', 'purpose']).where('kid', 'in', [newToken, newReport]).execute()).map((r) => `${r.purpose}:${r.kid}`).sort();
+    for (let i = 0; i < 50 && (await recorded()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await recorded()).toEqual([`report:${newReport}`, `token:${newToken}`].sort());
   });
 });
 

@@ -9,6 +9,7 @@ import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
 import { reportJwks } from '../../assessments/keys.js';
+import { withLatestKeys } from '../../signing/rotatable.js';
 import type { Actor, Evaluator } from '../../assessments/types.js';
 import { RISK_LEVELS } from '../../assessments/types.js';
 import type { DB } from '../../db/schema.js';
@@ -105,9 +106,9 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
   const { db, service, evaluator, authorize, principalOf } = deps;
   const router = Router();
 
-  router.get('/.well-known/jwks.json', (_req, res) => {
+  router.get('/.well-known/jwks.json', async (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(reportJwks(deps.reportKeys));
+    res.json(reportJwks(await withLatestKeys(deps.reportKeys)));
   });
 
   router.post('/v1/evaluate', authorize('evaluate'), async (req, res) => {
@@ -257,7 +258,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       throw validationError([{ pointer: '/report', detail: 'give exactly one of report and reportBase64' }]);
     }
     const bytes = body.report !== undefined ? Buffer.from(body.report, 'utf8') : Buffer.from(body.reportBase64 ?? '', 'base64');
-    const jwks = reportJwks(deps.reportKeys);
+    const jwks = reportJwks(await withLatestKeys(deps.reportKeys));
     const result = await verifyReportOffline(bytes, body.jws, jwks);
     // Everything here comes from the caller's bytes: keep only what is bounded and well-formed.
     const reportId = typeof result.identity.reportId === 'string' && UUID.test(result.identity.reportId) ? result.identity.reportId : null;

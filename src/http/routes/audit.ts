@@ -9,6 +9,7 @@ import { auditTrailOfAssessment, decodeAuditCursor, listAuditEvents } from '../.
 import { recordAuditEventAlone } from '../../audit/record.js';
 import { verifyAuditChain } from '../../audit/verify.js';
 import { reportJwks } from '../../assessments/keys.js';
+import { withLatestKeys } from '../../signing/rotatable.js';
 import type { AssessmentService } from '../../assessments/service.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
@@ -91,7 +92,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const toSeq = one(req, 'toSeq', /^[1-9]\d{0,14}$/);
     // Sign the head first, so the export ends on a signed checkpoint that authenticates every
     // line before it; then record the export before a byte leaves.
-    await createCheckpoint(db, deps.reportKeys.current, { actor: actorOf(p), request: auditRequestContext(req) });
+    await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: actorOf(p), request: auditRequestContext(req) });
     let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
     if (toSeq !== undefined) last = last.where('seq', '<=', Number(toSeq));
     const end = (await last.executeTakeFirst())?.seq;
@@ -131,7 +132,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
 
   router.get('/v1/audit/verify', authorize('audit.verify'), async (req, res) => {
     const p = principalOf(req);
-    const result = await verifyAuditChain(db, reportJwks(deps.reportKeys));
+    const result = await verifyAuditChain(db, reportJwks(await withLatestKeys(deps.reportKeys)));
     await recordAuditEventAlone(db, {
       action: 'audit.verified',
       outcome: 'success',
@@ -146,7 +147,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
 
   router.post('/v1/audit/checkpoints', authorize('audit.checkpoint'), async (req, res) => {
     const p = principalOf(req);
-    const cp = await createCheckpoint(db, deps.reportKeys.current, { actor: actorOf(p), request: auditRequestContext(req), force: true });
+    const cp = await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: actorOf(p), request: auditRequestContext(req), force: true });
     if (!cp) throw new AppError('conflict', 'The audit trail is empty: nothing to checkpoint');
     res.status(201).json({ id: cp.id, seq: cp.seq, hash: cp.hash, createdAt: cp.created_at.toISOString(), kid: cp.kid, payload: cp.payload, jws: cp.jws });
   });

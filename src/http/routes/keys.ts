@@ -5,7 +5,7 @@ import type { Action, Principal } from '../../auth/permissions.js';
 import { publishKeys } from '../../assessments/keys.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
-import { RotatableKeyRing } from '../../signing/rotatable.js';
+import { RotatableKeyRing, withLatestKeys } from '../../signing/rotatable.js';
 import { auditRequestContext } from '../audit-context.js';
 import { validateBody } from '../validate.js';
 import { AppError } from '../../errors.js';
@@ -30,6 +30,7 @@ export interface KeyRouteDeps {
 export function keyRoutes(deps: KeyRouteDeps): Router {
   const router = Router();
   router.get('/v1/keys', deps.authorize('keys.rotate'), async (_req, res) => {
+    await Promise.all([withLatestKeys(deps.reportKeys), withLatestKeys(deps.tokenKeys)]);
     const rows = await deps.db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
     const current = new Set([deps.reportKeys.current.kid, deps.tokenKeys.current.kid]);
     const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
