@@ -56,13 +56,13 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   const done = (req: Request): string => (typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : '');
 
   router.get('/admin', ...page(ctx, { action: 'users.manage' }, async (_req, res, session) => {
-    const [users, orgs, clients, grants] = await Promise.all([listUsers(db), listOrganizations(db), listApiClients(db), listAuditorGrants(db)]);
+    const [users, orgs, clients, grants, reportKeys] = await Promise.all([listUsers(db), listOrganizations(db), listApiClients(db), listAuditorGrants(db), withLatestKeys(keys.reportKeys)]);
     renderPage(ctx, res, session, 'admin/index.njk', {
       title: 'Administration',
       active: 'admin',
       counts: { users: users.length, disabled: users.filter((u) => u.disabled).length, organizations: orgs.length, clients: clients.filter((c) => !c.revoked).length, grants: grants.length },
       canAudit: isPermitted(session.principal, 'audit.verify'),
-      currentKid: keys.reportKeys.current.kid,
+      currentKid: reportKeys.current.kid,
     });
   }));
 
