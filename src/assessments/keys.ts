@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
-import type { KeyRing, PublicSigningJwk } from '../signing/key-ring.js';
+import type { KeyPurpose, KeyRing, PublicSigningJwk } from '../signing/key-ring.js';
 import { recordAuditEvent, SYSTEM_ACTOR, type AuditActor, type AuditRequestContext } from '../audit/record.js';
 
 /**
@@ -15,34 +15,61 @@ export async function publishKeys(
 ): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     const added: string[] = [];
-    const previous = await trx.selectFrom('signing_keys').select('kid').where('purpose', '=', ring.purpose).orderBy('first_seen_at', 'desc').orderBy('kid').limit(1).executeTakeFirst();
+    // The key the purpose had before this call (keys inserted below share one first_seen_at).
+    const previous = (await latestSigningKey(trx, ring.purpose)) ?? null;
     // Oldest first, so first_seen_at order follows the ring's history.
     for (const key of [...ring.all].reverse()) {
-      const inserted = await trx
-        .insertInto('signing_keys')
-        .values({ kid: key.kid, purpose: ring.purpose, public_jwk: JSON.stringify(key.publicJwk), first_seen_at: now })
-        .onConflict((oc) => oc.column('kid').doNothing())
-        .returning('kid')
-        .executeTakeFirst();
-      if (!inserted) continue;
-      added.push(inserted.kid);
-      const rotated = key.kid === ring.current.kid && previous !== undefined;
-      await recordAuditEvent(
-        trx,
-        {
-          action: rotated ? 'key.rotated' : 'key.created',
-          outcome: 'success',
-          actor: who.actor,
-          organizationId: null,
-          target: { type: 'signing_key', id: key.kid },
-          request: who.request,
-          decision: rotated ? { purpose: ring.purpose, kid: key.kid, previousKid: previous.kid } : { purpose: ring.purpose, kid: key.kid },
-        },
-        now,
-      );
+      if (await recordSigningKey(trx, ring.purpose, key.publicJwk, key.kid === ring.current.kid, now, who, previous)) added.push(key.kid);
     }
     return added;
   });
+}
+
+/**
+ * Records one public key in `signing_keys` unless its kid is there, and then, in the same
+ * transaction, its audit event: `key.rotated` (with the previous kid) for a current key when the
+ * purpose had a key before, `key.created` otherwise. Whichever path stores a key first (start-up,
+ * a rotation, or the first report signed with a key another process added) records its event.
+ * Returns whether the key was new.
+ */
+export async function recordSigningKey(
+  trx: Transaction<DB>,
+  purpose: KeyPurpose,
+  publicJwk: PublicSigningJwk,
+  current: boolean,
+  now: Date,
+  who: { actor: AuditActor; request: AuditRequestContext | null } = { actor: SYSTEM_ACTOR, request: null },
+  previousKid?: string | null,
+): Promise<boolean> {
+  const previous = previousKid === undefined ? await latestSigningKey(trx, purpose) : (previousKid ?? undefined);
+  const inserted = await trx
+    .insertInto('signing_keys')
+    .values({ kid: publicJwk.kid, purpose, public_jwk: JSON.stringify(publicJwk), first_seen_at: now })
+    .onConflict((oc) => oc.column('kid').doNothing())
+    .returning('kid')
+    .executeTakeFirst();
+  if (!inserted) return false;
+  const rotated = current && previous !== undefined;
+  await recordAuditEvent(
+    trx,
+    {
+      action: rotated ? 'key.rotated' : 'key.created',
+      outcome: 'success',
+      actor: who.actor,
+      organizationId: null,
+      target: { type: 'signing_key', id: publicJwk.kid },
+      request: who.request,
+      decision: rotated ? { purpose, kid: publicJwk.kid, previousKid: previous } : { purpose, kid: publicJwk.kid },
+    },
+    now,
+  );
+  return true;
+}
+
+/** The kid of the purpose's most recently recorded key, if any. */
+async function latestSigningKey(trx: Transaction<DB>, purpose: KeyPurpose): Promise<string | undefined> {
+  const row = await trx.selectFrom('signing_keys').select('kid').where('purpose', '=', purpose).orderBy('first_seen_at', 'desc').orderBy('kid').limit(1).executeTakeFirst();
+  return row?.kid;
 }
 
 /**

@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB, ReportsTable } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { recordAuditEvent } from '../audit/record.js';
+import { recordSigningKey } from './keys.js';
 import type { EvaluationResult } from '../rules/types.js';
 import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
 import { signReport } from '../signing/jws.js';
@@ -413,13 +414,9 @@ export class AssessmentService {
     const reportId = this.newId();
     const { bytes, sha256, jws } = await buildSignedReport({ ...input, reportId, key });
     // Keys and ruleset contents are stored once; rows already known to be committed are skipped.
-    if (!this.stored.has(`kid:${key.kid}`)) {
-      await trx
-        .insertInto('signing_keys')
-        .values({ kid: key.kid, purpose: 'report', public_jwk: JSON.stringify(key.publicJwk), first_seen_at: input.now })
-        .onConflict((oc) => oc.column('kid').doNothing())
-        .execute();
-    }
+    // A key not yet recorded (another process added it to a shared key directory) is recorded
+    // here with its audit event, before the report that names it.
+    if (!this.stored.has(`kid:${key.kid}`)) await recordSigningKey(trx, 'report', key.publicJwk, true, input.now);
     const shas: string[] = [];
     for (const r of input.evaluation.rulesets) {
       if (!this.stored.has(`ruleset:${r.sha256}`)) {

@@ -16,7 +16,12 @@ async function killIfRunning(service: ServiceProcess): Promise<void> {
 
 describe('the service process on an embedded data directory', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-data-'));
-  const first = startServiceProcess({ DATA_DIR: dataDir });
+  // Started in beforeAll, not while the file is collected: a run filtered to other tests (-t)
+  // skips this block's afterAll and would leave the process running.
+  let first: ServiceProcess;
+  beforeAll(() => {
+    first = startServiceProcess({ DATA_DIR: dataDir });
+  });
   afterAll(() => killIfRunning(first));
 
   it('starts with no configuration, creates the data directory and serves /healthz and /readyz', async () => {
@@ -60,7 +65,10 @@ describe('the service process beside the keys CLI', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-keys-'));
   const email = 'admin@keys.test';
   const password = 'Rotate-Keys-While-Running-42';
-  const service = startServiceProcess({ DATA_DIR: dataDir, ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
+  let service: ServiceProcess;
+  beforeAll(() => {
+    service = startServiceProcess({ DATA_DIR: dataDir, ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
+  });
   afterAll(() => killIfRunning(service));
 
   it('signs with, publishes and records the keys `keys rotate` adds, without a restart (PGlite: no deadlock)', async () => {
@@ -91,5 +99,9 @@ describe('the service process beside the keys CLI', () => {
     const listed = async (): Promise<string[]> => ((await (await fetch(`${url}/v1/keys`, { headers })).json()) as { items: { kid: string; current: boolean }[] }).items.filter((k) => k.current).map((k) => k.kid).sort();
     for (let i = 0; i < 50 && (await listed()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await listed()).toEqual([report, token].sort());
+    // Each rotation is in the audit trail once (read as the administrator: the whole trail).
+    const trail = (await (await fetch(`${url}/v1/audit/events?action=key.rotated`, { headers })).json()) as { items: { action: string; target: { id: string } | null }[] };
+    const rotations = trail.items.filter((e) => e.action === 'key.rotated').map((e) => e.target?.id).sort();
+    expect(rotations).toEqual([report, token].sort());
   });
 });

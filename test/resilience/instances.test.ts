@@ -108,6 +108,9 @@ describeIfPg('several instances on one PostgreSQL', () => {
     const recorded = async (): Promise<string[]> => (await t.database.db.selectFrom('signing_keys').select(['kid', 'purpose']).where('kid', 'in', [newToken, newReport]).execute()).map((r) => `${r.purpose}:${r.kid}`).sort();
     for (let i = 0; i < 50 && (await recorded()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await recorded()).toEqual([`report:${newReport}`, `token:${newToken}`].sort());
+    // And each rotation is in the audit trail exactly once, whichever instance or path stored it.
+    const events = await t.database.db.selectFrom('audit_events').select(['action', 'target_id']).where('target_id', 'in', [newToken, newReport]).execute();
+    expect(events.map((e) => `${e.action}:${e.target_id}`).sort()).toEqual([`key.rotated:${newReport}`, `key.rotated:${newToken}`].sort());
   });
 });
 
