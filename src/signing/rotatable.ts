@@ -15,9 +15,10 @@ export const KEY_LISTING_MAX_AGE_MS = 1000;
  * Several processes may share one key directory (instances on one volume, or the `keys` CLI
  * beside a running service). `refresh()` loads the directory again when its key files changed, so
  * a key another process added becomes this ring's current key and is published and trusted here
- * too; the service calls it periodically, and before it trusts or publishes keys
- * (`refreshIfStale`, at most once per KEY_LISTING_MAX_AGE_MS, so a flood of unknown `kid`s costs
- * one directory listing a second).
+ * too. The service calls it before it signs with, publishes or trusts the ring's keys
+ * (`withLatestKeys`, and the token resolver for an unknown `kid`), through `refreshIfStale`: at
+ * most once per KEY_LISTING_MAX_AGE_MS, so a flood of unknown `kid`s costs one directory listing
+ * a second.
  */
 export class RotatableKeyRing<P extends KeyPurpose> implements KeyRing<P> {
   #inner: KeyRing<P>;
