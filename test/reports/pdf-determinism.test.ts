@@ -4,13 +4,16 @@ import PDFDocument from 'pdfkit';
 import { Canvas } from '../../src/reports/pdf/canvas.js';
 import { FONT, fontPath, loadFonts } from '../../src/reports/pdf/fonts.js';
 import { loadPdfLayout } from '../../src/reports/pdf/layout.js';
-import { installPdfkitFastPaths } from '../../src/reports/pdf/pdfkit-fast.js';
+import { installPdfkitFastPaths, literalCode } from '../../src/reports/pdf/pdfkit-fast.js';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
-import { makeTempDir, run } from '../signing/helpers.js';
+import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
+import { contentStreams, normaliseContentStrings, pdfObjects } from './pdf-objects.js';
 import { buildFixtureReport, fixturePdfIdentity, MIXED_SCRIPT_ANSWERS, ROOT } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
+
+const HAS_PDFTOTEXT = await hasExecutable('pdftotext');
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let fixture: FixtureReport;
@@ -67,8 +70,8 @@ describe('report PDF bytes are a pure function of the stored report, its JWS and
   });
 });
 
-describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte', () => {
-  it('renders both fixtures to the same bytes with and without them, interleaved (shared caches)', async () => {
+describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no object but the spelling of glyph strings', () => {
+  it('renders both fixtures to the same objects with and without them, interleaved (shared caches)', async () => {
     const other = await buildFixtureReport({ keyDir: join(tmp.dir, 'report-keys'), answersFile: MIXED_SCRIPT_ANSWERS, revision: 4 });
     const inputs = [fixture, other].map((f) => ({ reportBytes: f.bytes, jws: f.jws, signer: identity }));
     const plain = [];
@@ -76,8 +79,16 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
     for (let round = 0; round < 2; round++) {
       for (const [i, input] of inputs.entries()) {
         const fast = await renderReportPdf(input, { pdfkitFastPaths: true });
-        expect(fast.length).toBe(plain[i]!.length);
-        expect(fast.equals(plain[i]!)).toBe(true);
+        const [a, b] = [pdfObjects(fast), pdfObjects(plain[i]!)];
+        expect(a.objects.length).toBe(b.objects.length);
+        for (const [k, o] of a.objects.entries()) expect({ ...o, stream: o.stream?.length }).toEqual({ ...b.objects[k]!, stream: b.objects[k]!.stream?.length });
+        expect(a.objects.map((o) => o.stream)).toEqual(b.objects.map((o) => o.stream));
+        expect(a.trailer).toBe(b.trailer);
+        // Not vacuous: the files differ, by the spelling of their page streams only.
+        expect(fast.length).toBeLessThan(plain[i]!.length);
+        expect(contentStreams(fast)).toMatch(/\) 0\] TJ/);
+        expect(contentStreams(fast)).not.toMatch(/> 0\] TJ/);
+        expect(contentStreams(plain[i]!)).toMatch(/> 0\] TJ/);
       }
     }
   });
@@ -87,6 +98,11 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
       'a  b', ' leading', 'trailing ', '\ttab\tsep\t', '', ' ', '\n', 'Zoë Ångström — Θεραπευτήριο «Υγεία» · Больница №1', '§164.308(a)(1)(ii)(A) ≤ ≥ → ✓', 'a a a a a a',
       // Kerning pairs (pieces inside words, at a word's end, at the line's end) and combining marks (glyph offsets).
       'AVAST Tomorrow WAVE Type', 'LT AV', 'To. Yo, P.', 'e\u0301te\u0301 cafe\u0301 Å', 'AV e\u0301 AV',
+      // Over 92 distinct glyphs, so subset ids 10, 13, 40, 41 and 92 (LF, CR, '(', ')' and '\\' as
+      // a code's low byte) occur, and occur again in later lines.
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~',
+      'ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞß àáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ',
+      'Fox (jumps) \\ over; ÀÁÂ ΑΒΓ АБВ',
     ];
     const render = async (fast: boolean): Promise<Buffer> => {
       const doc = new PDFDocument({ compress: false, info: { CreationDate: new Date(0), ModDate: new Date(0), Producer: 'test', Creator: 'test' } });
@@ -114,8 +130,33 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no byte',
       return bytes;
     };
     const [plain, fast] = [await render(false), await render(true)];
-    expect(plain.toString('latin1')).toContain('TJ');
-    expect(fast.equals(plain)).toBe(true);
+    const [a, b] = [pdfObjects(fast), pdfObjects(plain)];
+    expect(a.objects.map((o) => o.id)).toEqual(b.objects.map((o) => o.id));
+    expect(a.objects).toEqual(b.objects);
+    expect(a.trailer).toBe(b.trailer);
+    // Not vacuous: pdfkit wrote hex strings, the shortcut literal ones, with every escape.
+    const [plainContent, fastContent] = [contentStreams(plain), contentStreams(fast)];
+    expect(plainContent).toMatch(/<[0-9a-f]+> 0\] TJ/);
+    expect(fastContent).toMatch(/\) 0\] TJ/);
+    for (const escape of ['\\(', '\\)', '\\\\', '\\n', '\\r']) expect(fastContent).toContain(escape);
+    if (HAS_PDFTOTEXT) {
+      // And a real reader gets the same text from both.
+      await writeFile(join(tmp.dir, 'lines-plain.pdf'), plain);
+      await writeFile(join(tmp.dir, 'lines-fast.pdf'), fast);
+      const [textPlain, textFast] = await Promise.all(['plain', 'fast'].map(async (name) => (await run('pdftotext', ['-enc', 'UTF-8', '-layout', join(tmp.dir, `lines-${name}.pdf`), '-'])).stdout));
+      expect(textPlain).toContain('Fox (jumps) \\ over');
+      expect(textFast).toBe(textPlain);
+    }
+  });
+
+  it('spells every 2-byte glyph code as a literal string of the same bytes', () => {
+    const wrong: number[] = [];
+    for (let gid = 0; gid <= 0xffff; gid++) {
+      const literal = literalCode(gid);
+      if (normaliseContentStrings(`[(${literal}) 0] TJ`) !== `[<${gid.toString(16).padStart(4, '0')}> 0] TJ` || /[\r\n]/.test(literal)) wrong.push(gid);
+    }
+    expect(wrong).toEqual([]);
+    expect([literalCode(0x0a0d), literalCode(0x2829), literalCode(0x5c41)]).toEqual(['\\n\\r', '\\(\\)', '\\\\A']);
   });
 });
 

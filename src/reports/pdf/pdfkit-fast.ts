@@ -1,9 +1,12 @@
 /**
- * Shortcuts through pdfkit's hottest paths, installed on one document at a time. None changes a
- * byte of the output (test/reports/pdf-determinism.test.ts renders the same reports and lines
- * with and without them and compares the files); they change what the same bytes cost. On the
- * poorly-controlled example they took a render in a pool worker from 108 to 53–57 ms median
- * (bench/pdf, with the other changes of that session; see docs/pdf.md).
+ * Shortcuts through pdfkit's hottest paths, installed on one document at a time. They change what
+ * the output costs, not what it says: every object of the file is the same with and without them
+ * but for one spelling inside page content streams (6 below), where a line's glyph codes are
+ * written as a literal string instead of pdfkit's hex string of the same bytes.
+ * test/reports/pdf-determinism.test.ts renders the same reports and lines with and without them
+ * and compares the files object by object, content-stream strings by their bytes. On the
+ * poorly-controlled example 1–5 took a render in a pool worker from 108 to 53–57 ms median
+ * (bench/pdf, with the other changes of that session; see docs/pdf.md); see 6 for its own figures.
  *
  * 1. Page content streams. pdfkit turns every operator it writes (`BT`, `1 0 0 1 x y Tm`, each
  *    `TJ`, each colour) into its own Uint8Array through a character loop, keeps them in an array,
@@ -31,11 +34,18 @@
  *    encoded word keeps its pieces of `TJ` text, and a line is the concatenation of its words'.
  *    Only the plain case takes this path (options `textWidth` and `wordCount` alone, as
  *    canvas.ts draws every line, and no glyph with an x/y offset); anything else goes to pdfkit.
+ * 6. Glyph codes. pdfkit writes a line's 2-byte glyph codes as a hex string, `<001d0018…>`: four
+ *    characters a glyph, so the hex is over a third of a page's content stream and most of what
+ *    deflate works through (its Flate compression took 17% of a render's CPU). The plain lines of
+ *    5 write the same bytes as a literal string, `(\0\x1d\0\x18…)` in bytes: two a glyph, with
+ *    `(`, `)`, `\`, CR and LF escaped (ISO 32000-1 §7.3.4.2). A reader decodes both to the same
+ *    codes. The page streams of the poorly-controlled example shrank from 882 to 741 KB, and a
+ *    render took 5–6 ms less CPU (median of 150 interleaved pairs of renders on one core, twice).
  *
  * They rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
  * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `_fragment`); each is checked
  * before it is replaced and left alone if missing, so a pdfkit upgrade that changes them costs
- * speed, not correctness. The tests compare bytes with and without them on each upgrade.
+ * speed, not correctness. The tests compare the files with and without them on each upgrade.
  */
 import { createHash } from 'node:crypto';
 import type { Doc } from './canvas.js';
@@ -76,9 +86,12 @@ interface PdfkitFont {
 interface EncodedWord {
   readonly hex: readonly string[];
   readonly positions: readonly Position[];
-  /** `TJ` pieces: hex up to and including each glyph whose advance differs from its width, and that difference negated. */
-  readonly pieces: readonly { readonly hex: string; readonly adjust: number }[];
-  /** Hex after the last such glyph. */
+  /**
+   * `TJ` pieces: the glyph codes up to and including each glyph whose advance differs from its
+   * width (as the inside of a PDF literal string), and that difference negated.
+   */
+  readonly pieces: readonly { readonly codes: string; readonly adjust: number }[];
+  /** Glyph codes after the last such glyph (inside of a literal string). */
   readonly tail: string;
   /** Some glyph has an x or y offset (a mark placed by GPOS): pdfkit then moves the text matrix. */
   readonly offset: boolean;
@@ -306,7 +319,7 @@ function cacheEncodedWords(font: PdfkitFont): void {
   const encodeWord = (word: string): EncodedWord => {
     const { glyphs, positions } = font.layoutCached!(word);
     const hex: string[] = [];
-    const pieces: { hex: string; adjust: number }[] = [];
+    const pieces: { codes: string; adjust: number }[] = [];
     let open = '';
     let offset = false;
     for (let i = 0; i < glyphs.length; i++) {
@@ -315,14 +328,13 @@ function cacheEncodedWords(font: PdfkitFont): void {
       const gid = subset.includeGlyph(glyph.id);
       if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
       if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
-      const code = (HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4));
-      hex.push(code);
-      open += code;
+      hex.push((HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4)));
+      open += LITERAL2[gid] ??= literalCode(gid);
       const p = positions[i]!;
       if (p.xOffset || p.yOffset) offset = true;
       const advance = p.xAdvance - p.advanceWidth;
       if (advance !== 0) {
-        pieces.push({ hex: open, adjust: -advance });
+        pieces.push({ codes: open, adjust: -advance });
         open = '';
       }
     }
@@ -367,6 +379,35 @@ function cacheEncodedWords(font: PdfkitFont): void {
 const PLAIN_OPTIONS = new Set(['textWidth', 'wordCount']);
 /** 4-digit hex glyph codes as pdfkit writes them, by subset glyph id. */
 const HEX4: string[] = [];
+/** The same codes as the inside of a PDF literal string, by subset glyph id (see `literalCode`). */
+const LITERAL2: string[] = [];
+
+/**
+ * A 2-byte glyph code as it stands inside a PDF literal string (ISO 32000-1 §7.3.4.2): each byte
+ * as the character of the same value (content streams are written as Latin-1), with the
+ * delimiters `(` and `)` and the escape `\` escaped, and CR and LF as `\r` and `\n` (a reader
+ * would otherwise read an end of line in a string as LF, whatever its bytes).
+ */
+export function literalCode(gid: number): string {
+  return literalByte(gid >> 8) + literalByte(gid & 0xff);
+}
+
+function literalByte(byte: number): string {
+  switch (byte) {
+    case 0x28:
+      return '\\(';
+    case 0x29:
+      return '\\)';
+    case 0x5c:
+      return '\\\\';
+    case 0x0d:
+      return '\\r';
+    case 0x0a:
+      return '\\n';
+    default:
+      return String.fromCharCode(byte);
+  }
+}
 
 /** pdfkit's number formatting for content streams (`PDFObject.number`). */
 function num(n: number): number {
@@ -376,9 +417,10 @@ function num(n: number): number {
 
 /**
  * The `TJ` operator of a line (with the newline before it), as pdfkit's `_fragment` writes it, from
- * its encoded words; '' for no glyph; null if a glyph has an x/y offset (pdfkit then moves the
- * text matrix: left to pdfkit). pdfkit closes a piece after each glyph whose advance differs from
- * its width, with that difference; the rest closes with the last glyph's, which is then 0.
+ * its encoded words, but with literal strings for its hex strings (6 above); '' for no glyph; null
+ * if a glyph has an x/y offset (pdfkit then moves the text matrix: left to pdfkit). pdfkit closes a
+ * piece after each glyph whose advance differs from its width, with that difference; the rest
+ * closes with the last glyph's, which is then 0.
  */
 function tjOf(words: readonly EncodedWord[]): string | null {
   const commands: string[] = [];
@@ -386,12 +428,12 @@ function tjOf(words: readonly EncodedWord[]): string | null {
   for (const word of words) {
     if (word.offset) return null;
     for (const piece of word.pieces) {
-      commands.push(`<${open}${piece.hex}> ${num(piece.adjust)}`);
+      commands.push(`(${open}${piece.codes}) ${num(piece.adjust)}`);
       open = '';
     }
     open += word.tail;
   }
-  if (open !== '') commands.push(`<${open}> 0`);
+  if (open !== '') commands.push(`(${open}) 0`);
   return commands.length > 0 ? `\n[${commands.join(' ')}] TJ` : '';
 }
 
