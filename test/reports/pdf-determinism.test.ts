@@ -2,9 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { Canvas } from '../../src/reports/pdf/canvas.js';
-import { FONT, fontPath, loadFonts } from '../../src/reports/pdf/fonts.js';
+import { FONT, fontPath, loadFonts, SUBSET_PRELOAD } from '../../src/reports/pdf/fonts.js';
 import { loadPdfLayout } from '../../src/reports/pdf/layout.js';
-import { installPdfkitFastPaths, literalCode } from '../../src/reports/pdf/pdfkit-fast.js';
+import { installPdfkitFastPaths, literalCode, preloadSubset } from '../../src/reports/pdf/pdfkit-fast.js';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
 import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
@@ -157,6 +157,62 @@ describe('the pdfkit shortcuts (src/reports/pdf/pdfkit-fast.ts) change no object
     }
     expect(wrong).toEqual([]);
     expect([literalCode(0x0a0d), literalCode(0x2829), literalCode(0x5c41)]).toEqual(['\\n\\r', '\\(\\)', '\\\\A']);
+  });
+});
+
+describe('words shared by documents whose subsets start alike (preloadSubset)', () => {
+  type Fragment = { _fragment(t: string, x: number, y: number, o: object): void; _font: { layoutCached(word: string): unknown } };
+  const lines = ['Risk analysis §164.308(a)(1)(ii)(A) — required', 'AVAST Tomorrow: To. Yo, P.', 'Zoë Ångström · Больница №1', 'Risk analysis again'];
+
+  /** Draws `lines` in a document; `order` says when the preload happens (or with which text). */
+  const render = async (fast: boolean, order: 'preload-first' | 'text-first' | 'other-preload', counter?: { calls: number }, first = 'Ωμέγα first'): Promise<Buffer> => {
+    const doc = new PDFDocument({ compress: false, font: null as unknown as string, info: { CreationDate: new Date(0), ModDate: new Date(0), Producer: 'test', Creator: 'test' } });
+    if (fast) expect(installPdfkitFastPaths(doc)).toBe(true);
+    // The parsed font shared by the documents of the thread, as render.ts registers it.
+    doc.registerFont('Sans', loadFonts(loadPdfLayout()).regular as unknown as string);
+    const bytes = collectPdfBytes(doc);
+    doc.font('Sans').fontSize(10);
+    const d = doc as unknown as Fragment;
+    const draw = (line: string, y: number): void => d._fragment(line, 72, y, { textWidth: 400, wordCount: 1 });
+    if (order === 'text-first') draw(first, 60);
+    preloadSubset(doc, order === 'other-preload' ? 'z y x' : SUBSET_PRELOAD);
+    // Counts the words looked up to encode them while the lines are drawn.
+    const font = d._font;
+    const layoutCached = font.layoutCached.bind(font);
+    font.layoutCached = (word: string): unknown => {
+      if (counter !== undefined) counter.calls++;
+      return layoutCached(word);
+    };
+    for (const [i, line] of lines.entries()) draw(line, 80 + i * 14);
+    doc.end();
+    return bytes;
+  };
+
+  it('writes the same objects as pdfkit whatever other documents of the thread preloaded, and whenever', async () => {
+    const orders = ['preload-first', 'text-first', 'other-preload', 'preload-first', 'text-first'] as const;
+    for (const order of orders) {
+      const [fast, plain] = [await render(true, order), await render(false, order)];
+      expect(pdfObjects(fast)).toEqual(pdfObjects(plain));
+      expect(contentStreams(fast)).toMatch(/\) 0\] TJ/);
+    }
+  });
+
+  it('encodes a shared word once per thread: a later document looks up only its other words', async () => {
+    await render(true, 'preload-first'); // the thread has now encoded these lines' ASCII words
+    const shared = { calls: 0 };
+    await render(true, 'preload-first', shared);
+    const alone = { calls: 0 };
+    await render(true, 'text-first', alone, 'Ψ ψ'); // no other document's subset started so
+    const plain = { calls: 0 };
+    await render(false, 'preload-first', plain);
+    // Only the words of 'Zoë Ångström · Больница №1' with glyphs outside the preload: 'Zoë ',
+    // 'Ångström ', 'Больница ' and '№1'.
+    expect(shared.calls).toBe(4);
+    // A document whose subset starts otherwise, and pdfkit, encode every distinct word (the first
+    // document of a subset looks those 4 up twice: once to find they cannot be shared).
+    const distinct = new Set(lines.flatMap((line) => line.match(/[^ ]+ ?/g) ?? [])).size;
+    expect(alone.calls).toBe(distinct + 4);
+    expect(plain.calls).toBeGreaterThanOrEqual(distinct);
   });
 });
 

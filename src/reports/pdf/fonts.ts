@@ -15,6 +15,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PdfLayout } from './layout.js';
 
+/**
+ * The characters whose glyphs every report document puts first into the subsets of its regular
+ * and bold fonts (see `preloadSubset` in pdfkit-fast.ts), separated by spaces so that each is
+ * shaped alone: printable ASCII and the other characters the layout, the questionnaire and the
+ * rulesets use. Documents then number these glyphs alike, and the words made of them are encoded
+ * once per thread instead of once per document (94% of the 2,695 distinct words of the
+ * poorly-controlled example are ASCII). The few glyphs a report does not use are embedded too:
+ * that PDF grew by about 2 KB (0.9%).
+ */
+export const SUBSET_PRELOAD = [...Array.from({ length: 0x7e - 0x20 }, (_, i) => String.fromCharCode(0x21 + i)), ...'§–—·×→…•‘’“”'].join(' ');
+
 /** Names under which every report document registers its fonts. */
 export const FONT = { regular: 'Report-Regular', bold: 'Report-Bold', mono: 'Report-Mono' } as const;
 

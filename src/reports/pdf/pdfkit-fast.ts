@@ -6,7 +6,7 @@
  * test/reports/pdf-determinism.test.ts renders the same reports and lines with and without them
  * and compares the files object by object, content-stream strings by their bytes. On the
  * poorly-controlled example 1–5 took a render in a pool worker from 108 to 53–57 ms median
- * (bench/pdf, with the other changes of that session; see docs/pdf.md); see 6 for its own figures.
+ * (bench/pdf, with the other changes of that session; see docs/pdf.md); see 6 and 7 for theirs.
  *
  * 1. Page content streams. pdfkit turns every operator it writes (`BT`, `1 0 0 1 x y Tm`, each
  *    `TJ`, each colour) into its own Uint8Array through a character loop, keeps them in an array,
@@ -41,11 +41,20 @@
  *    `(`, `)`, `\`, CR and LF escaped (ISO 32000-1 §7.3.4.2). A reader decodes both to the same
  *    codes. The page streams of the poorly-controlled example shrank from 882 to 741 KB, and a
  *    render took 5–6 ms less CPU (median of 150 interleaved pairs of renders on one core, twice).
+ * 7. Words shared by documents. A glyph's code is its index in the document's font subset, given
+ *    in order of first use, so until now each document encoded each of its words anew (for that
+ *    example: 2,695 distinct words, 22,690 glyphs; 10% of a render's profile) and built the `TJ`
+ *    of each of its 1,233 distinct lines. `preloadSubset` puts the same glyphs first into every
+ *    document's subset (render.ts preloads printable ASCII and a few more, fonts.ts), and a word
+ *    or line made only of those glyphs is then encoded once per thread. A document shares them
+ *    only with documents whose subset held exactly the same glyphs in the same order after the
+ *    preload (looked up once per document and font); other words are encoded per document as
+ *    in 2. A render took a further 7.5–8.6 ms less CPU (measured as in 6).
  *
  * They rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
- * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `_fragment`); each is checked
- * before it is replaced and left alone if missing, so a pdfkit upgrade that changes them costs
- * speed, not correctness. The tests compare the files with and without them on each upgrade.
+ * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `subset.glyphs`, `_fragment`); each is
+ * checked before it is replaced and left alone if missing, so a pdfkit upgrade that changes them
+ * costs speed, not correctness. The tests compare the files with and without them on each upgrade.
  */
 import { createHash } from 'node:crypto';
 import type { Doc } from './canvas.js';
@@ -76,7 +85,7 @@ interface PdfkitFont {
   layoutRun?(word: string): Run;
   /** The parsed (fontkit) font, shared by the documents of a thread. */
   font?: object;
-  subset?: { includeGlyph(id: number): number };
+  subset?: { includeGlyph(id: number): number; glyphs?: readonly number[] };
   widths?: (number | undefined)[];
   unicode?: (readonly number[] | undefined)[];
   scale?: number;
@@ -127,6 +136,40 @@ interface FileOptions {
 
 /** A line's `TJ` operator (see `tjOf`), per font patched here; absent for fonts pdfkit encodes itself. */
 const lineEncoders = new WeakMap<object, (text: string) => string | null>();
+/** Per font patched here: takes up the words shared by documents whose subset starts with `text`'s glyphs. */
+const preloadHooks = new WeakMap<object, (text: string) => void>();
+
+/**
+ * Puts the glyphs of `text` into the current font's subset, in order, as pdfkit's `encode` does
+ * for text that is drawn (widths and ToUnicode included), before anything else of the document
+ * uses the font: every document then numbers those glyphs alike. Call it right after selecting a
+ * font for the first time in a document, with the same `text` for every document. It changes the
+ * document the same way with or without the shortcuts; with them, words made only of those glyphs
+ * are encoded once per thread instead of once per document (7 in the header).
+ */
+export function preloadSubset(doc: Doc, text: string): void {
+  const font = (doc as unknown as FastDoc)._font;
+  if (font == null || typeof font.encode !== 'function') return;
+  font.encode(text);
+  preloadHooks.get(font)?.(text);
+}
+
+/**
+ * The words and lines that documents starting a font's subset with the same glyphs encode alike,
+ * shared by the documents of a thread: `order` is the subset (font glyph ids by subset id) as
+ * the preload left it, `gidOf` the inverse.
+ */
+interface Preloaded {
+  readonly order: readonly number[];
+  readonly gidOf: ReadonlyMap<number, number>;
+  /** null: the word has a glyph outside `order`, so each document encodes it. */
+  readonly words: Map<string, EncodedWord | null>;
+  /** null: a word of the line is not shared. */
+  readonly lines: Map<string, string | null>;
+}
+/** Per parsed font file, per preload text and resulting subset. */
+const preloaded = new WeakMap<object, Map<string, Preloaded>>();
+const MAX_SHARED_WORDS = 50_000;
 
 /**
  * Installs the shortcuts on `doc` (a fresh pdfkit document: call it before drawing). Returns
@@ -316,40 +359,66 @@ function cacheEncodedWords(font: PdfkitFont): void {
     return run;
   };
   const words = new Map<string, EncodedWord>();
-  const encodeWord = (word: string): EncodedWord => {
-    const { glyphs, positions } = font.layoutCached!(word);
-    const hex: string[] = [];
-    const pieces: { codes: string; adjust: number }[] = [];
-    let open = '';
-    let offset = false;
-    for (let i = 0; i < glyphs.length; i++) {
-      // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
-      const glyph = glyphs[i]!;
-      const gid = subset.includeGlyph(glyph.id);
-      if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
-      if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
-      hex.push((HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4)));
-      open += LITERAL2[gid] ??= literalCode(gid);
-      const p = positions[i]!;
-      if (p.xOffset || p.yOffset) offset = true;
-      const advance = p.xAdvance - p.advanceWidth;
-      if (advance !== 0) {
-        pieces.push({ codes: open, adjust: -advance });
-        open = '';
-      }
+  // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
+  const intoSubset = (glyph: Run['glyphs'][number]): number => {
+    const gid = subset.includeGlyph(glyph.id);
+    if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
+    if (unicode[gid] == null) unicode[gid] = glyph.codePoints;
+    return gid;
+  };
+  // The subset's words shared with other documents, once the preload has been checked.
+  let sharing: Preloaded | undefined;
+  preloadHooks.set(font, (text: string): void => {
+    sharing = undefined;
+    const glyphs = subset.glyphs;
+    if (glyphs === undefined) return;
+    let byText = preloaded.get(parsed);
+    if (byText === undefined) {
+      byText = new Map();
+      preloaded.set(parsed, byText);
     }
-    return { hex, positions, pieces, tail: open, offset };
+    // Shared by the documents whose subset holds exactly these glyphs in this order: those that
+    // preloaded `text` first. One that used the font before (or preloaded twice) gets its own.
+    const key = `${text}\u0000${glyphs.join(',')}`;
+    let known = byText.get(key);
+    if (known === undefined) {
+      known = { order: [...glyphs], gidOf: new Map(glyphs.map((id, gid) => [id, gid])), words: new Map(), lines: new Map() };
+      if (byText.size >= 16) byText.clear();
+      byText.set(key, known);
+    }
+    sharing = known;
+  });
+  const sharedWord = (word: string): EncodedWord | null => {
+    const share = sharing!;
+    let known = share.words.get(word);
+    if (known === undefined) {
+      // Every glyph of the word is already in this subset (and every such one), widths and ToUnicode set.
+      known = encodeRun(font.layoutCached!(word), (glyph) => share.gidOf.get(glyph.id));
+      if (share.words.size >= MAX_SHARED_WORDS) share.words.clear();
+      share.words.set(word, known);
+    }
+    return known;
+  };
+  // Appends the line's encoded words to `into`; false if one of them is not shared.
+  const encodeInto = (text: string, into: EncodedWord[]): boolean => {
+    let allShared = true;
+    for (const word of wordsOf(text)) {
+      let known: EncodedWord | null | undefined = sharing === undefined ? undefined : sharedWord(word);
+      if (known === null || known === undefined) {
+        allShared = false;
+        known = words.get(word);
+        if (known === undefined) {
+          known = encodeRun(font.layoutCached!(word), intoSubset)!;
+          words.set(word, known);
+        }
+      }
+      into.push(known);
+    }
+    return allShared && sharing !== undefined;
   };
   const encodeLine = (text: string): EncodedWord[] => {
     const encoded: EncodedWord[] = [];
-    for (const word of wordsOf(text)) {
-      let known = words.get(word);
-      if (known === undefined) {
-        known = encodeWord(word);
-        words.set(word, known);
-      }
-      encoded.push(known);
-    }
+    encodeInto(text, encoded);
     return encoded;
   };
   const encode = font.encode.bind(font);
@@ -367,13 +436,44 @@ function cacheEncodedWords(font: PdfkitFont): void {
   };
   const lines = new Map<string, string | null>();
   lineEncoders.set(font, (text: string): string | null => {
-    let tj = lines.get(text);
+    let tj = sharing?.lines.get(text);
+    if (tj === undefined) tj = lines.get(text);
     if (tj === undefined) {
-      tj = tjOf(encodeLine(text));
-      lines.set(text, tj);
+      const encoded: EncodedWord[] = [];
+      const allShared = encodeInto(text, encoded);
+      tj = tjOf(encoded);
+      const into = allShared ? sharing!.lines : lines;
+      if (allShared && into.size >= MAX_SHARED_WORDS) into.clear();
+      into.set(text, tj);
     }
     return tj;
   });
+}
+
+/**
+ * A shaped word's glyph codes (hex for pdfkit's `encode`, literal-string pieces for `TJ`), each
+ * glyph numbered by `gidOf`; null if `gidOf` has no number for one of them.
+ */
+function encodeRun(run: Run, gidOf: (glyph: Run['glyphs'][number]) => number | undefined): EncodedWord | null {
+  const { glyphs, positions } = run;
+  const hex: string[] = [];
+  const pieces: { codes: string; adjust: number }[] = [];
+  let open = '';
+  let offset = false;
+  for (let i = 0; i < glyphs.length; i++) {
+    const gid = gidOf(glyphs[i]!);
+    if (gid === undefined) return null;
+    hex.push((HEX4[gid] ??= `0000${gid.toString(16)}`.slice(-4)));
+    open += LITERAL2[gid] ??= literalCode(gid);
+    const p = positions[i]!;
+    if (p.xOffset || p.yOffset) offset = true;
+    const advance = p.xAdvance - p.advanceWidth;
+    if (advance !== 0) {
+      pieces.push({ codes: open, adjust: -advance });
+      open = '';
+    }
+  }
+  return { hex, positions, pieces, tail: open, offset };
 }
 
 const PLAIN_OPTIONS = new Set(['textWidth', 'wordCount']);
