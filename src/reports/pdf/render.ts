@@ -42,7 +42,7 @@ export interface RenderReportPdfInput {
 export interface RenderOptions {
   /** Another layout template file (default `templates/pdf/report-layout.json`). */
   readonly layoutPath?: string;
-  /** Install the shortcuts of pdfkit-fast.ts (default true); they change no byte of the output. */
+  /** Install the shortcuts of pdfkit-fast.ts (default true); the file says the same without them, glyph strings spelled as hex. */
   readonly pdfkitFastPaths?: boolean;
 }
 
