@@ -26,7 +26,7 @@ const OBJ = /(\d+) (\d+) obj\n/g;
 
 export function pdfObjects(pdf: Buffer, options: { readonly normaliseStrings?: boolean } = {}): { objects: PdfObject[]; trailer: string } {
   const text = pdf.toString('latin1');
-  const objects: (PdfObject & { stream?: string })[] = [];
+  const objects: PdfObject[] = [];
   let pos = 0;
   for (;;) {
     OBJ.lastIndex = pos;
