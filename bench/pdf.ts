@@ -4,8 +4,9 @@
  * 1. Milliseconds per report (render + sign) for the poorly-controlled example on one core:
  *    where `taskset` exists, in a child process pinned to one core (`taskset -c <last core>`), so
  *    that the garbage collector's helper threads share that core too; median and p95 of wall and
- *    CPU time in-process, then of wall time through a one-worker pool, as the service renders.
- *    Then the same unpinned in this process (its CPU time counts the helper threads on the other
+ *    CPU time in-process (the same report again, then reports whose titles each add a letter no
+ *    earlier one had, so that their regular and bold font files cannot be shared), then of wall
+ *    time through a one-worker pool, as the service renders. Then the same unpinned in this process (its CPU time counts the helper threads on the other
  *    cores as well).
  * 2. Requests per second and p99 latency of `GET /healthz` on a tiny HTTP server in this process:
  *    alone, while 50 PDFs render through the worker pool, and (for contrast) while 50 PDFs render
@@ -73,7 +74,9 @@ function referenceMs(input: RenderReportPdfInput): number {
   return performance.now() - t0;
 }
 
-async function perReport(input: RenderReportPdfInput): Promise<{ wall: number[]; cpu: number[]; reference: number[]; bytes: number }> {
+/** Renders `inputs` in turn, RENDERS times in all, after a warm-up on the first. */
+async function perReport(inputs: readonly RenderReportPdfInput[]): Promise<{ wall: number[]; cpu: number[]; reference: number[]; bytes: number }> {
+  const input = inputs[0]!;
   let bytes = 0;
   for (let i = 0; i < 5; i++) bytes = (await renderReportPdf(input)).length; // warm-up: fonts, caches, JIT
   const wall: number[] = [];
@@ -82,7 +85,7 @@ async function perReport(input: RenderReportPdfInput): Promise<{ wall: number[];
   for (let i = 0; i < RENDERS; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await renderReportPdf(input);
+    await renderReportPdf(inputs[i % inputs.length]!);
     wall.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
@@ -104,13 +107,18 @@ async function healthz(url: string, seconds: number, during?: () => Promise<unkn
 }
 
 /** Prints the per-report figures (in-process, then through a one-worker pool) under `heading`; returns the in-process median wall time. */
-async function printPerReport(input: RenderReportPdfInput, heading: string, findings: number): Promise<number> {
-  const { wall, cpu, reference, bytes } = await perReport(input);
+async function printPerReport(input: RenderReportPdfInput, newGlyphs: readonly RenderReportPdfInput[], heading: string, findings: number): Promise<number> {
+  const { wall, cpu, reference, bytes } = await perReport([input]);
   const f = (n: number): string => n.toFixed(1);
   process.stdout.write(`PDF per report, ${heading} (${RENDERS} renders, ${findings} findings, ${(bytes / 1024).toFixed(0)} KiB):\n`);
   process.stdout.write(`  in-process       wall ms  median ${f(percentile(wall, 50))}  p95 ${f(percentile(wall, 95))}\n`);
   process.stdout.write(`  in-process       CPU ms   median ${f(percentile(cpu, 50))}  p95 ${f(percentile(cpu, 95))}   (target < 60)\n`);
   process.stdout.write(`  host speed       reference work between renders (Flate of 630 KB) median ${f(percentile(reference, 50))} ms\n`);
+  // The same report again shares its font files with the last render (as reports with the same
+  // glyphs do in the service); a title with a letter no earlier report had shares none of its
+  // regular and bold ones.
+  const fresh = await perReport(newGlyphs);
+  process.stdout.write(`  in-process       CPU ms   median ${f(percentile(fresh.cpu, 50))}  p95 ${f(percentile(fresh.cpu, 95))}   (each title with a new letter: regular and bold font files not shared)\n`);
   // As the service renders: in a pool worker (its own heap and young generation), one at a time.
   const single = createPdfRenderPool({ size: 1 });
   try {
@@ -142,14 +150,21 @@ async function main(): Promise<void> {
   try {
     const fixture = await buildFixtureReport({ keyDir: join(dir, 'report-keys') });
     const identity = await fixturePdfIdentity(join(dir, 'data'));
-    const input: RenderReportPdfInput = { reportBytes: fixture.bytes, jws: fixture.jws, signer: { p12: identity.p12, passphrase: identity.passphrase } };
+    const signer = { p12: identity.p12, passphrase: identity.passphrase };
+    const input: RenderReportPdfInput = { reportBytes: fixture.bytes, jws: fixture.jws, signer };
     const findings = fixture.report.evaluation.findings.length;
+    // The fixture's title plus one letter of Latin Extended-A (U+0100–U+017F), different each time.
+    const newGlyphs: RenderReportPdfInput[] = [];
+    for (let i = 0; i < Math.min(RENDERS, 128); i++) {
+      const other = await buildFixtureReport({ keyDir: join(dir, 'report-keys'), title: `${fixture.report.assessment.title} ${String.fromCodePoint(0x100 + i)}` });
+      newGlyphs.push({ reportBytes: other.bytes, jws: other.jws, signer });
+    }
     if (process.env.BENCH_PDF_PART === 'per-report') {
-      await printPerReport(input, process.env.BENCH_PDF_HEADING ?? 'in this process', findings);
+      await printPerReport(input, newGlyphs, process.env.BENCH_PDF_HEADING ?? 'in this process', findings);
       return;
     }
     if (!pinnedRun()) process.stdout.write('(no pinned run: taskset not found, one core, or BENCH_PDF_PINNED=0)\n\n');
-    const medianWall = await printPerReport(input, `not pinned (${availableParallelism()} cores; CPU time includes the collector's helper threads)`, findings);
+    const medianWall = await printPerReport(input, newGlyphs, `not pinned (${availableParallelism()} cores; CPU time includes the collector's helper threads)`, findings);
 
     const server = createServer((req, res) => {
       if (req.url === '/healthz') {

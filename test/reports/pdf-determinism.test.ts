@@ -8,7 +8,7 @@ import { installPdfkitFastPaths, literalCode, preloadSubset } from '../../src/re
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
 import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
-import { contentStreams, normaliseContentStrings, pdfObjects } from './pdf-objects.js';
+import { contentStreams, fontFileStreams, normaliseContentStrings, pdfObjects } from './pdf-objects.js';
 import { buildFixtureReport, fixturePdfIdentity, MIXED_SCRIPT_ANSWERS, ROOT } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
@@ -213,6 +213,66 @@ describe('words shared by documents whose subsets start alike (preloadSubset)', 
     const distinct = new Set(lines.flatMap((line) => line.match(/[^ ]+ ?/g) ?? [])).size;
     expect(alone.calls).toBe(distinct + 4);
     expect(plain.calls).toBeGreaterThanOrEqual(distinct);
+  });
+});
+
+describe('font files shared by documents whose subsets hold the same glyphs (8 in pdfkit-fast.ts)', () => {
+  const font = loadFonts(loadPdfLayout()).regular as unknown as { createSubset(): object };
+  // fontkit's TrueType subset, whose `encode` writes a font file: counted while a test runs.
+  const subsetClass = Object.getPrototypeOf(font.createSubset()) as { encode: (this: unknown) => Uint8Array };
+  const encode = subsetClass.encode;
+  let encoded = 0;
+  beforeAll(() => {
+    subsetClass.encode = function (this: unknown): Uint8Array {
+      encoded++;
+      return encode.call(this);
+    };
+  });
+  afterAll(() => {
+    subsetClass.encode = encode;
+  });
+
+  /** A compressed document drawing `lines` in the report's regular font, as render.ts registers it. */
+  const render = async (fast: boolean, lines: readonly string[]): Promise<Buffer> => {
+    const doc = new PDFDocument({ font: null as unknown as string, info: { CreationDate: new Date(0), ModDate: new Date(0), Producer: 'test', Creator: 'test' } });
+    if (fast) expect(installPdfkitFastPaths(doc)).toBe(true);
+    doc.registerFont('Sans', font as unknown as string);
+    const bytes = collectPdfBytes(doc);
+    doc.font('Sans').fontSize(10);
+    const d = doc as unknown as { _fragment(t: string, x: number, y: number, o: object): void };
+    for (const [i, line] of lines.entries()) d._fragment(line, 72, 80 + i * 14, { textWidth: 400, wordCount: 1 });
+    doc.end();
+    return bytes;
+  };
+
+  it('encodes and deflates a subset once per thread, and writes the bytes pdfkit writes', async () => {
+    // Glyphs (Latin Extended-A, a ligature) no other test of this file draws: a list of its own.
+    const lines = ['Ŋŧ ǆ ﬁ Ŀ ŉ: a font file of its own', 'and a second line'];
+    const before = encoded;
+    const first = await render(true, lines);
+    expect(encoded).toBe(before + 1);
+    const again = await render(true, lines);
+    expect(encoded).toBe(before + 1); // the font file of the first document
+    expect(again.equals(first)).toBe(true);
+    const plain = await render(false, lines);
+    expect(encoded).toBe(before + 2);
+    expect(pdfObjects(again)).toEqual(pdfObjects(plain));
+    // Deflated as pdfkit deflates: the same stream bytes, not only the same font.
+    expect(fontFileStreams(again)).toEqual(fontFileStreams(plain));
+    expect(fontFileStreams(again)).toHaveLength(1);
+  });
+
+  it('gives a subset with another glyph, or the same glyphs in another order, its own font file', async () => {
+    const variants = [['Ĳ ĳ: one order'], ['ĳ Ĳ: one order'], ['Ĳ ĳ: one order ŀ']];
+    const files: Buffer[] = [];
+    for (const lines of [...variants, ...variants]) {
+      const [fast, plain] = [await render(true, lines), await render(false, lines)];
+      expect(pdfObjects(fast)).toEqual(pdfObjects(plain));
+      expect(fontFileStreams(fast)).toEqual(fontFileStreams(plain));
+      files.push(...fontFileStreams(fast));
+    }
+    // Three different font files, each written again the same by the second round.
+    expect(new Set(files.map((f) => f.toString('base64'))).size).toBe(3);
   });
 });
 

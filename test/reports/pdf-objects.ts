@@ -162,3 +162,17 @@ export function contentStreams(pdf: Buffer): string {
     .map((o) => o.stream)
     .join('\n');
 }
+
+/** The font files (`/FontFile2` streams) of a file, as written: still deflated. */
+export function fontFileStreams(pdf: Buffer): Buffer[] {
+  const text = pdf.toString('latin1');
+  return [...text.matchAll(/\/FontFile2 (\d+) (\d+) R/g)].map((m) => {
+    const head = `\n${m[1]} ${m[2]} obj\n`;
+    const start = text.indexOf(head);
+    const streamAt = text.indexOf('\nstream\n', start);
+    const length = /\/Length (\d+)\n/.exec(text.slice(start, streamAt));
+    if (start === -1 || streamAt === -1 || length === null) throw new Error(`font file ${m[1]}: not found as pdfkit writes it`);
+    const dataStart = streamAt + '\nstream\n'.length;
+    return pdf.subarray(dataStart, dataStart + Number(length[1]));
+  });
+}

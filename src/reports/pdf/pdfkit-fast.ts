@@ -6,7 +6,7 @@
  * test/reports/pdf-determinism.test.ts renders the same reports and lines with and without them
  * and compares the files object by object, content-stream strings by their bytes. On the
  * poorly-controlled example 1–5 took a render in a pool worker from 108 to 53–57 ms median
- * (bench/pdf, with the other changes of that session; see docs/pdf.md); see 6 and 7 for theirs.
+ * (bench/pdf, with the other changes of that session; see docs/pdf.md); see 6–8 for theirs.
  *
  * 1. Page content streams. pdfkit turns every operator it writes (`BT`, `1 0 0 1 x y Tm`, each
  *    `TJ`, each colour) into its own Uint8Array through a character loop, keeps them in an array,
@@ -50,13 +50,22 @@
  *    only with documents whose subset held exactly the same glyphs in the same order after the
  *    preload (looked up once per document and font); other words are encoded per document as
  *    in 2. A render took a further 7.5–8.6 ms less CPU (measured as in 6).
+ * 8. Font files shared by documents. fontkit writes a document's font file (`subset.encode`, the
+ *    `FontFile2` stream) from the subset's glyph list alone, and pdfkit deflates it with zlib's
+ *    defaults; with the preloads of 7, reports whose text adds the same glyphs in the same order
+ *    (most reports with names in ASCII) have the same list. The encoded and deflated file is kept
+ *    per parsed font and exact glyph list (bounded), and written as pdfkit writes it: the same
+ *    `/Length`, `/Filter` and bytes. A render of the same report again took 3.6–3.7 ms less CPU
+ *    (measured as in 6); a report with a glyph no earlier one had encodes its own.
  *
  * They rely on pdfkit 0.20 internals (`PDFReference#write/finalize`, `EmbeddedFont#encode`,
- * `layoutCached`, `layoutRun`, `subset.includeGlyph`, `subset.glyphs`, `_fragment`); each is
+ * `EmbeddedFont#embed`, `layoutCached`, `layoutRun`, `subset.includeGlyph`, `subset.glyphs`,
+ * `subset.encode`, `_fragment`); each is
  * checked before it is replaced and left alone if missing, so a pdfkit upgrade that changes them
  * costs speed, not correctness. The tests compare the files with and without them on each upgrade.
  */
 import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import type { Doc } from './canvas.js';
 
 interface ContentRef {
@@ -85,10 +94,30 @@ interface PdfkitFont {
   layoutRun?(word: string): Run;
   /** The parsed (fontkit) font, shared by the documents of a thread. */
   font?: object;
-  subset?: { includeGlyph(id: number): number; glyphs?: readonly number[] };
+  subset?: FontSubset;
+  document?: { ref?: (data?: object) => unknown; _security?: unknown };
+  embed?(): unknown;
   widths?: (number | undefined)[];
   unicode?: (readonly number[] | undefined)[];
   scale?: number;
+}
+
+/** fontkit's TrueType subset: glyph ids of the font by subset id, `encode` writes the font file. */
+interface FontSubset {
+  includeGlyph(id: number): number;
+  glyphs?: number[];
+  mapping?: Record<number, number>;
+  encode?(): Uint8Array;
+}
+
+/** A stream object of pdfkit (`PDFReference`), the parts used for a font file. */
+interface StreamRef {
+  data: Record<string, unknown>;
+  compress: boolean;
+  buffer: unknown[];
+  write(chunk: Uint8Array): void;
+  end(chunk?: Uint8Array): void;
+  finalize(): void;
 }
 
 /** A word as one document's font encodes it. */
@@ -193,6 +222,7 @@ export function installPdfkitFastPaths(doc: Doc): boolean {
     if (d._font != null && !seen.has(d._font)) {
       seen.add(d._font);
       cacheEncodedWords(d._font);
+      cacheEncodedSubset(d._font);
     }
     return result;
   };
@@ -300,6 +330,89 @@ function bufferContentStrings(ref: ContentRef): void {
   ref.finalize = (): void => {
     flush();
     finalize();
+  };
+}
+
+/**
+ * A font file as a document embeds it: fontkit's encoding of a subset (the `FontFile2` stream),
+ * the subset's glyph list after encoding (fontkit adds the components of composite glyphs), and
+ * the stream deflated as pdfkit deflates it, once a document has embedded it.
+ */
+interface EncodedSubset {
+  readonly bytes: Uint8Array;
+  readonly glyphs: readonly number[];
+  readonly mapping: Readonly<Record<number, number>> | undefined;
+  deflated?: Buffer;
+}
+/** Per parsed font file, by the subset's glyph list before encoding: at most 32 (about 45 KB each). */
+const encodedSubsets = new WeakMap<object, Map<string, EncodedSubset>>();
+const MAX_ENCODED_SUBSETS = 32;
+
+/**
+ * Shares a font's encoded subset, and its deflated bytes, between the documents of a thread whose
+ * subsets hold the same glyphs in the same order (8 in the header). fontkit's `encode` is a pure
+ * function of the font file and that list; pdfkit writes its result as the first stream object of
+ * `embed`, deflated with zlib's defaults, which is what is kept here. Anything else (encryption,
+ * no compression, another first object) goes through pdfkit as before.
+ */
+function cacheEncodedSubset(font: PdfkitFont): void {
+  const { subset, font: parsed, document: owner } = font;
+  if (subset === undefined || typeof subset.encode !== 'function' || !Array.isArray(subset.glyphs) || typeof font.embed !== 'function' || owner === undefined || typeof owner.ref !== 'function' || owner._security != null || parsed === undefined) return;
+  let known = encodedSubsets.get(parsed);
+  if (known === undefined) {
+    known = new Map();
+    encodedSubsets.set(parsed, known);
+  }
+  const byGlyphs = known;
+  const encode = subset.encode.bind(subset);
+  let current: EncodedSubset | undefined;
+  subset.encode = (): Uint8Array => {
+    const key = subset.glyphs!.join(',');
+    let entry = byGlyphs.get(key);
+    if (entry === undefined) {
+      const bytes = encode();
+      entry = { bytes, glyphs: [...subset.glyphs!], mapping: subset.mapping === undefined ? undefined : { ...subset.mapping } };
+      if (byGlyphs.size >= MAX_ENCODED_SUBSETS) byGlyphs.clear();
+      byGlyphs.set(key, entry);
+    } else {
+      // The subset as encoding would have left it.
+      subset.glyphs = [...entry.glyphs];
+      if (entry.mapping !== undefined) subset.mapping = { ...entry.mapping };
+    }
+    current = entry;
+    return entry.bytes;
+  };
+  const embed = font.embed.bind(font);
+  const ref = owner.ref;
+  font.embed = (): unknown => {
+    // The font file is the first object `embed` makes: its stream is the encoded subset.
+    owner.ref = (data?: object): unknown => {
+      owner.ref = ref;
+      const stream = ref.call(owner, data) as Partial<StreamRef>;
+      const end = stream.end;
+      if (typeof end === 'function' && typeof stream.write === 'function' && typeof stream.finalize === 'function' && stream.data !== undefined && Array.isArray(stream.buffer)) {
+        const file = stream as StreamRef;
+        file.end = (chunk?: Uint8Array): void => {
+          const entry = current;
+          if (entry === undefined || chunk !== entry.bytes || file.compress !== true || file.buffer.length !== 0 || 'Filter' in file.data) {
+            end.call(file, chunk);
+            return;
+          }
+          // As pdfkit's write + finalize with compression: /Length, then /Filter, then the bytes.
+          entry.deflated ??= deflateSync(entry.bytes);
+          file.compress = false;
+          file.write(entry.deflated);
+          file.data.Filter = 'FlateDecode';
+          file.finalize();
+        };
+      }
+      return stream;
+    };
+    try {
+      return embed();
+    } finally {
+      owner.ref = ref;
+    }
   };
 }
 
