@@ -6,8 +6,8 @@
  *    that the garbage collector's helper threads share that core too; median and p95 of wall and
  *    CPU time in-process (the same report again, then reports whose titles each add a letter no
  *    earlier one had, so that their regular and bold font files cannot be shared), then of wall
- *    time through a one-worker pool, as the service renders. Then the same unpinned in this process (its CPU time counts the helper threads on the other
- *    cores as well).
+ *    time through a one-worker pool, as the service renders. Then the same unpinned in this
+ *    process (its CPU time counts the helper threads on the other cores as well).
  * 2. Requests per second and p99 latency of `GET /healthz` on a tiny HTTP server in this process:
  *    alone, while 50 PDFs render through the worker pool, and (for contrast) while 50 PDFs render
  *    on the main thread. autocannon runs programmatically in a child process: run in this

@@ -333,6 +333,16 @@ function bufferContentStrings(ref: ContentRef): void {
   };
 }
 
+/** The map `byFont` keeps for a parsed font file, made empty on first use. */
+function perFont<V>(byFont: WeakMap<object, Map<string, V>>, parsed: object): Map<string, V> {
+  let map = byFont.get(parsed);
+  if (map === undefined) {
+    map = new Map();
+    byFont.set(parsed, map);
+  }
+  return map;
+}
+
 /**
  * A font file as a document embeds it: fontkit's encoding of a subset (the `FontFile2` stream),
  * the subset's glyph list after encoding (fontkit adds the components of composite glyphs), and
@@ -358,12 +368,7 @@ const MAX_ENCODED_SUBSETS = 32;
 function cacheEncodedSubset(font: PdfkitFont): void {
   const { subset, font: parsed, document: owner } = font;
   if (subset === undefined || typeof subset.encode !== 'function' || !Array.isArray(subset.glyphs) || typeof font.embed !== 'function' || owner === undefined || typeof owner.ref !== 'function' || owner._security != null || parsed === undefined) return;
-  let known = encodedSubsets.get(parsed);
-  if (known === undefined) {
-    known = new Map();
-    encodedSubsets.set(parsed, known);
-  }
-  const byGlyphs = known;
+  const byGlyphs = perFont(encodedSubsets, parsed);
   const encode = subset.encode.bind(subset);
   let current: EncodedSubset | undefined;
   subset.encode = (): Uint8Array => {
@@ -454,12 +459,7 @@ function wordsOf(text: string): readonly string[] {
 function cacheEncodedWords(font: PdfkitFont): void {
   const { subset, widths, unicode, scale, font: parsed } = font;
   if (typeof font.layoutCached !== 'function' || typeof font.layoutRun !== 'function' || subset === undefined || widths === undefined || unicode === undefined || scale === undefined || parsed === undefined) return;
-  let runs = sharedRuns.get(parsed);
-  if (runs === undefined) {
-    runs = new Map();
-    sharedRuns.set(parsed, runs);
-  }
-  const shared = runs;
+  const shared = perFont(sharedRuns, parsed);
   // pdfkit never changes a run once it has cached it (it scales positions before caching).
   const layoutRun = font.layoutRun.bind(font);
   font.layoutCached = (word: string): Run => {
@@ -485,11 +485,7 @@ function cacheEncodedWords(font: PdfkitFont): void {
     sharing = undefined;
     const glyphs = subset.glyphs;
     if (glyphs === undefined) return;
-    let byText = preloaded.get(parsed);
-    if (byText === undefined) {
-      byText = new Map();
-      preloaded.set(parsed, byText);
-    }
+    const byText = perFont(preloaded, parsed);
     // Shared by the documents whose subset holds exactly these glyphs in this order: those that
     // preloaded `text` first. One that used the font before (or preloaded twice) gets its own.
     const key = `${text}\u0000${glyphs.join(',')}`;
