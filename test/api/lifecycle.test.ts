@@ -129,7 +129,7 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     const storedPdf = await app.t.database.db.selectFrom('report_pdfs').select(['sha256']).where('report_id', '=', created.report.id).execute();
     expect(storedPdf).toEqual([{ sha256: sha256Hex(pdf) }]);
     const pdfCheck = await verifyPdfOffline(pdf, jwks);
-    expect(pdfCheck.valid).toBe(true);
+    expect(pdfCheck).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true } });
     await expect(app.t.database.raw.query(`UPDATE report_pdfs SET sha256 = sha256`)).rejects.toThrow(/append-only/);
     // The auditor's offline path for the PDF alone: the CLI, no database, no server.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdf-cli-'));

@@ -176,6 +176,12 @@ describe('verifyPdfOffline', () => {
     ['a byte changed at the middle of the first signed range', (p: Buffer) => flipAt(p, Math.floor(byteRange(p)[1] / 2)), ['pdf-signature-invalid', 'pdf-unreadable']],
     ['a byte changed in the last page content', (p: Buffer) => flipAt(p, lastContentStreamByte(p)), ['pdf-signature-invalid']],
     ['a byte changed after the signature', (p: Buffer) => flipAt(p, byteRange(p)[2] + 200), ['pdf-signature-invalid', 'pdf-unreadable']],
+    ['a /Contents whose DER header claims more bytes than were reserved', (p: Buffer) => {
+      const at = byteRange(p)[1] + 1; // after the '<'
+      const copy = Buffer.from(p);
+      copy.write('3084FFFFFFFF', at, 'latin1');
+      return copy;
+    }, ['pdf-signature-invalid']],
     ['bytes appended after %%EOF', (p: Buffer) => Buffer.concat([p, Buffer.from('\n% appended\n')]), ['pdf-unreadable']],
     ['a truncated file', (p: Buffer) => p.subarray(0, Math.floor(p.length / 2)), ['pdf-unreadable']],
     ['not a PDF', () => Buffer.from('hello'), ['pdf-unreadable']],

@@ -9,6 +9,8 @@ import { createSelfSignedPdfIdentity, identityFromP12, loadOrCreatePdfSigningIde
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 import { addPdfSignaturePlaceholder, collectPdfBytes, endAndSignPdf, PdfCmsSigner, signPdfBytes, signPdfBytesWithP12Signer } from '../../src/signing/pdf-sign.js';
 import type { PdfSubFilter } from '../../src/signing/pdf-sign.js';
+import { pdfSignatureFacts } from '../../src/reports/pdf/verify-pdf.js';
+import { signatureByteRanges } from '../../src/reports/pdf/pdf-reader.js';
 import { hasExecutable, makeTempDir, run } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -170,6 +172,37 @@ describe('PDF signatures', () => {
     expect(out).toContain('Total document signed');
     expect(out).toContain('Signer full Distinguished Name: CN=HIPAA AI Risk Report Signing (self-signed),O=Acme Health');
     expect(out).toContain('Signing Time: Mar 04 2025 05:06:07');
+  });
+
+  it('verify a CMS whose DER ends in zero bytes, like the zeros that pad /Contents (1 RSA signature in 256)', async () => {
+    // The verifier once cut the padding by stripping trailing "00"s, which also cut such a CMS and
+    // refused a genuine PDF. Sign one unsigned document at successive signing times until two
+    // signatures end in 0x00 (on average 1 in 256 does); every PDF on the way must verify.
+    const doc = buildDocument();
+    addPdfSignaturePlaceholder(doc, { reason: 'r', name: 'n', location: 'l', signingTime: FIXED });
+    const bytes = collectPdfBytes(doc);
+    doc.end();
+    const unsigned = await bytes;
+    const signer = new PdfCmsSigner(identity);
+    const endingInZero: Buffer[] = [];
+    let tried = 0;
+    for (; tried < 6000 && endingInZero.length < 2; tried++) {
+      const signed = await signPdfBytes(unsigned, signer, new Date(FIXED.getTime() + tried * 1000));
+      const facts = pdfSignatureFacts(signed);
+      if (!facts.intact) throw new Error(`signature ${tried} was refused: ${JSON.stringify(facts)}`);
+      // The DER's own length, read by forge without the padding check.
+      const [, start, end] = signatureByteRanges(signed)[0] as [number, number, number, number];
+      const contents = Buffer.from(signed.toString('latin1', start + 1, end - 1), 'hex');
+      // @types/node-forge declares only the old boolean argument; forge 1.3 takes these options.
+      const options = { parseAllBytes: false } as unknown as boolean;
+      const der = forge.asn1.toDer(forge.asn1.fromDer(forge.util.createBuffer(contents.toString('binary')), options)).getBytes();
+      if (der.charCodeAt(der.length - 1) === 0) endingInZero.push(signed);
+    }
+    expect(endingInZero).toHaveLength(2);
+    expect(tried).toBeGreaterThan(2);
+    if (HAS_PDFSIG) {
+      for (const [i, signed] of endingInZero.entries()) expect(await pdfsig(tmp.dir, signed, `zero-ending-${i}.pdf`)).toContain('Signature Validation: Signature is Valid.');
+    }
   });
 
   pdfsigIt('pdfsig no longer reports valid after one byte of the signed range changes', async () => {

@@ -127,8 +127,8 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
   const coversWholeFile = a === 0 && c + d === pdf.length && b < c;
   if (!(a === 0 && b <= c && c + d <= pdf.length && b > a)) return { ...base, coversWholeFile: false };
   try {
-    const hex = pdf.toString('latin1', b, c).replace(/^<|>$/g, '').replace(/(00)+$/, '');
-    const der = Buffer.from(hex.length % 2 === 0 ? hex : `${hex}0`, 'hex');
+    const der = derAtStart(pdf.toString('latin1', b + 1, c - 1));
+    if (der === undefined) return { ...base, coversWholeFile };
     const message = forge.pkcs7.messageFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')))) as forge.pkcs7.PkcsSignedData & {
       rawCapture: { signerInfos?: forge.asn1.Asn1[] };
     };
@@ -178,6 +178,30 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
   } catch {
     return { ...base, coversWholeFile };
   }
+}
+
+/**
+ * The DER value at the start of a signature's `/Contents` hex string (without its `<` `>`), which
+ * signers pad with zeros to the reserved size. Its header states its length: the zeros are cut
+ * there, never by stripping trailing `00`s, which would also cut a CMS whose signature value ends
+ * in a zero byte (1 RSA signature in 256). Guarantees: never throws; undefined when the text is
+ * not hex or the header is not a DER length (definite, at most 4 length bytes) that fits.
+ */
+function derAtStart(hex: string): Buffer | undefined {
+  if (!/^[0-9A-Fa-f]*$/.test(hex)) return undefined;
+  const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `${hex}0`, 'hex');
+  const first = bytes[1];
+  if (bytes.length < 2 || first === undefined) return undefined;
+  let header = 2;
+  let length = first;
+  if (first > 0x80 && first <= 0x84) {
+    header += first & 0x7f;
+    if (bytes.length < header) return undefined;
+    length = bytes.readUIntBE(2, first & 0x7f);
+  } else if (first >= 0x80) {
+    return undefined;
+  }
+  return header + length <= bytes.length ? bytes.subarray(0, header + length) : undefined;
 }
 
 /**
