@@ -13,8 +13,9 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
 
 const db = await scratchDatabase();
 const client = await seedClient(db.url, ['assessments:write', 'assessments:read']);
-// DB_PREPARED_STATEMENTS=false compares with unnamed statements.
-const service = await startService({ ...(process.env.DB_PREPARED_STATEMENTS ? { DB_PREPARED_STATEMENTS: process.env.DB_PREPARED_STATEMENTS } : {}), DATABASE_URL: db.url, DB_POOL_MAX: process.env.BENCH_POOL ?? '10', ...UNLIMITED, ...(process.env.BENCH_RATE_LIMIT_STORE ? { RATE_LIMIT_STORE: process.env.BENCH_RATE_LIMIT_STORE } : {}) });
+// DB_PREPARED_STATEMENTS=false compares with unnamed statements; REPORT_WORKERS=0 builds reports
+// on the event loop, REPORT_WORKERS=n in n worker threads (the service's default: cores − 1).
+const service = await startService({ ...(process.env.DB_PREPARED_STATEMENTS ? { DB_PREPARED_STATEMENTS: process.env.DB_PREPARED_STATEMENTS } : {}), DATABASE_URL: db.url, DB_POOL_MAX: process.env.BENCH_POOL ?? '10', ...UNLIMITED, ...(process.env.BENCH_RATE_LIMIT_STORE ? { RATE_LIMIT_STORE: process.env.BENCH_RATE_LIMIT_STORE } : {}), ...(process.env.REPORT_WORKERS ? { REPORT_WORKERS: process.env.REPORT_WORKERS } : {}) });
 try {
   const bearer = await token(service.url, client);
   const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/poorly-controlled.json'), 'utf8')) as Record<string, unknown>;

@@ -11,6 +11,7 @@ import type { KeyPurpose } from './signing/key-ring.js';
 import { keysMissingFromRing, publishKeys } from './assessments/keys.js';
 import { createCheckpoint } from './audit/checkpoint.js';
 import { closeSharedPdfPool } from './reports/pdf/pool.js';
+import { closeSharedReportPool } from './assessments/report-builder.js';
 import { createMetrics } from './http/metrics/index.js';
 import { listenMetrics } from './http/metrics/endpoint.js';
 import { createRateLimiters } from './http/rate-limit/index.js';
@@ -124,6 +125,7 @@ export async function startService(
         if (drained > 0) logger.info({ drained }, 'in-flight requests finished before shutdown');
         if (unfinished > 0) logger.warn({ unfinished, timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout: closing the database under them');
         await closeSharedPdfPool();
+        await closeSharedReportPool();
         await metricsListener?.close();
         await rateLimits.close();
         await database.close();

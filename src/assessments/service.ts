@@ -1,13 +1,11 @@
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DB, ReportsTable } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { recordAuditEvent } from '../audit/record.js';
 import { recordSigningKey } from './keys.js';
-import type { EvaluationResult } from '../rules/types.js';
-import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
-import { signReport } from '../signing/jws.js';
-import type { KeyRing } from '../signing/key-ring.js';
+import { buildSignedReport, inProcessReportBuilder, type BuiltReport, type EvaluationInput, type ReportBuilder, type ReportSubject } from './report-builder.js';
+import type { CurrentSigningKey, KeyRing } from '../signing/key-ring.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
@@ -20,6 +18,8 @@ export interface AssessmentServiceDeps {
   /** Wall clock for submission times (the only time a report carries). */
   readonly clock?: () => Date;
   readonly newId?: () => string;
+  /** Evaluates and builds reports for submissions (default: in-process with `evaluator`). */
+  readonly reportBuilder?: ReportBuilder;
 }
 
 export interface ReportSummary {
@@ -69,8 +69,8 @@ export const OTHER_ORGANIZATION = Symbol('resource of another organisation');
 /** The organisations a caller may see: a list, or every organisation. */
 export type OrgScope = 'all' | readonly string[];
 
-function rulesetsKey(evaluation: EvaluationResult): string {
-  const refs = evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 }));
+function rulesetsKey(rulesets: BuiltReport['rulesets']): string {
+  const refs = rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 }));
   refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return canonicalJson(refs);
 }
@@ -79,13 +79,21 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function evaluationDecision(evaluation: EvaluationResult): { rulesets: { id: string; version: string; sha256: string }[]; questionnaireVersion: string; overallRisk: string; counts: Record<string, number> } {
+function evaluationDecision(built: BuiltReport): { rulesets: { id: string; version: string; sha256: string }[]; questionnaireVersion: string; overallRisk: string; counts: Record<string, number> } {
   return {
-    rulesets: evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
-    questionnaireVersion: evaluation.questionnaire.version,
-    overallRisk: evaluation.summary.overallRisk,
-    counts: { ...evaluation.summary.counts.byStatus },
+    rulesets: built.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
+    questionnaireVersion: built.questionnaireVersion,
+    overallRisk: built.summary.overallRisk,
+    counts: { ...built.summary.counts.byStatus },
   };
+}
+
+/** A report built for a submission, with its id and signing key, not yet stored. */
+interface PreparedReport extends BuiltReport {
+  readonly id: string;
+  readonly revision: number;
+  readonly key: CurrentSigningKey;
+  readonly rulesetsKey: string;
 }
 
 /**
@@ -100,6 +108,7 @@ export class AssessmentService {
   private readonly newId: () => string;
   /** Signing keys and ruleset contents known to be stored (committed), to skip re-inserting them. */
   private readonly stored = new Set<string>();
+  private readonly builder: ReportBuilder;
 
   constructor(deps: AssessmentServiceDeps) {
     this.db = deps.db;
@@ -107,6 +116,7 @@ export class AssessmentService {
     this.keys = deps.reportKeys;
     this.clock = deps.clock ?? (() => new Date());
     this.newId = deps.newId ?? randomUUID;
+    this.builder = deps.reportBuilder ?? inProcessReportBuilder(deps.evaluator);
   }
 
   /**
@@ -124,10 +134,11 @@ export class AssessmentService {
       const replay = await this.replay(actor.organizationId, options.idempotencyKey, requestSha!);
       if (replay) return replay;
     }
-    const evaluation = input.draft ? await this.validateOnly(input) : await this.evaluator.evaluate(input);
-    const answersCanonical = canonicalJson(input.answers);
     const now = this.clock();
     const assessmentId = this.newId();
+    const subject = { assessmentId, title: input.title, organizationId: actor.organizationId, organizationName, revision: { revision: 1, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } } };
+    const prepared = input.draft ? await this.validateOnly(input) : await this.prepareReport(input, subject);
+    const answersCanonical = canonicalJson(input.answers);
     const pending: string[] = [];
     try {
       const result = await this.db.transaction().execute(async (trx) => {
@@ -145,7 +156,7 @@ export class AssessmentService {
           })
           .execute();
         const revision = await this.insertRevision(trx, assessmentId, 1, actor, input.questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
-        const report = evaluation === null ? null : await this.insertReport(trx, { assessmentId, title: input.title, organizationId: actor.organizationId, organizationName, revision, evaluation, now }, pending);
+        const report = prepared === null ? null : await this.storeReport(trx, assessmentId, prepared, now, pending);
         await recordAuditEvent(trx, {
           action: 'assessment.created',
           outcome: 'success',
@@ -159,7 +170,7 @@ export class AssessmentService {
             revision: 1,
             reportId: report?.id ?? null,
             draft: input.draft === true,
-            ...(evaluation ? evaluationDecision(evaluation) : { rulesets: [], questionnaireVersion: input.questionnaireVersion }),
+            ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion: input.questionnaireVersion }),
             ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey.slice(0, 200) } : {}),
           },
         }, now);
@@ -194,7 +205,7 @@ export class AssessmentService {
     const latest = await this.db.selectFrom('assessment_revisions').select(['questionnaire_version']).where('assessment_id', '=', assessment.id).orderBy('revision', 'desc').limit(1).executeTakeFirstOrThrow();
     const questionnaireVersion = input.questionnaireVersion ?? latest.questionnaire_version;
     const evalInput = { questionnaireVersion, answers: input.answers, ...(input.rulesets ? { rulesets: input.rulesets } : {}) };
-    const evaluation = input.draft ? await this.validateOnly(evalInput) : await this.evaluator.evaluate(evalInput);
+    if (input.draft) await this.validateOnly(evalInput);
     const answersCanonical = canonicalJson(input.answers);
     const pending: string[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
@@ -203,7 +214,9 @@ export class AssessmentService {
       const n = Number(last.n ?? 0) + 1;
       const now = this.clock();
       const revision = await this.insertRevision(trx, assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
-      const report = evaluation === null ? null : await this.insertReport(trx, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision, evaluation, now }, pending);
+      // The report names the revision number, known only under the lock: evaluated and built here.
+      const prepared = input.draft ? null : await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision });
+      const report = prepared === null ? null : await this.storeReport(trx, assessment.id, prepared, now, pending);
       await recordAuditEvent(trx, {
         action: 'assessment.revised',
         outcome: 'success',
@@ -216,7 +229,7 @@ export class AssessmentService {
           revision: n,
           reportId: report?.id ?? null,
           draft: input.draft === true,
-          ...(evaluation ? evaluationDecision(evaluation) : { rulesets: [], questionnaireVersion }),
+          ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
         },
       }, now);
       return { assessment, revision, report, replayed: false };
@@ -244,16 +257,17 @@ export class AssessmentService {
     const assessment = await this.findAssessment(assessmentId, [actor.organizationId]);
     const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).executeTakeFirst();
     if (!rev) throw new AppError('not-found', `Assessment ${assessmentId} has no revision ${revisionNumber}`);
-    const evaluation = await this.evaluator.evaluate({ questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, ...(rulesets ? { rulesets } : {}) });
-    const key = rulesetsKey(evaluation);
+    const evalInput = { questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, ...(rulesets ? { rulesets } : {}) };
+    // Built before the look-up: which ruleset versions apply is known once evaluated.
+    const prepared = await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revisionView(rev) });
+    const key = prepared.rulesetsKey;
     const existing = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
     if (existing) return { report: summaryOfRow(existing), created: false };
-    const revision = revisionView(rev);
     const pending: string[] = [];
     try {
       const report = await this.db.transaction().execute(async (trx) => {
         const now = this.clock();
-        const summary = await this.insertReport(trx, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision, evaluation, now }, pending);
+        const summary = await this.storeReport(trx, assessment.id, prepared, now, pending);
         await recordAuditEvent(trx, {
           action: 'report.created',
           outcome: 'success',
@@ -262,7 +276,7 @@ export class AssessmentService {
           target: { type: 'report', id: summary.id },
           request: options.request ?? null,
           inputSha256: rev.answers_sha256,
-          decision: { revision: revisionNumber, reportId: summary.id, sha256: summary.sha256, kid: summary.kid, ...evaluationDecision(evaluation) },
+          decision: { revision: revisionNumber, reportId: summary.id, sha256: summary.sha256, kid: summary.kid, ...evaluationDecision(prepared) },
         }, now);
         return summary;
       });
@@ -404,97 +418,72 @@ export class AssessmentService {
     return { revision: n, status, questionnaireVersion, answersSha256, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } };
   }
 
-  private async insertReport(
-    trx: Transaction<DB>,
-    input: { assessmentId: string; title: string; organizationId: string; organizationName: string; revision: RevisionView; evaluation: EvaluationResult; now: Date },
-    pending: string[],
-  ): Promise<ReportSummary> {
+  /**
+   * Evaluates the answers and builds and signs the report with the newest key, through the report
+   * builder (in worker threads in the service); touches no database. Throws the evaluator's 422.
+   */
+  private async prepareReport(input: EvaluationInput, subject: ReportSubject): Promise<PreparedReport> {
     // Another instance may have rotated a shared key directory: sign with its newest key.
     const key = (await withLatestKeys(this.keys)).current;
-    const reportId = this.newId();
-    const { bytes, sha256, jws } = await buildSignedReport({ ...input, reportId, key });
+    const id = this.newId();
+    const built = await this.builder.build({ input, subject, reportId: id, key: { kid: key.kid, privateKey: key.privateKey } });
+    return { ...built, id, revision: subject.revision.revision, key, rulesetsKey: rulesetsKey(built.rulesets) };
+  }
+
+  /** Stores a prepared report (and, once, its key and ruleset contents) in the transaction. */
+  private async storeReport(trx: Transaction<DB>, assessmentId: string, report: PreparedReport, now: Date, pending: string[]): Promise<ReportSummary> {
+    const key = report.key;
     // Keys and ruleset contents are stored once; rows already known to be committed are skipped.
     // A key not yet recorded (another process added it to a shared key directory) is recorded
     // here with its audit event, before the report that names it.
-    if (!this.stored.has(`kid:${key.kid}`)) await recordSigningKey(trx, 'report', key.publicJwk, true, input.now);
+    if (!this.stored.has(`kid:${key.kid}`)) await recordSigningKey(trx, 'report', key.publicJwk, true, now);
     const shas: string[] = [];
-    for (const r of input.evaluation.rulesets) {
+    for (const r of report.rulesets) {
       if (!this.stored.has(`ruleset:${r.sha256}`)) {
         const content = this.evaluator.rulesetContent({ id: r.id, version: r.version });
         if (content.sha256 !== r.sha256) throw new Error(`ruleset ${r.id}@${r.version}: content hash changed during evaluation`);
         await trx
           .insertInto('rulesets_used')
-          .values({ sha256: content.sha256, ruleset_id: r.id, version: r.version, content: content.content, first_used_at: input.now })
+          .values({ sha256: content.sha256, ruleset_id: r.id, version: r.version, content: content.content, first_used_at: now })
           .onConflict((oc) => oc.column('sha256').doNothing())
           .execute();
       }
       shas.push(r.sha256);
     }
     const markStored = [`kid:${key.kid}`, ...shas.map((sha) => `ruleset:${sha}`)];
-    const rulesetKey = rulesetsKey(input.evaluation);
     await trx
       .insertInto('reports')
       .values({
-        id: reportId,
-        assessment_id: input.assessmentId,
-        revision: input.revision.revision,
-        rulesets_key: rulesetKey,
-        bytes,
-        sha256,
-        jws,
+        id: report.id,
+        assessment_id: assessmentId,
+        revision: report.revision,
+        rulesets_key: report.rulesetsKey,
+        bytes: report.bytes,
+        sha256: report.sha256,
+        jws: report.jws,
         kid: key.kid,
-        overall_risk: input.evaluation.summary.overallRisk,
-        summary: JSON.stringify(input.evaluation.summary),
-        created_at: input.now,
+        overall_risk: report.summary.overallRisk,
+        summary: JSON.stringify(report.summary),
+        created_at: now,
       })
       .execute();
     await trx
       .insertInto('report_rulesets')
-      .values([...new Set(shas)].sort().map((sha) => ({ report_id: reportId, ruleset_sha256: sha })))
+      .values([...new Set(shas)].sort().map((sha) => ({ report_id: report.id, ruleset_sha256: sha })))
       .execute();
     // Known to exist only once the transaction commits: the caller marks them then.
     pending.push(...markStored);
     return {
-      id: reportId,
-      revision: input.revision.revision,
-      sha256,
+      id: report.id,
+      revision: report.revision,
+      sha256: report.sha256,
       kid: key.kid,
-      overallRisk: input.evaluation.summary.overallRisk,
-      rulesets: input.evaluation.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
-      summary: input.evaluation.summary,
-      createdAt: input.now.toISOString(),
+      overallRisk: report.summary.overallRisk,
+      rulesets: report.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
+      summary: report.summary,
+      createdAt: now.toISOString(),
     };
   }
-
-}
-
-/** Wraps an evaluation into a report, serialises it canonically, hashes and signs it. Pure but for the signature key. */
-export async function buildSignedReport(input: {
-  assessmentId: string;
-  title: string;
-  organizationId: string;
-  organizationName: string;
-  revision: RevisionView;
-  evaluation: EvaluationResult;
-  reportId: string;
-  key: { kid: string; privateKey: KeyObject };
-}): Promise<{ bytes: Buffer; sha256: string; jws: string }> {
-  const report: Report = {
-    schema: REPORT_SCHEMA,
-    reportId: input.reportId,
-    assessment: {
-      id: input.assessmentId,
-      title: input.title,
-      organization: { id: input.organizationId, name: input.organizationName },
-      revision: input.revision.revision,
-      submittedBy: { id: input.revision.submittedBy.id, type: input.revision.submittedBy.type as 'user' | 'client', name: input.revision.submittedBy.name },
-      submittedAt: input.revision.submittedAt,
-    },
-    signing: { alg: 'EdDSA', kid: input.key.kid, format: 'JWS detached, RFC 7797 unencoded payload' },
-    evaluation: input.evaluation,
-  };
-  const bytes = reportBytes(report);
-  return { bytes, sha256: reportSha256(bytes), jws: await signReport(bytes, input.key) };
 }
 
 /** A stored report row, its bytes as a Buffer whichever driver read them. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -19,6 +20,8 @@ export interface Config {
   /** Connection string used by `npm run migrate` (the owner role); defaults to databaseUrl. */
   readonly migrationDatabaseUrl: string | undefined;
   readonly dbPoolMax: number;
+  /** Worker threads that evaluate submissions and build their reports; 0: on the event loop. */
+  readonly reportWorkers: number;
   readonly dbStatementTimeoutMs: number;
   /** Prepare hot statements by name on each PostgreSQL connection (DB_PREPARED_STATEMENTS, default true). */
   readonly dbPreparedStatements: boolean;
@@ -259,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
+    reportWorkers: int(env, 'REPORT_WORKERS', Math.max(1, availableParallelism() - 1), 0, 64),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
     dbPreparedStatements: oneOf(env, 'DB_PREPARED_STATEMENTS', ['true', 'false'] as const, 'true') === 'true',
     dbConnectionTimeoutMs: int(env, 'DB_CONNECTION_TIMEOUT_MS', 5000, 100, 60000),

@@ -22,6 +22,8 @@ import { PdfReports, type PdfRenderer } from '../reports/pdf-store.js';
 import { renderInPool } from '../reports/pdf/pool.js';
 import type { PdfSignerIdentity } from '../signing/pdf-sign.js';
 import { rulesEvaluator, timedEvaluator } from '../assessments/evaluator.js';
+import { inProcessReportBuilder, sharedReportPool, workerReportBuilder } from '../assessments/report-builder.js';
+import type { ReportBuilder } from '../assessments/report-builder.js';
 import type { Evaluator } from '../assessments/types.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { authRoutes } from './routes/auth.js';
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly strictTemplates?: boolean;
   /** The evaluator behind assessments (default: the rules module). */
   readonly evaluator?: Evaluator;
+  /** Evaluates submissions and builds their reports (default: worker threads, see config.reportWorkers). */
+  readonly reportBuilder?: ReportBuilder;
   /** Extra routers mounted after the API routes, given the auth middleware (tests' probe routes). */
   readonly extraRoutes?: (auth: AuthMiddleware) => readonly Router[];
   /** Prometheus metrics of this instance (default: a new registry). Pass it to feed and serve it. */
@@ -133,7 +137,12 @@ export function createApp(deps: AppDeps): Express {
   const authContext = createAuthContext({ database, config, tokenKeys: deps.tokenKeys, clock: deps.clock });
   const auth = createAuthMiddleware(authContext);
   const evaluator = timedEvaluator(deps.evaluator ?? rulesEvaluator, (ms) => metrics.observeEvaluation(ms));
-  const assessments = new AssessmentService({ db: database.db, evaluator, reportKeys: deps.reportKeys });
+  // Submissions are evaluated and their reports built in worker threads (src/assessments/
+  // report-builder.ts), unless REPORT_WORKERS=0 or an evaluator was given (tests hold or fail it).
+  const reportBuilder: ReportBuilder =
+    deps.reportBuilder ??
+    (deps.evaluator === undefined && config.reportWorkers > 0 ? workerReportBuilder(() => sharedReportPool(config.reportWorkers), (ms) => metrics.observeEvaluation(ms)) : inProcessReportBuilder(evaluator));
+  const assessments = new AssessmentService({ db: database.db, evaluator, reportKeys: deps.reportKeys, reportBuilder });
   // Strictest limits on sign-in and token endpoints (per IP), tighter ones on evaluation and
   // submission (per principal once authenticated, per IP before), for the API and the forms.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);

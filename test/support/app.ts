@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createApp } from '../../src/http/app.js';
 import { closeSharedPdfPool } from '../../src/reports/pdf/pool.js';
+import { closeSharedReportPool } from '../../src/assessments/report-builder.js';
 import type { AuthMiddleware } from '../../src/http/middleware/auth.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -75,6 +76,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
       await server.stop(1000);
       // The PDF worker threads would keep an in-band jest run alive.
       await closeSharedPdfPool();
+      await closeSharedReportPool();
       if (options.database === undefined) await t.drop();
     },
   };

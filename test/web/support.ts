@@ -13,6 +13,7 @@ import { createUser } from '../../src/auth/users.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createApp } from '../../src/http/app.js';
 import { closeSharedPdfPool } from '../../src/reports/pdf/pool.js';
+import { closeSharedReportPool } from '../../src/assessments/report-builder.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ReportKeyRing } from '../../src/signing/report-keys.js';
@@ -95,6 +96,7 @@ export async function startWebApp(kind: DatabaseKind, env: Record<string, string
       await server.stop(1000);
       // The PDF worker threads would keep an in-band jest run alive.
       await closeSharedPdfPool();
+      await closeSharedReportPool();
       await t.drop();
     },
   };

@@ -1,8 +1,0 @@
-// Starts a PDF worker from TypeScript source (development and tests): registers tsx in this
-// worker thread, then imports the entry given in workerData. Compiled builds (dist/) start
-// worker.js directly and never load this file.
-import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
-
-register();
-await import(workerData.entry);
