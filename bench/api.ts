@@ -1,7 +1,8 @@
 /**
  * `npm run bench:api`: POST /v1/assessments (validate, evaluate, sign, store in one transaction
  * with its audit event) against the service on PostgreSQL, 20 connections, and GET /healthz in
- * the same setup as the ceiling. Prints requests/s and p50/p99 latency.
+ * the same setup as the ceiling, and a light GET /healthz probe during the submissions (what other
+ * requests wait behind them). Prints requests/s and p50/p99 latency.
  * Target (2 cores, PostgreSQL on the same machine): ≥ 300 assessments/s, p99 < 150 ms.
  */
 import fs from 'node:fs';
@@ -23,7 +24,12 @@ try {
   // Warm up (JIT, connection pool, engine caches).
   await run('warm-up', { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: 3, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
   const cpuBefore = { service: service.cpuSeconds(), eventLoop: service.mainThreadCpuSeconds(), postgres: postgresCpuSeconds(), bench: process.cpuUsage() };
-  const post = await run(`POST /v1/assessments (${connections} conn)`, { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
+  // Alongside the submissions, a light probe at a fixed rate: how long any other request (a load
+  // balancer's health check, a read) waits behind them on the service's event loop.
+  const [post, probe] = await Promise.all([
+    run(`POST /v1/assessments (${connections} conn)`, { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body }),
+    run('GET /healthz meanwhile (1 conn, 20/s)', { url: `${service.url}/healthz`, connections: 1, overallRate: 20, duration: seconds }),
+  ]);
   // Where the 2 cores went, per request: the service's process, PostgreSQL's processes, and this
   // process (autocannon, the load generator, shares the machine).
   const perRequest = (s: number): string => ((s * 1000) / post.total).toFixed(2);
@@ -32,6 +38,7 @@ try {
   const cpuLine = `CPU per submission: service ${perRequest(service.cpuSeconds() - cpuBefore.service)} ms (of which its event loop ${perRequest(service.mainThreadCpuSeconds() - cpuBefore.eventLoop)} ms), PostgreSQL ${perRequest(postgresCpuSeconds() - cpuBefore.postgres)} ms, load generator ${perRequest((benchCpu.user + benchCpu.system) / 1e6)} ms\n`;
   const rows = [
     post,
+    probe,
     ...(process.env.BENCH_SKIP_HEALTHZ ? [] : [await run(`GET /healthz (${connections} conn)`, { url: `${service.url}/healthz`, connections, duration: Math.min(seconds, 10) })]),
   ];
   printTable(rows);
