@@ -65,7 +65,7 @@ const MAX_STARTUP_FAILURES = 3;
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 
 /** The error a worker reported, as the AppError it was (with its field errors) or a plain Error. */
-export function errorFromWorker(failure: WorkerFailure): Error {
+function errorFromWorker(failure: WorkerFailure): Error {
   if (failure.code === undefined) return new Error(failure.message);
   return new AppError(failure.code, failure.message, { errors: failure.errors ?? [], ...(failure.pointer === undefined ? {} : { pointer: failure.pointer }) });
 }
@@ -173,15 +173,15 @@ export function createWorkerPool<I, O>(options: WorkerPoolOptions<I, O>): Worker
         if (!closed) slots.push(spawn());
         updateRefs();
       }, timeoutMs);
-      let encoded: ReturnType<typeof options.encode>;
       try {
-        encoded = options.encode(task.input);
+        // Both may throw: encode on a bad input, postMessage on what structured clone refuses.
+        const encoded = options.encode(task.input);
+        slot.worker.postMessage({ id: task.id, request: encoded.message }, encoded.transfer === undefined ? undefined : [...encoded.transfer]);
       } catch (error) {
         finish(slot);
         task.reject(error instanceof Error ? error : new Error(String(error)));
-        continue;
+        queueMicrotask(dispatch); // the slot is free again for the next request
       }
-      slot.worker.postMessage({ id: task.id, request: encoded.message }, encoded.transfer === undefined ? undefined : [...encoded.transfer]);
     }
   };
 

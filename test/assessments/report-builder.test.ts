@@ -97,6 +97,14 @@ describe('report builders', () => {
     expect(refusal(remote)).toEqual(refusal(local));
   });
 
+  it('refuse a request that cannot be copied to a worker, and go on serving', async () => {
+    const uncopyable = request({ answers: { ...example('poorly-controlled').answers, 'uc.decision_support': () => true } });
+    await expect(workerReportBuilder(() => pool).build(uncopyable)).rejects.toThrow(/could not be cloned/);
+    const next = request();
+    expect((await workerReportBuilder(() => pool).build(next)).bytes.equals((await inProcessReportBuilder(rulesEvaluator).build(next)).bytes)).toBe(true);
+    expect(pool.stats()).toEqual({ workers: 1, busy: 0, queued: 0 });
+  });
+
   it('refuse work once the pool is closed, with 503 and Retry-After', async () => {
     const closed = createReportPool({ size: 1 });
     await closed.close();
