@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
 import { validateAnswers } from '../questionnaire/index.js';
-import { evaluate, rulesetContent } from '../rules/index.js';
+import { evaluate, resolveRulesetRefs, rulesetContent } from '../rules/index.js';
 import type { Evaluator } from './types.js';
 
 /** The rules module as the assessment service's evaluator: validation, evaluation, ruleset content. */
@@ -10,6 +10,7 @@ export const rulesEvaluator: Evaluator = {
     const result = validateAnswers(input.questionnaireVersion, input.answers, { partial: true });
     if (!result.ok) throw validationError(result.errors);
   },
+  resolveRulesets: (input) => resolveRulesetRefs(input.questionnaireVersion, input.rulesets),
   rulesetContent: (ref) => rulesetContent(ref),
 };
 
@@ -25,6 +26,7 @@ export function timedEvaluator(inner: Evaluator, observe: (ms: number) => void):
       }
     },
     validateDraft: (input) => inner.validateDraft(input),
+    resolveRulesets: (input) => inner.resolveRulesets(input),
     rulesetContent: (ref) => inner.rulesetContent(ref),
   };
 }

@@ -258,11 +258,12 @@ export class AssessmentService {
     const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).executeTakeFirst();
     if (!rev) throw new AppError('not-found', `Assessment ${assessmentId} has no revision ${revisionNumber}`);
     const evalInput = { questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, ...(rulesets ? { rulesets } : {}) };
-    // Built before the look-up: which ruleset versions apply is known once evaluated.
-    const prepared = await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revisionView(rev) });
-    const key = prepared.rulesetsKey;
+    // Which ruleset versions apply, and so whether this report exists, is known without evaluating.
+    const key = rulesetsKey(this.evaluator.resolveRulesets(evalInput));
     const existing = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
     if (existing) return { report: summaryOfRow(existing), created: false };
+    const prepared = await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revisionView(rev) });
+    if (prepared.rulesetsKey !== key) throw new Error(`the evaluation used the rulesets ${prepared.rulesetsKey}, not the resolved ${key}`);
     const pending: string[] = [];
     try {
       const report = await this.db.transaction().execute(async (trx) => {

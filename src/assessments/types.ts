@@ -24,6 +24,11 @@ export interface Evaluator {
    * Throws a 422 AppError naming the fields.
    */
   validateDraft(input: { questionnaireVersion: string; answers: unknown }): void;
+  /**
+   * The rulesets evaluating `input` would use, with their hashes, without evaluating; throws the
+   * 422 that `evaluate` would for an unusable list.
+   */
+  resolveRulesets(input: { questionnaireVersion: string; rulesets?: readonly RulesetRef[] }): readonly { readonly id: string; readonly version: string; readonly sha256: string }[];
   /** The exact canonical content of a ruleset version and its SHA-256, to store beside the report. */
   rulesetContent(ref: RulesetRef): { readonly sha256: string; readonly content: string };
 }

@@ -119,6 +119,15 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   return evaluateCompiled(questionnaire, validated.answers, compiled, validated.visible);
 }
 
+/**
+ * The rulesets an evaluation of `questionnaireVersion` under `refs` uses (omitted: the current
+ * ones), with their hashes, as the evaluation lists them; without evaluating anything. Throws the
+ * same 422 as `evaluate` for an unusable list.
+ */
+export function resolveRulesetRefs(questionnaireVersion: string, refs: readonly RulesetRef[] | undefined): readonly EvaluationRulesetRef[] {
+  return resolveRulesets(questionnaireVersion, refs).map((c) => c.ref);
+}
+
 function resolveRulesets(questionnaireVersion: string, refs: readonly RulesetRef[] | undefined): CompiledRuleset[] {
   const registry = loadRegistry();
   if (refs === undefined) {

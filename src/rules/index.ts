@@ -7,7 +7,7 @@ import { key, loadRegistry } from './load.js';
 import type { Ruleset, RulesetInfo, RulesetRef } from './types.js';
 
 export * from './types.js';
-export { evaluate, evaluationToCanonicalJson } from './evaluate.js';
+export { evaluate, evaluationToCanonicalJson, resolveRulesetRefs } from './evaluate.js';
 export type { EvaluateInput } from './evaluate.js';
 export { compareCitations } from './citation-sort.js';
 export { TABLE_G5, TABLE_I2, ESCALATION_THRESHOLD, likelihoodInputs, overallRisk, threeLevel } from './risk.js';

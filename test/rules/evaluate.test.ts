@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../src/errors.js';
 import { getQuestionnaire, validateAnswers } from '../../src/questionnaire/index.js';
-import { compileRuleset, evaluateCompiled } from '../../src/rules/evaluate.js';
+import { compileRuleset, evaluateCompiled, resolveRulesetRefs } from '../../src/rules/evaluate.js';
 import {
   currentRulesets,
   ENGINE_INFO,
@@ -163,6 +163,29 @@ describe('evaluate: input errors', () => {
       { pointer: '/answers/uc.domain', detail: 'must be string' },
     ]);
     expect(e.pointer).toBe('/answers/uc.domain');
+  });
+});
+
+describe('resolveRulesetRefs', () => {
+  it('names the rulesets, versions and hashes evaluate uses, without evaluating', async () => {
+    for (const rulesets of [undefined, [{ id: 'hipaa-security', version: '1.0.0' }], [{ id: 'ai-safeguards', version: '1.0.0' }, { id: 'hipaa-security', version: '1.1.0' }]]) {
+      const evaluated = await evaluate({ ...well, ...(rulesets ? { rulesets } : {}) });
+      expect(resolveRulesetRefs(well.questionnaireVersion, rulesets)).toEqual(evaluated.rulesets);
+    }
+  });
+
+  it('refuses what evaluate refuses, with the same problem', async () => {
+    for (const rulesets of [[{ id: 'nope', version: '1.0.0' }], [{ id: 'hipaa-security', version: '1.0.0' }, { id: 'hipaa-security', version: '1.1.0' }], []]) {
+      const expected = await rejection(evaluate({ ...well, rulesets }));
+      let thrown: unknown;
+      try {
+        resolveRulesetRefs(well.questionnaireVersion, rulesets);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(AppError);
+      expect({ ...(thrown as AppError) }).toEqual({ ...expected });
+    }
   });
 });
 
