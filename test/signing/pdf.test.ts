@@ -34,6 +34,15 @@ function buildDocument(): InstanceType<typeof PDFDocument> {
   return doc;
 }
 
+/** buildDocument() with a signature placeholder, ended: the bytes a signer signs. */
+async function unsignedWithPlaceholder(): Promise<Buffer> {
+  const doc = buildDocument();
+  addPdfSignaturePlaceholder(doc, { reason: 'r', name: 'n', location: 'l', signingTime: FIXED });
+  const bytes = collectPdfBytes(doc);
+  doc.end();
+  return bytes;
+}
+
 async function signedPdf(identity: PdfSigningIdentity | PdfCmsSigner, subFilter?: PdfSubFilter): Promise<Buffer> {
   return endAndSignPdf(buildDocument(), identity, { reason: 'Tamper-evident seal', name: 'Acme Health', location: 'Boston, MA', signingTime: FIXED, subFilter });
 }
@@ -142,11 +151,7 @@ describe('PDF signatures', () => {
   });
 
   it('PdfCmsSigner produces exactly the bytes of @signpdf/signer-p12', async () => {
-    const doc = buildDocument();
-    addPdfSignaturePlaceholder(doc, { reason: 'r', name: 'n', location: 'l', signingTime: FIXED });
-    const bytes = collectPdfBytes(doc);
-    doc.end();
-    const unsigned = await bytes;
+    const unsigned = await unsignedWithPlaceholder();
     const fast = await signPdfBytes(unsigned, new PdfCmsSigner(identity), FIXED);
     const reference = await signPdfBytesWithP12Signer(unsigned, identity, FIXED);
     expect(fast.equals(reference)).toBe(true);
@@ -178,11 +183,7 @@ describe('PDF signatures', () => {
     // The verifier once cut the padding by stripping trailing "00"s, which also cut such a CMS and
     // refused a genuine PDF. Sign one unsigned document at successive signing times until two
     // signatures end in 0x00 (on average 1 in 256 does); every PDF on the way must verify.
-    const doc = buildDocument();
-    addPdfSignaturePlaceholder(doc, { reason: 'r', name: 'n', location: 'l', signingTime: FIXED });
-    const bytes = collectPdfBytes(doc);
-    doc.end();
-    const unsigned = await bytes;
+    const unsigned = await unsignedWithPlaceholder();
     const signer = new PdfCmsSigner(identity);
     const endingInZero: Buffer[] = [];
     let tried = 0;
