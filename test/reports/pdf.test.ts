@@ -202,6 +202,16 @@ describe('verifyPdfOffline', () => {
     expect(result).toMatchObject({ valid: false, code: 'pdf-modified-after-signing' });
   });
 
+  it('accepts white space in the signature\'s hex string, which PDF readers ignore (ISO 32000-1 §7.3.4.3)', async () => {
+    // The zero padding at the end of /Contents lies outside the signed ranges.
+    const end = byteRange(pdf)[2] - 1; // the '>'
+    expect(pdf.toString('latin1', end - 6, end + 1)).toBe('000000>');
+    const spaced = Buffer.from(pdf);
+    spaced.write('0 \n\r0', end - 6, 'latin1');
+    const result = await verifyPdfOffline(spaced, fixture.jwks);
+    expect(result).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true } });
+  });
+
   it('refuses a PDF verified against a key set without its key', async () => {
     const result = await verifyPdfOffline(pdf, { keys: [] });
     expect(result).toMatchObject({ valid: false, code: 'unknown-kid' });

@@ -185,13 +185,16 @@ export function pdfSignatureFacts(pdf: Buffer): PdfSignatureFacts {
  * signers pad with zeros to the reserved size. Its header states its length: the zeros are cut
  * there, never by stripping trailing `00`s, which would also cut a CMS whose signature value ends
  * in a zero byte (1 RSA signature in 256). Guarantees: never throws; undefined when the text is
- * not hex or the header is not a DER length (definite, at most 4 length bytes) that fits.
+ * not hex (white space aside) or the header is not a DER length (definite, at most 4 length
+ * bytes) that fits.
  */
-function derAtStart(hex: string): Buffer | undefined {
+function derAtStart(text: string): Buffer | undefined {
+  // White space in a hex string is ignored (ISO 32000-1 §7.3.4.3); an odd last digit is followed by 0.
+  const hex = text.replace(/[\0\t\n\f\r ]/g, '');
   if (!/^[0-9A-Fa-f]*$/.test(hex)) return undefined;
   const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `${hex}0`, 'hex');
   const first = bytes[1];
-  if (bytes.length < 2 || first === undefined) return undefined;
+  if (first === undefined) return undefined;
   let header = 2;
   let length = first;
   if (first > 0x80 && first <= 0x84) {
