@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, ReportsTable } from '../db/schema.js';
+import { sql, type Compilable, type Insertable, type Kysely, type QueryCreator, type Selectable, type Transaction } from 'kysely';
+import type { AssessmentRevisionsTable, AssessmentsTable, AuditPendingTable, DB, ReportRulesetsTable, ReportsTable } from '../db/schema.js';
 import { AppError } from '../errors.js';
-import { recordAuditEvent } from '../audit/record.js';
+import { auditPendingRow } from '../audit/record.js';
 import { recordSigningKey } from './keys.js';
 import { buildSignedReport, inProcessReportBuilder, type BuiltReport, type EvaluationInput, type ReportBuilder, type ReportSubject } from './report-builder.js';
 import type { CurrentSigningKey, KeyRing } from '../signing/key-ring.js';
@@ -138,51 +138,47 @@ export class AssessmentService {
     const assessmentId = this.newId();
     const subject = { assessmentId, title: input.title, organizationId: actor.organizationId, organizationName, revision: { revision: 1, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } } };
     const prepared = input.draft ? await this.validateOnly(input) : await this.prepareReport(input, subject);
-    const answersCanonical = canonicalJson(input.answers);
-    const pending: string[] = [];
+    const revision = revisionRow(assessmentId, 1, actor, input.questionnaireVersion, canonicalJson(input.answers), input.draft ? 'draft' : 'submitted', now);
+    const report = prepared === null ? null : reportRows(assessmentId, prepared, now);
+    const audit = auditPendingRow({
+      action: 'assessment.created',
+      outcome: 'success',
+      actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+      organizationId: actor.organizationId,
+      target: { type: 'assessment', id: assessmentId },
+      request: options.request ?? null,
+      inputSha256: revision.view.answersSha256,
+      decision: {
+        title: [...input.title].slice(0, 200).join(''),
+        revision: 1,
+        reportId: report?.summary.id ?? null,
+        draft: input.draft === true,
+        ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion: input.questionnaireVersion }),
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey.slice(0, 200) } : {}),
+      },
+    }, now);
     try {
-      const result = await this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('assessments')
-          .values({
-            id: assessmentId,
-            organization_id: actor.organizationId,
-            title: input.title,
-            created_by_type: actor.type,
-            created_by_id: actor.id,
-            created_at: now,
-            idempotency_key: options.idempotencyKey ?? null,
-            idempotency_sha256: requestSha,
-          })
-          .execute();
-        const revision = await this.insertRevision(trx, assessmentId, 1, actor, input.questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
-        const report = prepared === null ? null : await this.storeReport(trx, assessmentId, prepared, now, pending);
-        await recordAuditEvent(trx, {
-          action: 'assessment.created',
-          outcome: 'success',
-          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
-          organizationId: actor.organizationId,
-          target: { type: 'assessment', id: assessmentId },
-          request: options.request ?? null,
-          inputSha256: revision.answersSha256,
-          decision: {
-            title: [...input.title].slice(0, 200).join(''),
-            revision: 1,
-            reportId: report?.id ?? null,
-            draft: input.draft === true,
-            ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion: input.questionnaireVersion }),
-            ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey.slice(0, 200) } : {}),
-          },
-        }, now);
-        return {
-          assessment: { id: assessmentId, organizationId: actor.organizationId, title: input.title, createdAt: now.toISOString(), createdBy: { type: actor.type, id: actor.id } },
-          revision,
-          report,
-          replayed: false,
-        };
+      await this.insertSubmission(prepared, now, {
+        assessment: {
+          id: assessmentId,
+          organization_id: actor.organizationId,
+          title: input.title,
+          created_by_type: actor.type,
+          created_by_id: actor.id,
+          created_at: now,
+          idempotency_key: options.idempotencyKey ?? null,
+          idempotency_sha256: requestSha,
+        },
+        revision: revision.row,
+        report,
+        audit,
       });
-      this.markStored(pending);
-      return result;
+      return {
+        assessment: { id: assessmentId, organizationId: actor.organizationId, title: input.title, createdAt: now.toISOString(), createdBy: { type: actor.type, id: actor.id } },
+        revision: revision.view,
+        report: report?.summary ?? null,
+        replayed: false,
+      };
     } catch (err) {
       // Two requests with one idempotency key raced: the loser replays the winner's result.
       if (options.idempotencyKey !== undefined && isUniqueViolation(err)) {
@@ -213,26 +209,31 @@ export class AssessmentService {
       const last = await trx.selectFrom('assessment_revisions').select((eb) => eb.fn.max('revision').as('n')).where('assessment_id', '=', assessment.id).executeTakeFirstOrThrow();
       const n = Number(last.n ?? 0) + 1;
       const now = this.clock();
-      const revision = await this.insertRevision(trx, assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
+      const revision = revisionRow(assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
       // The report names the revision number, known only under the lock: evaluated and built here.
-      const prepared = input.draft ? null : await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision });
-      const report = prepared === null ? null : await this.storeReport(trx, assessment.id, prepared, now, pending);
-      await recordAuditEvent(trx, {
-        action: 'assessment.revised',
-        outcome: 'success',
-        actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
-        organizationId: assessment.organizationId,
-        target: { type: 'assessment', id: assessment.id },
-        request: options.request ?? null,
-        inputSha256: revision.answersSha256,
-        decision: {
-          revision: n,
-          reportId: report?.id ?? null,
-          draft: input.draft === true,
-          ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
-        },
-      }, now);
-      return { assessment, revision, report, replayed: false };
+      const prepared = input.draft ? null : await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revision.view });
+      const report = prepared === null ? null : reportRows(assessment.id, prepared, now);
+      if (prepared !== null) await this.storeOnce(trx, prepared, now, pending);
+      await submissionStatement(trx, {
+        revision: revision.row,
+        report,
+        audit: auditPendingRow({
+          action: 'assessment.revised',
+          outcome: 'success',
+          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+          organizationId: assessment.organizationId,
+          target: { type: 'assessment', id: assessment.id },
+          request: options.request ?? null,
+          inputSha256: revision.view.answersSha256,
+          decision: {
+            revision: n,
+            reportId: report?.summary.id ?? null,
+            draft: input.draft === true,
+            ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
+          },
+        }, now),
+      }).execute();
+      return { assessment, revision: revision.view, report: report?.summary ?? null, replayed: false };
     });
     this.markStored(pending);
     return result;
@@ -264,25 +265,23 @@ export class AssessmentService {
     if (existing) return { report: summaryOfRow(existing), created: false };
     const prepared = await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revisionView(rev) });
     if (prepared.rulesetsKey !== key) throw new Error(`the evaluation used the rulesets ${prepared.rulesetsKey}, not the resolved ${key}`);
-    const pending: string[] = [];
     try {
-      const report = await this.db.transaction().execute(async (trx) => {
-        const now = this.clock();
-        const summary = await this.storeReport(trx, assessment.id, prepared, now, pending);
-        await recordAuditEvent(trx, {
+      const now = this.clock();
+      const report = reportRows(assessment.id, prepared, now);
+      await this.insertSubmission(prepared, now, {
+        report,
+        audit: auditPendingRow({
           action: 'report.created',
           outcome: 'success',
           actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
           organizationId: assessment.organizationId,
-          target: { type: 'report', id: summary.id },
+          target: { type: 'report', id: report.summary.id },
           request: options.request ?? null,
           inputSha256: rev.answers_sha256,
-          decision: { revision: revisionNumber, reportId: summary.id, sha256: summary.sha256, kid: summary.kid, ...evaluationDecision(prepared) },
-        }, now);
-        return summary;
+          decision: { revision: revisionNumber, reportId: report.summary.id, sha256: report.summary.sha256, kid: report.summary.kid, ...evaluationDecision(prepared) },
+        }, now),
       });
-      this.markStored(pending);
-      return { report, created: true };
+      return { report: report.summary, created: true };
     } catch (err) {
       if (isUniqueViolation(err)) {
         const row = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
@@ -389,36 +388,6 @@ export class AssessmentService {
     return Promise.resolve(null);
   }
 
-  private async insertRevision(
-    trx: Transaction<DB>,
-    assessmentId: string,
-    n: number,
-    actor: Actor,
-    questionnaireVersion: string,
-    answersCanonical: string,
-    status: 'draft' | 'submitted',
-    now: Date,
-  ): Promise<RevisionView> {
-    const answersSha256 = sha256Hex(answersCanonical);
-    await trx
-      .insertInto('assessment_revisions')
-      .values({
-        assessment_id: assessmentId,
-        revision: n,
-        status,
-        questionnaire_version: questionnaireVersion,
-        answers: answersCanonical,
-        answers_canonical: answersCanonical,
-        answers_sha256: answersSha256,
-        submitted_by_type: actor.type,
-        submitted_by_id: actor.id,
-        submitted_by_name: actor.name,
-        submitted_at: now,
-      })
-      .execute();
-    return { revision: n, status, questionnaireVersion, answersSha256, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } };
-  }
-
   /**
    * Evaluates the answers and builds and signs the report with the newest key, through the report
    * builder (in worker threads in the service); touches no database. Throws the evaluator's 422.
@@ -431,14 +400,38 @@ export class AssessmentService {
     return { ...built, id, revision: subject.revision.revision, key, rulesetsKey: rulesetsKey(built.rulesets) };
   }
 
-  /** Stores a prepared report (and, once, its key and ruleset contents) in the transaction. */
-  private async storeReport(trx: Transaction<DB>, assessmentId: string, report: PreparedReport, now: Date, pending: string[]): Promise<ReportSummary> {
+  /**
+   * Inserts a submission's rows and its audit event in one statement (one round trip; a single
+   * statement is atomic). When the report names a signing key or ruleset content not yet known to
+   * be stored, those are inserted first, in one transaction with the statement.
+   */
+  private async insertSubmission(prepared: PreparedReport | null, now: Date, parts: SubmissionRows): Promise<void> {
+    if (prepared === null || this.storedAlready(prepared)) {
+      await submissionStatement(this.db, parts).execute();
+      return;
+    }
+    const pending: string[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      await this.storeOnce(trx, prepared, now, pending);
+      await submissionStatement(trx, parts).execute();
+    });
+    this.markStored(pending);
+  }
+
+  private storedAlready(report: PreparedReport): boolean {
+    return this.stored.has(`kid:${report.key.kid}`) && report.rulesets.every((r) => this.stored.has(`ruleset:${r.sha256}`));
+  }
+
+  /**
+   * Stores, once, the signing key and the ruleset contents a report names. Rows already known to be
+   * committed are skipped; a key not yet recorded (another process added it to a shared key
+   * directory) is recorded with its audit event, before the report that names it. Their keys go to
+   * `pending`: known to exist only once the transaction commits, when the caller marks them.
+   */
+  private async storeOnce(trx: Transaction<DB>, report: PreparedReport, now: Date, pending: string[]): Promise<void> {
     const key = report.key;
-    // Keys and ruleset contents are stored once; rows already known to be committed are skipped.
-    // A key not yet recorded (another process added it to a shared key directory) is recorded
-    // here with its audit event, before the report that names it.
     if (!this.stored.has(`kid:${key.kid}`)) await recordSigningKey(trx, 'report', key.publicJwk, true, now);
-    const shas: string[] = [];
+    pending.push(`kid:${key.kid}`);
     for (const r of report.rulesets) {
       if (!this.stored.has(`ruleset:${r.sha256}`)) {
         const content = this.evaluator.rulesetContent({ id: r.id, version: r.version });
@@ -449,32 +442,91 @@ export class AssessmentService {
           .onConflict((oc) => oc.column('sha256').doNothing())
           .execute();
       }
-      shas.push(r.sha256);
+      pending.push(`ruleset:${r.sha256}`);
     }
-    const markStored = [`kid:${key.kid}`, ...shas.map((sha) => `ruleset:${sha}`)];
-    await trx
-      .insertInto('reports')
-      .values({
-        id: report.id,
-        assessment_id: assessmentId,
-        revision: report.revision,
-        rulesets_key: report.rulesetsKey,
-        bytes: report.bytes,
-        sha256: report.sha256,
-        jws: report.jws,
-        kid: key.kid,
-        overall_risk: report.summary.overallRisk,
-        summary: JSON.stringify(report.summary),
-        created_at: now,
-      })
-      .execute();
-    await trx
-      .insertInto('report_rulesets')
-      .values([...new Set(shas)].sort().map((sha) => ({ report_id: report.id, ruleset_sha256: sha })))
-      .execute();
-    // Known to exist only once the transaction commits: the caller marks them then.
-    pending.push(...markStored);
-    return {
+  }
+}
+
+/** The rows one submission writes: each part optional but the audit event. */
+interface SubmissionRows {
+  readonly assessment?: Insertable<AssessmentsTable>;
+  readonly revision?: Insertable<AssessmentRevisionsTable>;
+  readonly report?: ReportRows | null;
+  readonly audit: Insertable<AuditPendingTable>;
+}
+
+/**
+ * One INSERT statement for a submission's rows: each table's rows in a data-modifying WITH
+ * clause, the audit event last. Foreign keys between them are checked at the end of the
+ * statement, and the audit event is linked into the chain when the transaction commits
+ * (migration 0007), so the rows and their event commit together or not at all.
+ */
+function submissionStatement(db: Kysely<DB>, rows: SubmissionRows): Compilable & { execute(): Promise<unknown> } {
+  // Each WITH clause adds its name to the query creator's type; none is read back, so the
+  // creator is kept at the base type between the optional clauses.
+  let q: QueryCreator<DB> = db;
+  if (rows.assessment) {
+    const values = rows.assessment;
+    q = q.with('new_assessment', (w) => w.insertInto('assessments').values(values)) as unknown as QueryCreator<DB>;
+  }
+  if (rows.revision) {
+    const values = rows.revision;
+    q = q.with('new_revision', (w) => w.insertInto('assessment_revisions').values(values)) as unknown as QueryCreator<DB>;
+  }
+  if (rows.report) {
+    const { report, rulesets } = rows.report;
+    q = q.with('new_report', (w) => w.insertInto('reports').values(report)) as unknown as QueryCreator<DB>;
+    q = q.with('new_report_rulesets', (w) => w.insertInto('report_rulesets').values(rulesets)) as unknown as QueryCreator<DB>;
+  }
+  return q.insertInto('audit_pending').values(rows.audit);
+}
+
+/** A revision's row and what the API shows of it. */
+function revisionRow(assessmentId: string, n: number, actor: Actor, questionnaireVersion: string, answersCanonical: string, status: 'draft' | 'submitted', now: Date): { row: Insertable<AssessmentRevisionsTable>; view: RevisionView } {
+  const answersSha256 = sha256Hex(answersCanonical);
+  return {
+    row: {
+      assessment_id: assessmentId,
+      revision: n,
+      status,
+      questionnaire_version: questionnaireVersion,
+      answers: answersCanonical,
+      answers_canonical: answersCanonical,
+      answers_sha256: answersSha256,
+      submitted_by_type: actor.type,
+      submitted_by_id: actor.id,
+      submitted_by_name: actor.name,
+      submitted_at: now,
+    },
+    view: { revision: n, status, questionnaireVersion, answersSha256, submittedAt: now.toISOString(), submittedBy: { type: actor.type, id: actor.id, name: actor.name } },
+  };
+}
+
+interface ReportRows {
+  readonly report: Insertable<ReportsTable>;
+  readonly rulesets: Insertable<ReportRulesetsTable>[];
+  readonly summary: ReportSummary;
+}
+
+/** A prepared report's row, its ruleset links and its summary. */
+function reportRows(assessmentId: string, report: PreparedReport, now: Date): ReportRows {
+  const key = report.key;
+  return {
+    report: {
+      id: report.id,
+      assessment_id: assessmentId,
+      revision: report.revision,
+      rulesets_key: report.rulesetsKey,
+      bytes: report.bytes,
+      sha256: report.sha256,
+      jws: report.jws,
+      kid: key.kid,
+      overall_risk: report.summary.overallRisk,
+      summary: JSON.stringify(report.summary),
+      created_at: now,
+    },
+    rulesets: [...new Set(report.rulesets.map((r) => r.sha256))].sort().map((sha) => ({ report_id: report.id, ruleset_sha256: sha })),
+    summary: {
       id: report.id,
       revision: report.revision,
       sha256: report.sha256,
@@ -483,8 +535,8 @@ export class AssessmentService {
       rulesets: report.rulesets.map((r) => ({ id: r.id, version: r.version, sha256: r.sha256 })),
       summary: report.summary,
       createdAt: now.toISOString(),
-    };
-  }
+    },
+  };
 }
 
 /** A stored report row, its bytes as a Buffer whichever driver read them. */

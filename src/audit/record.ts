@@ -1,6 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
-import type { DB } from '../db/schema.js';
+import type { AuditPendingTable, DB } from '../db/schema.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import { assertDecision, type AuditAction } from './events.js';
@@ -102,6 +102,14 @@ export function splitCanonicalContent(content: Omit<AuditEventContent, 'seq' | '
  * action's schema first.
  */
 export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventInput, now: Date = new Date()): Promise<void> {
+  await trx.insertInto('audit_pending').values(auditPendingRow(input, now)).execute();
+}
+
+/**
+ * The audit_pending row of an event (what recordAuditEvent inserts), for a statement that inserts
+ * it together with the rows of its action. Validates the decision against the action's schema.
+ */
+export function auditPendingRow(input: AuditEventInput, now: Date): Insertable<AuditPendingTable> {
   assertDecision(input.action, input.decision);
   const request: AuditRequestContext = {
     id: truncate(input.request?.id, 128),
@@ -120,29 +128,26 @@ export async function recordAuditEvent(trx: Transaction<DB>, input: AuditEventIn
     decision: input.decision,
   };
   const parts = splitCanonicalContent(unlinked);
-  await trx
-    .insertInto('audit_pending')
-    .values({
-      occurred_at: now,
-      action: input.action,
-      outcome: input.outcome,
-      actor_type: input.actor.type,
-      actor_id: input.actor.id,
-      actor_role: input.actor.role,
-      actor_organization_id: input.actor.organizationId,
-      organization_id: input.organizationId,
-      target_type: unlinked.target?.type ?? null,
-      target_id: unlinked.target?.id ?? null,
-      request_id: request.id,
-      source_ip: request.ip,
-      user_agent: request.userAgent,
-      input_sha256: unlinked.inputSha256,
-      decision_canonical: canonicalJson(input.decision),
-      canonical_head: parts.head,
-      canonical_mid: parts.mid,
-      canonical_tail: parts.tail,
-    })
-    .execute();
+  return {
+    occurred_at: now,
+    action: input.action,
+    outcome: input.outcome,
+    actor_type: input.actor.type,
+    actor_id: input.actor.id,
+    actor_role: input.actor.role,
+    actor_organization_id: input.actor.organizationId,
+    organization_id: input.organizationId,
+    target_type: unlinked.target?.type ?? null,
+    target_id: unlinked.target?.id ?? null,
+    request_id: request.id,
+    source_ip: request.ip,
+    user_agent: request.userAgent,
+    input_sha256: unlinked.inputSha256,
+    decision_canonical: canonicalJson(input.decision),
+    canonical_head: parts.head,
+    canonical_mid: parts.mid,
+    canonical_tail: parts.tail,
+  };
 }
 
 /** Records an event in its own transaction (for actions that change nothing else). */

@@ -121,6 +121,39 @@ describe.each(DATABASE_KINDS)('assessment service on %s', (kind) => {
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 
+  it('stores none of a submission\'s rows when the database refuses its audit event, for a new key too', async () => {
+    const tables = ['assessments', 'assessment_revisions', 'reports', 'report_rulesets', 'rulesets_used', 'signing_keys', 'audit_pending', 'audit_events'];
+    const counts = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const table of tables) out[table] = (await t.database.raw.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+      return out;
+    };
+    const existing = await service.create(actor, 'Clinic', { title: 'Refusal target', ...well });
+    // The audit event is the last row a submission writes: refusing it must undo the others.
+    await t.database.raw.query('CREATE TABLE refuse_audit (id int)');
+    await t.database.raw.query(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF EXISTS (SELECT 1 FROM refuse_audit) THEN RAISE EXCEPTION 'audit event refused (test)'; END IF; RETURN NEW; END $$`);
+    await t.database.raw.query('CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_audit()');
+    try {
+      await t.database.raw.query('INSERT INTO refuse_audit VALUES (1)');
+      const before = await counts();
+      await expect(service.create(actor, 'Clinic', { title: 'Refused', ...poorly })).rejects.toThrow(/audit event refused/);
+      await expect(service.revise(actor, 'Clinic', existing.assessment.id, { answers: poorly.answers })).rejects.toThrow(/audit event refused/);
+      await expect(service.reportForRevision(actor, 'Clinic', existing.assessment.id, 1, [{ id: 'hipaa-security', version: '1.0.0' }])).rejects.toThrow(/audit event refused/);
+      // A service with a key the database has not seen records the key (and its audit event) in
+      // the submission's transaction: refused together.
+      const fresh = new AssessmentService({ db: t.database.db, evaluator: rulesEvaluator, reportKeys: await tempReportKeys() });
+      await expect(fresh.create(actor, 'Clinic', { title: 'Refused with a new key', ...poorly })).rejects.toThrow(/audit event refused/);
+      expect(await counts()).toEqual(before);
+    } finally {
+      await t.database.raw.query('DROP TRIGGER refuse_audit ON audit_pending');
+      await t.database.raw.query('DROP FUNCTION refuse_audit()');
+      await t.database.raw.query('DROP TABLE refuse_audit');
+    }
+    const after = await service.revise(actor, 'Clinic', existing.assessment.id, { answers: poorly.answers });
+    expect(after.revision.revision).toBe(2);
+  });
+
   it.each(['assessments', 'assessment_revisions', 'reports', 'report_rulesets', 'rulesets_used', 'signing_keys'])('refuses UPDATE and DELETE on %s once it holds data', async (table) => {
     const rows = await t.database.raw.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
     expect(rows[0]!.n).toBeGreaterThan(0);
