@@ -7,23 +7,29 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { postgresCpuSeconds, ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
+import { postgresCpuSeconds, processCpuSeconds, ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
 
 const db = await scratchDatabase();
+// BENCH_RATE_LIMIT_STORE=memory|postgres|redis (default: the service's, postgres here); redis at
+// BENCH_REDIS_URL (default the local server), whose CPU is then counted too.
+const store = process.env.BENCH_RATE_LIMIT_STORE;
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const rateLimitStore = store === undefined ? {} : { RATE_LIMIT_STORE: store, ...(store === 'redis' ? { REDIS_URL: redisUrl } : {}) };
+const redisCpu = (): number => (store === 'redis' ? processCpuSeconds('redis-server') : 0);
 const client = await seedClient(db.url, ['assessments:write', 'assessments:read']);
 // DB_PREPARED_STATEMENTS=false compares with unnamed statements; REPORT_WORKERS=0 builds reports
 // on the event loop, REPORT_WORKERS=n in n worker threads (the service's default: cores − 1).
-const service = await startService({ ...(process.env.DB_PREPARED_STATEMENTS ? { DB_PREPARED_STATEMENTS: process.env.DB_PREPARED_STATEMENTS } : {}), DATABASE_URL: db.url, DB_POOL_MAX: process.env.BENCH_POOL ?? '10', ...UNLIMITED, ...(process.env.BENCH_RATE_LIMIT_STORE ? { RATE_LIMIT_STORE: process.env.BENCH_RATE_LIMIT_STORE } : {}), ...(process.env.REPORT_WORKERS ? { REPORT_WORKERS: process.env.REPORT_WORKERS } : {}) });
+const service = await startService({ ...(process.env.DB_PREPARED_STATEMENTS ? { DB_PREPARED_STATEMENTS: process.env.DB_PREPARED_STATEMENTS } : {}), DATABASE_URL: db.url, DB_POOL_MAX: process.env.BENCH_POOL ?? '10', ...UNLIMITED, ...rateLimitStore, ...(process.env.REPORT_WORKERS ? { REPORT_WORKERS: process.env.REPORT_WORKERS } : {}) });
 try {
   const bearer = await token(service.url, client);
   const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/poorly-controlled.json'), 'utf8')) as Record<string, unknown>;
   const body = JSON.stringify({ title: 'Benchmark: patient messaging agent', ...example });
   // Warm up (JIT, connection pool, engine caches).
   await run('warm-up', { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: 3, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
-  const cpuBefore = { service: service.cpuSeconds(), eventLoop: service.mainThreadCpuSeconds(), postgres: postgresCpuSeconds(), bench: process.cpuUsage() };
+  const cpuBefore = { service: service.cpuSeconds(), eventLoop: service.mainThreadCpuSeconds(), postgres: postgresCpuSeconds(), redis: redisCpu(), bench: process.cpuUsage() };
   // Alongside the submissions, a light probe at a fixed rate: how long any other request (a load
   // balancer's health check, a read) waits behind them on the service's event loop.
   const [post, probe] = await Promise.all([
@@ -35,7 +41,7 @@ try {
   const perRequest = (s: number): string => ((s * 1000) / post.total).toFixed(2);
   const benchCpu = process.cpuUsage(cpuBefore.bench);
   // The service's main thread is its ceiling: one core at most, whatever the others do.
-  const cpuLine = `CPU per submission: service ${perRequest(service.cpuSeconds() - cpuBefore.service)} ms (of which its event loop ${perRequest(service.mainThreadCpuSeconds() - cpuBefore.eventLoop)} ms), PostgreSQL ${perRequest(postgresCpuSeconds() - cpuBefore.postgres)} ms, load generator ${perRequest((benchCpu.user + benchCpu.system) / 1e6)} ms\n`;
+  const cpuLine = `CPU per submission: service ${perRequest(service.cpuSeconds() - cpuBefore.service)} ms (of which its event loop ${perRequest(service.mainThreadCpuSeconds() - cpuBefore.eventLoop)} ms), PostgreSQL ${perRequest(postgresCpuSeconds() - cpuBefore.postgres)} ms, ${store === 'redis' ? `Redis ${perRequest(redisCpu() - cpuBefore.redis)} ms, ` : ''}load generator ${perRequest((benchCpu.user + benchCpu.system) / 1e6)} ms\n`;
   const rows = [
     post,
     probe,

@@ -127,6 +127,11 @@ export function cpuSecondsOf(pid: number | undefined, mainThreadOnly = false): n
  * sample while the pool's connections are open). NaN without /proc.
  */
 export function postgresCpuSeconds(): number {
+  return processCpuSeconds('postgres');
+}
+
+/** CPU seconds of every process named `comm` (e.g. redis-server), as postgresCpuSeconds. */
+export function processCpuSeconds(comm: string): number {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
@@ -137,7 +142,7 @@ export function postgresCpuSeconds(): number {
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
+      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== comm) continue;
     } catch {
       continue;
     }
