@@ -89,6 +89,8 @@ export interface Principal {
   readonly id: string;
   /** The organisation the user or client belongs to. */
   readonly organizationId: string;
+  /** That organisation's name as stored now (what its reports name), loaded with the principal. */
+  readonly organizationName: string;
   /** The user's current roles (empty for a client). */
   readonly roles: readonly Role[];
   /** The client token's scopes, intersected with the client's current scopes (empty for a user). */

@@ -62,7 +62,8 @@ export async function loadUserPrincipal(ctx: AuthContext, claims: SessionClaims)
   const row = await ctx.database.db
     .selectFrom('users as u')
     .innerJoin('auth_sessions as s', 's.user_id', 'u.id')
-    .select(['u.id', 'u.organization_id', 'u.email', 'u.roles', 'u.authz_version', 'u.disabled_at', 's.id as session_id', 's.csrf_key', 's.revoked_at', 's.absolute_expires_at', 's.last_seen_at'])
+    .innerJoin('organizations as o', 'o.id', 'u.organization_id')
+    .select(['u.id', 'u.organization_id', 'o.name as organization_name', 'u.email', 'u.roles', 'u.authz_version', 'u.disabled_at', 's.id as session_id', 's.csrf_key', 's.revoked_at', 's.absolute_expires_at', 's.last_seen_at'])
     .where('u.id', '=', claims.sub)
     .where('s.id', '=', claims.sid)
     .executeTakeFirst();
@@ -81,6 +82,7 @@ export async function loadUserPrincipal(ctx: AuthContext, claims: SessionClaims)
     type: 'user',
     id: row.id,
     organizationId: row.organization_id,
+    organizationName: row.organization_name,
     roles,
     scopes: [],
     grantedOrganizationIds: roles.includes('auditor') ? await grantedOrganizations(ctx, row.id) : [],
@@ -98,7 +100,12 @@ export async function loadUserPrincipal(ctx: AuthContext, claims: SessionClaims)
  */
 export async function loadClientPrincipal(ctx: AuthContext, claims: ClientClaims): Promise<Principal> {
   if (!isUuid(claims.sub)) throw new PrincipalRefused('client_revoked');
-  const row = await ctx.database.db.selectFrom('api_clients').select(['id', 'organization_id', 'name', 'scopes', 'authz_version', 'revoked_at']).where('id', '=', claims.sub).executeTakeFirst();
+  const row = await ctx.database.db
+    .selectFrom('api_clients as c')
+    .innerJoin('organizations as o', 'o.id', 'c.organization_id')
+    .select(['c.id', 'c.organization_id', 'o.name as organization_name', 'c.name', 'c.scopes', 'c.authz_version', 'c.revoked_at'])
+    .where('c.id', '=', claims.sub)
+    .executeTakeFirst();
   if (!row || row.revoked_at !== null) throw new PrincipalRefused('client_revoked');
   if (row.authz_version !== claims.av || row.organization_id !== claims.org) throw new PrincipalRefused('authz_changed');
   const current = new Set(row.scopes);
@@ -106,6 +113,7 @@ export async function loadClientPrincipal(ctx: AuthContext, claims: ClientClaims
     type: 'client',
     id: row.id,
     organizationId: row.organization_id,
+    organizationName: row.organization_name,
     roles: [],
     scopes: normalizeScopes(claims.scopes.filter((s) => current.has(s))),
     grantedOrganizationIds: [],

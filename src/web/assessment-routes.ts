@@ -109,12 +109,11 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
       return;
     }
-    const orgName = (await organizationNames(db, [p.organizationId])).get(p.organizationId) ?? p.organizationId;
     let result;
     try {
       result = target
-        ? await service.revise(actorOf(p), orgName, target.id, { answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) })
-        : await service.create(actorOf(p), orgName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
+        ? await service.revise(actorOf(p), p.organizationName, target.id, { answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) })
+        : await service.create(actorOf(p), p.organizationName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation-failed') {
         redisplay(err.errors.length > 0 ? err.errors : [{ pointer: '', detail: err.detail }], submit ? 'The assessment was not submitted: some answers are missing or not valid. Nothing was lost: correct them and submit again, or save a draft.' : 'Nothing was saved. Correct the answers marked below.');

@@ -16,7 +16,7 @@ import { login, logout } from '../auth/sessions.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { clearSessionCookies, setSessionCookies } from '../http/middleware/auth-cookies.js';
-import { formBody, isSameOrigin, page, pageHeaders, pageUserOf, renderError, safeNext, type PageSession, type WebContext } from './page.js';
+import { formBody, isSameOrigin, organizationNames, page, pageHeaders, pageUserOf, renderError, safeNext, type PageSession, type WebContext } from './page.js';
 import { decodeStash, encodeStash, type AnswerStash } from './stash.js';
 
 /** Renders the questionnaire from a stash after sign-in (provided by the assessment pages). */
@@ -111,7 +111,8 @@ export function loginRoutes(ctx: WebContext, restore: RestoreStash): Router {
     if (stash) {
       const u = issued.user;
       const roles = normalizeRoles(u.roles);
-      const principal: Principal = { type: 'user', id: u.id, organizationId: u.organizationId, roles, scopes: [], grantedOrganizationIds: [], sessionId: issued.sessionId, via: 'cookie', displayName: u.email };
+      const organizationName = (await organizationNames(ctx.db, [u.organizationId])).get(u.organizationId) ?? u.organizationId;
+      const principal: Principal = { type: 'user', id: u.id, organizationId: u.organizationId, organizationName, roles, scopes: [], grantedOrganizationIds: [], sessionId: issued.sessionId, via: 'cookie', displayName: u.email };
       await restore(req, res, { principal, csrfToken: issued.csrfToken, user: await pageUserOf(ctx.db, principal) }, stash);
       return;
     }

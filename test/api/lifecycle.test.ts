@@ -27,9 +27,11 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
   const poorly = example('poorly-controlled');
   const well = example('well-controlled');
 
+  let org: string;
+
   beforeAll(async () => {
     app = await startTestApp(kind);
-    const org = await seedOrganization(app, `Lifecycle clinic ${kind}`);
+    org = await seedOrganization(app, `Lifecycle clinic ${kind}`);
     const client = await seedClient(app, org, ['assessments:read', 'assessments:write', 'reports:read', 'evaluate', 'verify']);
     integrator = { kind: 'bearer', token: await clientToken(app, client) };
     const otherOrg = await seedOrganization(app, `Lifecycle other ${kind}`);
@@ -107,6 +109,8 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     const bytes = Buffer.from(await json.arrayBuffer());
     expect(json.headers.get('etag')).toBe(`"${sha256Hex(bytes)}"`);
     expect(sha256Hex(bytes)).toBe(created.report.sha256);
+    // The report names the caller's organisation, loaded with the caller's credentials.
+    expect((JSON.parse(bytes.toString('utf8')) as { assessment: { organization: unknown } }).assessment.organization).toEqual({ id: org, name: `Lifecycle clinic ${kind}` });
     expect(json.headers.get('content-disposition')).toBe(`attachment; filename="report-${created.report.id}.json"`);
     expect((await send(app, 'GET', `/v1/reports/${created.report.id}`, integrator, undefined, { 'If-None-Match': `"${created.report.sha256}"` })).status).toBe(304);
     const again2 = Buffer.from(await (await send(app, 'GET', `/v1/reports/${created.report.id}`, integrator)).arrayBuffer());

@@ -72,7 +72,7 @@ describe.each(DATABASE_KINDS)('authorisation matrix on %s', (kind) => {
       const session = await login(app, user.email);
       callers.push({
         name: `user ${roles.join('+')}`,
-        model: { type: 'user', id: user.id, organizationId: home, roles, scopes: [], grantedOrganizationIds: grants, via: 'cookie', displayName: user.email },
+        model: { type: 'user', id: user.id, organizationId: home, organizationName: 'Home', roles, scopes: [], grantedOrganizationIds: grants, via: 'cookie', displayName: user.email },
         credentials: { kind: 'session', session },
       });
     }
@@ -80,7 +80,7 @@ describe.each(DATABASE_KINDS)('authorisation matrix on %s', (kind) => {
       const client = await seedClient(app, orgA, [scope]);
       callers.push({
         name: `client ${scope}`,
-        model: { type: 'client', id: client.id, organizationId: orgA, roles: [], scopes: [scope], grantedOrganizationIds: [], via: 'bearer', displayName: scope },
+        model: { type: 'client', id: client.id, organizationId: orgA, organizationName: 'A', roles: [], scopes: [scope], grantedOrganizationIds: [], via: 'bearer', displayName: scope },
         credentials: { kind: 'bearer', token: await clientToken(app, client) },
       });
     }

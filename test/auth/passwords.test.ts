@@ -82,7 +82,7 @@ describe('auth configuration', () => {
 });
 
 describe('permission table helpers', () => {
-  const base = { id: 'u', organizationId: 'A', scopes: [], grantedOrganizationIds: [], via: 'cookie', displayName: 'x' } as const;
+  const base = { id: 'u', organizationId: 'A', organizationName: 'A', scopes: [], grantedOrganizationIds: [], via: 'cookie', displayName: 'x' } as const;
   it('reaches the own organisation for compliance officers, granted ones for auditors, and never more than the action allows', () => {
     const both: Principal = { ...base, type: 'user', roles: ['compliance_officer', 'auditor'], grantedOrganizationIds: ['B'] };
     expect(reachableOrganizations(both, 'reports.read')).toEqual(['A', 'B']);

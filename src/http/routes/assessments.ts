@@ -82,11 +82,6 @@ function dateQuery(req: Request, name: string): Date | undefined {
   return d;
 }
 
-async function organizationName(db: Kysely<DB>, id: string): Promise<string> {
-  const row = await db.selectFrom('organizations').select('name').where('id', '=', id).executeTakeFirst();
-  return row?.name ?? id;
-}
-
 function sendReportDownload(res: Response, req: Request, body: Buffer | string, type: string, etag: string, filename: string): void {
   res.setHeader('ETag', `"${etag}"`);
   res.setHeader('Cache-Control', 'private, no-cache');
@@ -140,7 +135,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       throw new AppError('bad-request', 'Idempotency-Key must be 1–200 characters of A–Z a–z 0–9 . _ : -', { errors: [{ pointer: '', detail: 'invalid Idempotency-Key header' }] });
     }
     const body = validateBody<CreateAssessmentInput>(CreateAssessmentBody, req.body);
-    const result = await service.create(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), body, {
+    const result = await service.create(actorOf(p, primaryRole(p)), p.organizationName, body, {
       ...(key !== undefined ? { idempotencyKey: key } : {}),
       request: auditRequestContext(req),
     });
@@ -189,7 +184,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
   router.post('/v1/assessments/:id/revisions', authorize('assessments.revise'), async (req, res) => {
     const p = principalOf(req);
     const body = validateBody<ReviseAssessmentInput>(ReviseAssessmentBody, req.body);
-    const result = await service.revise(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), req.params.id as string, body, { request: auditRequestContext(req) });
+    const result = await service.revise(actorOf(p, primaryRole(p)), p.organizationName, req.params.id as string, body, { request: auditRequestContext(req) });
     res.setHeader('Location', `/v1/assessments/${result.assessment.id}/revisions/${result.revision.revision}`);
     res.status(201).json(result);
   });
@@ -198,7 +193,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     const p = principalOf(req);
     const n = intParam(req.params.n as string, 'revision');
     const body = req.body === undefined ? {} : validateBody<ReportRequestInput>(ReportRequestBody, req.body);
-    const { report, created } = await service.reportForRevision(actorOf(p, primaryRole(p)), await organizationName(db, p.organizationId), req.params.id as string, n, body.rulesets, { request: auditRequestContext(req) });
+    const { report, created } = await service.reportForRevision(actorOf(p, primaryRole(p)), p.organizationName, req.params.id as string, n, body.rulesets, { request: auditRequestContext(req) });
     res.setHeader('Location', `/v1/reports/${report.id}`);
     res.status(created ? 201 : 200).json({ report, created });
   });
