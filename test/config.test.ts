@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../src/config/index.js';
 
@@ -21,6 +22,13 @@ describe('configuration loader', () => {
   ])('rejects %j naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('runs cores − 1 report workers, at least 2, unless REPORT_WORKERS says otherwise (0: the event loop)', () => {
+    expect(loadConfig({}).reportWorkers).toBe(Math.max(2, availableParallelism() - 1));
+    expect(loadConfig({ REPORT_WORKERS: '0' }).reportWorkers).toBe(0);
+    expect(loadConfig({ REPORT_WORKERS: '1' }).reportWorkers).toBe(1);
+    expect(() => loadConfig({ REPORT_WORKERS: '-1' })).toThrow(/REPORT_WORKERS/);
   });
 
   it('accepts both loopback names as the browser origin after npm start, and only PUBLIC_URL otherwise', () => {

@@ -11,8 +11,8 @@
  * Both builders give the same bytes for the same request: the worker runs this module's
  * `buildReport` on the same rules (test/assessments/report-builder.test.ts compares them).
  */
-import { availableParallelism } from 'node:os';
 import type { KeyObject } from 'node:crypto';
+import { defaultReportWorkers } from '../config/index.js';
 import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
 import type { EvaluationResult } from '../rules/types.js';
 import { signReport } from '../signing/jws.js';
@@ -109,7 +109,7 @@ export function inProcessReportBuilder(evaluator: Pick<Evaluator, 'evaluate'>): 
 
 /** Options of `createReportPool`. */
 export interface ReportPoolOptions {
-  /** Worker threads (default: available cores − 1, at least 1: the event loop keeps one). */
+  /** Worker threads (default: `defaultReportWorkers()`, cores − 1 and at least 2). */
   readonly size?: number;
   /** Reports that may wait beyond those being built (default 256); more are refused with 503. */
   readonly maxQueue?: number;
@@ -136,7 +136,7 @@ export function createReportPool(options: ReportPoolOptions = {}): ReportPool {
     label: 'report building',
     entry: new URL('./report-worker', import.meta.url),
     fromSource: FROM_SOURCE,
-    size: Math.max(1, Math.floor(options.size ?? availableParallelism() - 1)),
+    size: Math.max(1, Math.floor(options.size ?? defaultReportWorkers())),
     maxQueue: Math.max(0, Math.floor(options.maxQueue ?? 256)),
     timeoutMs: 30_000,
     encode: (request) => ({ message: request }),

@@ -3,6 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
+ * Report worker threads by default: cores − 1 (the event loop keeps one), and at least 2. On two
+ * cores one worker was where submissions queued (a mean 130 of 182 ms per request, with 10–25 %
+ * of the machine idle); two gave more submissions/s in 9 of 10 alternating pairs of bench/api
+ * (docs/deployment.md §10).
+ */
+export function defaultReportWorkers(): number {
+  return Math.max(2, availableParallelism() - 1);
+}
+
+/**
  * One typed configuration, read from the environment once at start.
  *
  * Every variable is validated here; an invalid value stops the process with a message that
@@ -262,7 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
-    reportWorkers: int(env, 'REPORT_WORKERS', Math.max(1, availableParallelism() - 1), 0, 64),
+    reportWorkers: int(env, 'REPORT_WORKERS', defaultReportWorkers(), 0, 64),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
     dbPreparedStatements: oneOf(env, 'DB_PREPARED_STATEMENTS', ['true', 'false'] as const, 'true') === 'true',
     dbConnectionTimeoutMs: int(env, 'DB_CONNECTION_TIMEOUT_MS', 5000, 100, 60000),
