@@ -25,6 +25,10 @@ describe('deployment files', () => {
   it('docker-compose runs PostgreSQL and two replicas of the service with healthchecks', () => {
     expect(compose.services.postgres?.image).toMatch(/^postgres:1[5-9]/);
     expect(compose.services.postgres?.healthcheck?.test.length).toBeGreaterThan(0);
+    // The image is Debian's (glibc), so the allocator settings of docs/deployment.md §10 apply;
+    // compose passes environment values as strings.
+    expect(compose.services.postgres?.image).toMatch(/-bookworm$/);
+    expect(compose.services.postgres?.environment).toMatchObject({ MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_TRIM_THRESHOLD_: '16777216', MALLOC_TOP_PAD_: '4194304' });
     for (const name of REPLICAS) {
       const app = compose.services[name];
       expect(app?.build).toBe('.');
