@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { postgresCpuSeconds, processCpuSeconds, ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
+import { postgresAllocatorSettings, postgresCpuSeconds, processCpuSeconds, ROOT, printTable, run, scratchDatabase, seedClient, startService, token, UNLIMITED } from './support.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -50,6 +50,7 @@ try {
   printTable(rows);
   process.stdout.write(cpuLine);
   process.stdout.write(`service RSS after the runs: ${service.rssMb()} MB; body ${body.length} bytes; target ≥ 300 req/s with p99 < 150 ms\n`);
+  process.stdout.write(`PostgreSQL server's allocator: ${postgresAllocatorSettings() ?? 'unknown (its environment is not readable here)'}\n`);
 } finally {
   await service.stop();
   await db.drop();

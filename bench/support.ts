@@ -130,6 +130,31 @@ export function postgresCpuSeconds(): number {
   return processCpuSeconds('postgres');
 }
 
+/**
+ * The glibc allocator settings in the local PostgreSQL server's environment (docs/deployment.md
+ * §10 recommends three), as `NAME=value` pairs; "glibc defaults" when there are none, or
+ * undefined when no server process's environment is readable (another user, no /proc).
+ */
+export function postgresAllocatorSettings(): string | undefined {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const vars = fs.readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').filter((v) => v.startsWith('MALLOC_') || v.startsWith('GLIBC_TUNABLES='));
+      return vars.length === 0 ? 'glibc defaults' : vars.sort().join(' ');
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
 /** CPU seconds of every process named `comm` (e.g. redis-server), as postgresCpuSeconds. */
 export function processCpuSeconds(comm: string): number {
   let entries: string[];
