@@ -130,23 +130,33 @@ export function postgresCpuSeconds(): number {
   return processCpuSeconds('postgres');
 }
 
-/**
- * The glibc allocator settings in the local PostgreSQL server's environment (docs/deployment.md
- * §10 recommends three), as `NAME=value` pairs; "glibc defaults" when there are none, or
- * undefined when no server process's environment is readable (another user, no /proc).
- */
-export function postgresAllocatorSettings(): string | undefined {
+/** Process ids of every process named `comm` on this machine; undefined without /proc. */
+function processesNamed(comm: string): number[] | undefined {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
     return undefined;
   }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  return entries.filter((e) => {
+    if (!/^\d+$/.test(e)) return false;
     try {
-      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const vars = fs.readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').filter((v) => v.startsWith('MALLOC_') || v.startsWith('GLIBC_TUNABLES='));
+      return fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() === comm;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/**
+ * The glibc allocator settings in the local PostgreSQL server's environment (docs/deployment.md
+ * §10 recommends three), as `NAME=value` pairs; "glibc defaults" when there are none, or
+ * undefined when no server process's environment is readable (another user, no /proc).
+ */
+export function postgresAllocatorSettings(): string | undefined {
+  for (const pid of processesNamed('postgres') ?? []) {
+    try {
+      const vars = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => v.startsWith('MALLOC_') || v.startsWith('GLIBC_TUNABLES='));
       return vars.length === 0 ? 'glibc defaults' : vars.sort().join(' ');
     } catch {
       continue;
@@ -157,21 +167,11 @@ export function postgresAllocatorSettings(): string | undefined {
 
 /** CPU seconds of every process named `comm` (e.g. redis-server), as postgresCpuSeconds. */
 export function processCpuSeconds(comm: string): number {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return NaN;
-  }
+  const pids = processesNamed(comm);
+  if (pids === undefined) return NaN;
   let total = 0;
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== comm) continue;
-    } catch {
-      continue;
-    }
-    const s = cpuSecondsOf(Number(e));
+  for (const pid of pids) {
+    const s = cpuSecondsOf(pid);
     if (!Number.isNaN(s)) total += s;
   }
   return total;
