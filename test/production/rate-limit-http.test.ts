@@ -10,6 +10,7 @@ import { listen } from '../../src/http/server.js';
 import { requestId } from '../../src/http/request-id.js';
 import { createRateLimiters } from '../../src/http/rate-limit/index.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/databases.js';
+import { roomInWindow } from '../support/rate-limit-window.js';
 import { captureLogger, redisAvailable, REDIS_URL, sample, startInstance, testConfig, uniquePrefix, type Instance } from './support.js';
 
 const PROBLEM = 'https://hipaa-ai-risk.dev/problems/rate-limited';
@@ -33,6 +34,7 @@ describe.each(DATABASE_KINDS)('global per-IP limit on %s (shared SQL store)', (k
   });
 
   it('sends draft-8 RateLimit headers, then a 429 problem with Retry-After, counted and audited', async () => {
+    await roomInWindow(5000);
     const first = await get(`${app.url}/v1/nothing-here`);
     expect(first.status).toBe(404);
     expect(first.headers.get('ratelimit')).toMatch(/^"global"; r=2; t=\d+$/);
@@ -148,6 +150,8 @@ describe('principal, evaluate and login limiters', () => {
     await t.drop();
   });
 
+  beforeEach(() => roomInWindow(5000));
+
   const post = (path: string, who?: string) => fetch(`${url}${path}`, { method: 'POST', headers: who ? { 'x-test-principal': who } : {} });
 
   it('login and token endpoints share the strictest per-IP limit', async () => {
@@ -186,6 +190,7 @@ describe('principal, evaluate and login limiters', () => {
     const a = await startInstance(t.database, { env });
     const b = await startInstance(second, { env });
     try {
+      await roomInWindow(5000);
       const statuses = [];
       for (let i = 0; i < 6; i++) statuses.push((await get(`${i % 2 ? a.url : b.url}/x`)).status);
       expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);

@@ -8,6 +8,7 @@ import { DATABASE_KINDS, createTestDatabase, type TestDatabase } from '../suppor
 import { FallbackStore } from '../../src/http/rate-limit/fallback-store.js';
 import { createRedisClient, RecoveringRedisStore, type RedisClient } from '../../src/http/rate-limit/redis-store.js';
 import { IncrementBatcher, purgeExpiredCounters, SqlStore } from '../../src/http/rate-limit/sql-store.js';
+import { roomInWindow } from '../support/rate-limit-window.js';
 import { REDIS_URL, redisAvailable, uniquePrefix } from './support.js';
 
 const options = (windowMs: number): Options => ({ windowMs }) as Options;
@@ -21,6 +22,8 @@ describe.each(DATABASE_KINDS)('SqlStore on %s', (kind) => {
   afterAll(async () => {
     await t.drop();
   });
+  // Fixed windows of a minute (an hour for one limiter): counts must not straddle two.
+  beforeEach(() => roomInWindow(5000));
 
   it('counts concurrent hits atomically: 100 parallel increments give exactly 1..100', async () => {
     const store = new SqlStore(t.database, 'c:');
