@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Compilable, type Insertable, type Kysely, type QueryCreator, type Selectable, type Transaction } from 'kysely';
 import type { AssessmentRevisionsTable, AssessmentsTable, AuditPendingTable, DB, ReportRulesetsTable, ReportsTable } from '../db/schema.js';
 import { AppError } from '../errors.js';
-import { auditPendingRow } from '../audit/record.js';
+import { auditPendingRow, type AuditActor } from '../audit/record.js';
 import { recordSigningKey } from './keys.js';
 import { buildSignedReport, inProcessReportBuilder, type BuiltReport, type EvaluationInput, type ReportBuilder, type ReportSubject } from './report-builder.js';
 import type { CurrentSigningKey, KeyRing } from '../signing/key-ring.js';
@@ -143,7 +143,7 @@ export class AssessmentService {
     const audit = auditPendingRow({
       action: 'assessment.created',
       outcome: 'success',
-      actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+      actor: auditActor(actor),
       organizationId: actor.organizationId,
       target: { type: 'assessment', id: assessmentId },
       request: options.request ?? null,
@@ -220,7 +220,7 @@ export class AssessmentService {
         audit: auditPendingRow({
           action: 'assessment.revised',
           outcome: 'success',
-          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+          actor: auditActor(actor),
           organizationId: assessment.organizationId,
           target: { type: 'assessment', id: assessment.id },
           request: options.request ?? null,
@@ -273,7 +273,7 @@ export class AssessmentService {
         audit: auditPendingRow({
           action: 'report.created',
           outcome: 'success',
-          actor: { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId },
+          actor: auditActor(actor),
           organizationId: assessment.organizationId,
           target: { type: 'report', id: report.summary.id },
           request: options.request ?? null,
@@ -482,6 +482,11 @@ function submissionStatement(db: Kysely<DB>, rows: SubmissionRows): Compilable &
 }
 
 /** A revision's row and what the API shows of it. */
+/** Who acted, as the audit trail records it. */
+function auditActor(actor: Actor): AuditActor {
+  return { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId };
+}
+
 function revisionRow(assessmentId: string, n: number, actor: Actor, questionnaireVersion: string, answersCanonical: string, status: 'draft' | 'submitted', now: Date): { row: Insertable<AssessmentRevisionsTable>; view: RevisionView } {
   const answersSha256 = sha256Hex(answersCanonical);
   return {
