@@ -6,7 +6,6 @@
  * `hipaa-ai-risk audit-verify-export <export.jsonl> --jwks <file-or-url> [--json]`: the same for a
  * JSON Lines export (GET /v1/audit/export), offline, with no database.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
@@ -15,10 +14,38 @@ import { verifyAuditExport } from '../audit/verify-export.js';
 import { reportJwks } from '../assessments/keys.js';
 import { loadReportKeyRingFromEnv } from '../signing/report-keys.js';
 import { loadJwks } from '../signing/verify-offline.js';
-import { EXIT, runIfMain, type CliCommand } from './main.js';
+import { EXIT, HELP_OPTION, parseCommandArgs, readInputFile, runIfMain, type CliCommand } from './main.js';
+
+const HELP = `usage: hipaa-ai-risk audit-verify [--json]      (also: npm run audit:verify)
+
+Walks the audit trail's hash chain and its signed checkpoints in the configured database
+(DATABASE_URL, else the embedded one under DATA_DIR, default ./data), with the report-signing
+keys of the configuration (REPORT_SIGNING_KEY[_FILE], else the key directory under DATA_DIR).
+
+  --json       print the result as one JSON object
+  -h, --help   this text
+
+Exit codes: 0 valid, 1 broken (the first broken event and why, on stderr) or not readable,
+2 usage error.
+`;
+
+const EXPORT_HELP = `usage: hipaa-ai-risk audit-verify-export <export.jsonl> --jwks <file-or-url> [--json]
+
+Checks an audit trail export (GET /v1/audit/export, JSON Lines) offline, with no database: every
+event's hash, the links between them, and at least one checkpoint signed by a key in the JWKS
+(a file, or the service's https://<host>/.well-known/jwks.json).
+
+  --jwks <file-or-url>  the published public keys (required)
+  --json                print the result as one JSON object
+  -h, --help            this text
+
+Exit codes: 0 valid, 1 broken (where and why, on stderr), 2 usage or input error.
+`;
 
 export const auditVerifyCommand: CliCommand = async (argv, io) => {
-  const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false } }, strict: true });
+  const parsed = parseCommandArgs(() => parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false }, help: HELP_OPTION }, strict: true }), HELP, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const config = loadConfig(io.env);
   const database = config.databaseUrl !== undefined
     ? await openDatabase({ kind: 'postgres', connectionString: config.databaseUrl, poolMax: 2 })
@@ -36,12 +63,18 @@ export const auditVerifyCommand: CliCommand = async (argv, io) => {
 };
 
 export const auditVerifyExportCommand: CliCommand = async (argv, io) => {
-  const { values, positionals } = parseArgs({ args: [...argv], options: { jwks: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const parsed = parseCommandArgs(
+    () => parseArgs({ args: [...argv], options: { jwks: { type: 'string' }, json: { type: 'boolean', default: false }, help: HELP_OPTION }, allowPositionals: true, strict: true }),
+    EXPORT_HELP,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1 || values.jwks === undefined) {
-    io.stderr.write('usage: hipaa-ai-risk audit-verify-export <export.jsonl> --jwks <file-or-url> [--json]\n');
+    io.stderr.write(EXPORT_HELP);
     return EXIT.usage;
   }
-  const text = await readFile(positionals[0]!, 'utf8');
+  const text = (await readInputFile(positionals[0]!, 'export')).toString('utf8');
   const result = await verifyAuditExport(text, await loadJwks(values.jwks));
   if (values.json) io.stdout.write(JSON.stringify(result) + '\n');
   else if (result.valid) io.stdout.write(`audit export valid: events ${result.fromSeq}–${result.toSeq} (${result.events} with content, ${result.links} links of other organisations), ${result.checkpoints} signed checkpoints\n`);

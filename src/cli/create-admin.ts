@@ -11,7 +11,7 @@ import { createAdministrator, FIRST_ORGANIZATION_NAME, generatePassword } from '
 import { loadConfig } from '../config/index.js';
 import { migrate, migrationStatus } from '../db/migrate.js';
 import { openConfiguredDatabase } from '../service.js';
-import { EXIT, runIfMain, type CliCommand } from './main.js';
+import { EXIT, HELP_OPTION, parseCommandArgs, runIfMain, type CliCommand } from './main.js';
 
 const HELP = `usage: npm run create-admin -- --email ADDRESS [--organization NAME | --organization-id UUID] [--password-stdin]
 
@@ -36,21 +36,13 @@ async function readStdinLine(): Promise<string> {
  * once on standard output and nowhere else.
  */
 export const createAdminCommand: CliCommand = async (argv, io) => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: { email: { type: 'string' }, organization: { type: 'string' }, 'organization-id': { type: 'string' }, 'password-stdin': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-    }));
-  } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout.write(HELP);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs(
+    () => parseArgs({ args: [...argv], options: { email: { type: 'string' }, organization: { type: 'string' }, 'organization-id': { type: 'string' }, 'password-stdin': { type: 'boolean', default: false }, help: HELP_OPTION }, strict: true }),
+    HELP,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (values.email === undefined || !/^[^\s@]+@[^\s@]+$/.test(values.email) || (values.organization !== undefined && values['organization-id'] !== undefined)) {
     io.stderr.write(HELP);
     return EXIT.usage;

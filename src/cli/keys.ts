@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { keySourceFromEnv, loadKeyRing, rotateKeyDirectory } from '../signing/key-ring.js';
 import type { KeyPurpose, KeyRing } from '../signing/key-ring.js';
-import { EXIT, runIfMain } from './main.js';
+import { EXIT, HELP_OPTION, parseCommandArgs, runIfMain } from './main.js';
 import type { CliCommand } from './main.js';
 
 const HELP = `usage: hipaa-ai-risk keys <rotate|list|jwks> [--purpose report|token] [--data-dir DIR]
@@ -29,27 +29,13 @@ The first key of an embedded ring is created on first use (by the server, or by 
  * one) and refuses when the ring is configured from the environment; prints the new kid.
  */
 export const keysCommand: CliCommand = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        purpose: { type: 'string', default: 'report' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-    return EXIT.usage;
-  }
+  const parsed = parseCommandArgs(
+    () => parseArgs({ args: [...argv], options: { purpose: { type: 'string', default: 'report' }, 'data-dir': { type: 'string' }, help: HELP_OPTION }, allowPositionals: true, strict: true }),
+    HELP,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(HELP);
-    return EXIT.ok;
-  }
   const purpose = values.purpose;
   const [action, ...extra] = positionals;
   if ((purpose !== 'report' && purpose !== 'token') || action === undefined || extra.length > 0) {

@@ -4,6 +4,7 @@
  * run in-process by tests and added without touching the others.
  */
 import { realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../errors.js';
 
@@ -19,6 +20,30 @@ export type CliCommand = (argv: readonly string[], io: CliIo) => Promise<number>
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** The `-h`/`--help` option every command takes (add it to the command's parseArgs options). */
+export const HELP_OPTION = { type: 'boolean', short: 'h', default: false } as const;
+
+/**
+ * Runs a command's `parse` (node:util parseArgs, strict, with HELP_OPTION among its options).
+ * Returns what it parsed, or the exit code the command ends with: EXIT.ok after writing `help`
+ * to stdout when -h/--help was given; EXIT.usage after writing the parser's message and `help` to
+ * stderr when the arguments do not parse (an unknown option, a missing option value).
+ */
+export function parseCommandArgs<R extends { readonly values: { readonly help?: boolean | undefined } }>(parse: () => R, help: string, io: CliIo): R | number {
+  let parsed: R;
+  try {
+    parsed = parse();
+  } catch (error) {
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${help}`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help === true) {
+    io.stdout.write(help);
+    return EXIT.ok;
+  }
+  return parsed;
+}
 
 const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<CliCommand> }>> = {
   verify: { summary: 'verify a signed report offline (report JSON + detached JWS + JWKS)', load: async () => (await import('./verify.js')).verifyCommand },
@@ -61,6 +86,15 @@ export async function runCommand(command: CliCommand, argv: readonly string[], i
     }
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failed;
+  }
+}
+
+/** Reads a file a command was given; one that cannot be read is a usage or input error (exit 2). */
+export async function readInputFile(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new AppError('bad-request', `cannot read the ${what} file ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -5,12 +5,10 @@
  * signature is valid (the report's identity is printed), 1 when it is not (with the reason),
  * 2 on a usage or input error.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AppError } from '../errors.js';
 import { loadJwks, verifyReportOffline } from '../signing/verify-offline.js';
 import type { OfflineVerification, ReportIdentity } from '../signing/verify-offline.js';
-import { EXIT, runIfMain } from './main.js';
+import { EXIT, HELP_OPTION, parseCommandArgs, readInputFile, runIfMain } from './main.js';
 import type { CliCommand } from './main.js';
 
 const HELP = `usage: hipaa-ai-risk verify <report.json> <report.jws> --jwks <file-or-url> [--json]
@@ -34,29 +32,19 @@ Exit codes: 0 valid, 1 invalid (reason on stderr), 2 usage or input error.
  * the report file's exact bytes by a key in the given JWKS.
  */
 export const verifyCommand: CliCommand = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: { jwks: { type: 'string' }, pdf: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-    return EXIT.usage;
-  }
+  const parsed = parseCommandArgs(
+    () => parseArgs({ args: [...argv], options: { jwks: { type: 'string' }, pdf: { type: 'string' }, json: { type: 'boolean', default: false }, help: HELP_OPTION }, allowPositionals: true, strict: true }),
+    HELP,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(HELP);
-    return EXIT.ok;
-  }
   if (values.pdf !== undefined) {
     if (positionals.length > 0 || values.jwks === undefined) {
       io.stderr.write(HELP);
       return EXIT.usage;
     }
-    const pdfBytes = await readInput(values.pdf, 'PDF');
+    const pdfBytes = await readInputFile(values.pdf, 'PDF');
     const jwks = await loadJwks(values.jwks);
     const { verifyPdfOffline, pdfVerificationLines } = await import('../reports/pdf/verify-pdf.js');
     const result = await verifyPdfOffline(pdfBytes, jwks);
@@ -70,8 +58,8 @@ export const verifyCommand: CliCommand = async (argv, io) => {
     return EXIT.usage;
   }
 
-  const reportBytes = await readInput(reportPath, 'report');
-  const jwsText = (await readInput(jwsPath, 'signature')).toString('utf8');
+  const reportBytes = await readInputFile(reportPath, 'report');
+  const jwsText = (await readInputFile(jwsPath, 'signature')).toString('utf8');
   const jwks = await loadJwks(values.jwks);
   const result = await verifyReportOffline(reportBytes, jwsText, jwks);
 
@@ -86,14 +74,6 @@ export const verifyCommand: CliCommand = async (argv, io) => {
   }
   return result.valid ? EXIT.ok : EXIT.failed;
 };
-
-async function readInput(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new AppError('bad-request', `cannot read the ${what} file ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
 
 function identityLines(identity: ReportIdentity, kid: string | undefined): string {
   const rows: [string, string | number | undefined][] = [
