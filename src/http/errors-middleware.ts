@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError } from '../errors.js';
+import { AppError, validationError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { sendProblem } from './problem.js';
 
@@ -16,7 +16,7 @@ function fromBodyParser(err: BodyParserError, limitBytes: number): AppError | un
     case 'entity.too.large':
       return new AppError('payload-too-large', `The request body exceeds the limit of ${limitBytes} bytes`);
     case 'entity.parse.failed':
-      return new AppError('malformed-json', 'The request body could not be parsed as JSON', { pointer: '' });
+      return unparsedJson(err);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError('unsupported-media-type', 'The request body must be UTF-8 encoded');
@@ -37,6 +37,25 @@ function fromBodyParser(err: BodyParserError, limitBytes: number): AppError | un
     return new AppError('bad-request', 'The request could not be processed');
   }
   return undefined;
+}
+
+/**
+ * A JSON body the parser refused. Every request body of this API is an object, so the parser is
+ * strict: valid JSON that is not an object or array (`null`, `42`, `"x"`) is a 422 at the root,
+ * as an array is (the schemas say "must be object"); anything else is not JSON at all, a 400.
+ */
+function unparsedJson(err: BodyParserError & { body?: unknown }): AppError {
+  if (typeof err.body === 'string') {
+    let parsed: { value: unknown } | undefined;
+    try {
+      parsed = { value: JSON.parse(err.body) as unknown };
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== undefined) return validationError([{ pointer: '', detail: `must be object, not ${parsed.value === null ? 'null' : typeof parsed.value}` }]);
+  }
+  // Not the parser's message: V8 quotes the input in it, and a body may hold patient data.
+  return new AppError('malformed-json', 'The request body could not be parsed as JSON', { pointer: '' });
 }
 
 const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);

@@ -182,6 +182,9 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
 
   const badInputs: [string, () => RequestInit & { path?: string }, number, string, string | undefined][] = [
     ['malformed JSON', () => ({ body: '{"title": "x", ', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json', ''],
+    ['JSON null instead of an object', () => ({ body: 'null' }), 422, 'validation-failed', ''],
+    ['a JSON string instead of an object', () => ({ body: '"title"' }), 422, 'validation-failed', ''],
+    ['an array instead of an object', () => ({ body: '[]' }), 422, 'validation-failed', ''],
     ['unknown field', () => ({ body: JSON.stringify({ title: 'x', ...well, extra: 1 }) }), 422, 'validation-failed', '/extra'],
     ['wrong type', () => ({ body: JSON.stringify({ ...well, title: 42 }) }), 422, 'validation-failed', '/title'],
     ['answers failing the questionnaire', () => ({ body: JSON.stringify({ title: 'x', questionnaireVersion: '1', answers: { ...well.answers, 'uc.autonomy': 'telepathy' } }) }), 422, 'validation-failed', '/answers/uc.autonomy'],
@@ -206,6 +209,19 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     expect(body.detail.length).toBeGreaterThan(5);
     if (pointer !== undefined) expect(body.pointer).toBe(pointer);
     expect(await Promise.all(tables.map(count))).toEqual(before);
+  });
+
+  it('says what is wrong with a body that is JSON but not an object, and never quotes an unparsable body back', async () => {
+    const post = (body: string): Promise<Response> => fetch(`${app.url}/v1/assessments`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${(integrator as { token: string }).token}` }, body });
+    const nul = (await (await post('null')).json()) as { detail: string; errors: { pointer: string; detail: string }[] };
+    expect(nul.detail).toBe('/: must be object, not null');
+    expect(nul.errors).toEqual([{ pointer: '', detail: 'must be object, not null' }]);
+    expect(((await (await post('42')).json()) as { detail: string }).detail).toBe('/: must be object, not number');
+    // V8's parse errors quote the input; a body may hold patient data, so the detail does not.
+    const res = await post('{"title": "x", "answers": {"uc.purpose": Jane Doe, MRN 1234567}}');
+    expect(res.status).toBe(400);
+    const broken = (await res.json()) as { detail: string };
+    expect(broken.detail).toBe('The request body could not be parsed as JSON');
   });
 
   it('keeps verifying reports signed by a rotated-out key that the ring still holds, and never trusts a key from the database', async () => {
