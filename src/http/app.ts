@@ -29,7 +29,7 @@ import type { KeyRing } from '../signing/key-ring.js';
 import { authRoutes } from './routes/auth.js';
 import { apiBody } from './body.js';
 import { cleanQuery } from './clean-input.js';
-import { errorHandler, notFound } from './errors-middleware.js';
+import { allowedMethodsFrom, errorHandler, notFound } from './errors-middleware.js';
 import { healthRoutes } from './health.js';
 import { requestId } from './request-id.js';
 import { createMetrics, metricsRouter, traceContext, type Metrics } from './metrics/index.js';
@@ -177,7 +177,7 @@ export function createApp(deps: AppDeps): Express {
   ]);
   app.use(docsRoutes(() => openapi));
   for (const router of deps.extraRoutes?.(auth) ?? []) app.use(router);
-  app.use(notFound());
+  app.use(notFound(allowedMethodsFrom(openapi.paths as Record<string, unknown>)));
   app.use(errorHandler(logger, config.bodyLimitBytes));
   return app;
 }

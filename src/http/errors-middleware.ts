@@ -103,8 +103,36 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number) {
 }
 
 /** 404 for every route nobody claimed. */
-export function notFound() {
+export function notFound(allowedMethods?: (path: string) => readonly string[]) {
   return (req: Request, _res: Response, next: NextFunction): void => {
+    const allowed = allowedMethods?.(req.path) ?? [];
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      // RFC 9110 §15.5.6: the resource exists, the method does not; Allow says which do.
+      next(new AppError('method-not-allowed', `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } }));
+      return;
+    }
     next(new AppError('not-found', `No resource at ${req.method} ${req.path}`));
+  };
+}
+
+const OPENAPI_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/**
+ * The methods an OpenAPI document's `paths` allow on a request path (templates such as
+ * `/v1/reports/{id}` match one segment per parameter; matched like express routes: any case, an
+ * optional trailing slash), with HEAD wherever GET is (express answers HEAD with the GET route).
+ * An empty list for a path no template matches. For `notFound`'s 405s.
+ */
+export function allowedMethodsFrom(paths: Readonly<Record<string, unknown>>): (path: string) => readonly string[] {
+  const segmentPattern = (segment: string): string => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const templates = Object.entries(paths).map(([template, item]) => ({
+    pattern: new RegExp(`^${template.split('/').map(segmentPattern).join('/')}/?$`, 'i'),
+    methods: Object.keys(item as object).filter((m) => OPENAPI_METHODS.has(m)).map((m) => m.toUpperCase()),
+  }));
+  return (path) => {
+    const allowed = new Set<string>();
+    for (const t of templates) if (t.pattern.test(path)) for (const m of t.methods) allowed.add(m);
+    if (allowed.has('GET')) allowed.add('HEAD');
+    return [...allowed].sort();
   };
 }

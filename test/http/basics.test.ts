@@ -61,6 +61,29 @@ describe.each(DATABASE_KINDS)('HTTP basics on %s', (kind) => {
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+|node_modules|SyntaxError/);
   });
 
+  it('answers a method a documented resource does not have with 405 and Allow (the API has no PUT or DELETE on what it keeps)', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/v1/assessments', 'GET, HEAD, POST'],
+      ['PUT', '/v1/assessments/7b210bac-3674-481d-bf05-fa5e43a05270', 'GET, HEAD'],
+      ['DELETE', '/v1/reports/7b210bac-3674-481d-bf05-fa5e43a05270/', 'GET, HEAD'],
+      ['GET', '/v1/evaluate', 'POST'],
+      ['PATCH', '/V1/Rulesets/hipaa-security/1.0.0', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await fetch(`${app.url}${path}`, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+      expect(res.headers.get('content-type')).toContain(PROBLEM);
+      const body = (await res.json()) as { type: string; detail: string };
+      expect(body.type).toBe('https://hipaa-ai-risk.dev/problems/method-not-allowed');
+      expect(body.detail).toBe(`${method} is not allowed on ${path}; allowed: ${allow}`);
+    }
+    // Paths no template matches stay 404, whatever the method.
+    for (const [method, path] of [['DELETE', '/v1/assessments/x/y/z/w'], ['GET', '/v1/reportsx/1'], ['DELETE', '/nope']] as const) {
+      const res = await fetch(`${app.url}${path}`, { method });
+      expect([path, res.status, res.headers.get('allow')]).toEqual([path, 404, null]);
+    }
+  });
+
   it('logs each request with its id and never the body, passwords, tokens or cookies', async () => {
     const secretBody = JSON.stringify({ password: 'hunter2-Very-Secret', answers: { 'uc.purpose': 'PATIENT-NAME-John-Doe' } });
     const res = await fetch(`${app.url}/v1/login-probe`, {
