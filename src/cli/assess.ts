@@ -2,16 +2,23 @@
  * `npm run -s assess -- <file.json>` (or `npx tsx src/cli/assess.ts <file.json>`): evaluates
  * `{questionnaireVersion, answers, rulesets?}` from a file ("-" for standard input) and prints the
  * evaluation result as canonical JSON (RFC 8785) on standard output, nothing else. No database, no
- * server. Invalid input: exit code 1 and the field-level errors on standard error; usage errors: 2.
+ * server. Invalid input: exit code 1 and the field-level errors on standard error; usage errors: 2;
+ * `--help`: the usage on standard output, exit 0.
  */
 import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
 import { evaluate, evaluationToCanonicalJson } from '../rules/index.js';
 
+const USAGE = 'usage: assess <file.json | ->\n  prints the evaluation of {questionnaireVersion, answers, rulesets?} as canonical JSON\n';
+
 async function main(argv: readonly string[]): Promise<number> {
   const file = argv[0];
-  if (argv.length !== 1 || file === undefined || file === '--help' || file === '-h') {
-    process.stderr.write('usage: assess <file.json | ->\n  prints the evaluation of {questionnaireVersion, answers, rulesets?} as canonical JSON\n');
+  if (argv.length === 1 && (file === '--help' || file === '-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.length !== 1 || file === undefined) {
+    process.stderr.write(USAGE);
     return 2;
   }
   let body: unknown;

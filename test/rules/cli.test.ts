@@ -31,4 +31,14 @@ describe('assess CLI', () => {
     expect(r.stderr).toContain('/answers/uc.domain: must be one of');
     expect(r.stderr).toContain('/answers/no.such: unknown question');
   });
+
+  it('prints its usage for --help (exit 0) and refuses no argument or two (exit 2)', () => {
+    const help = cli('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: assess <file.json | ->');
+    expect(help.stderr).toBe('');
+    const none = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'assess.ts')], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('usage: assess');
+  });
 });
