@@ -61,7 +61,7 @@ describe.each(DATABASE_KINDS)('HTTP basics on %s', (kind) => {
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+|node_modules|SyntaxError/);
   });
 
-  it('answers a method a documented resource does not have with 405 and Allow (the API has no PUT or DELETE on what it keeps)', async () => {
+  it('answers a method a documented resource does not have with 405 and Allow (assessments and reports have no PUT or DELETE)', async () => {
     const cases: [string, string, string][] = [
       ['DELETE', '/v1/assessments', 'GET, HEAD, POST'],
       ['PUT', '/v1/assessments/7b210bac-3674-481d-bf05-fa5e43a05270', 'GET, HEAD'],
