@@ -6,6 +6,7 @@ import type { Answers, Questionnaire } from '../questionnaire/types.js';
 import { checkAnswers } from '../questionnaire/validate.js';
 import { visibleQuestions } from '../questionnaire/visibility.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { firstUncleanString } from '../util/clean-strings.js';
 import { sha256Hex } from '../util/hash.js';
 import { compareCitations } from './citation-sort.js';
 import { buildEngine, buildSingleEngine, ENGINE_INFO, itemName, parseItemName } from './engine.js';
@@ -116,6 +117,11 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   const compiled = resolveRulesets(questionnaire.version, input.rulesets);
   const validated = checkAnswers(questionnaire, input.answers);
   if (!validated.ok) throw validationError(validated.errors);
+  // A lone surrogate cannot be canonicalised (RFC 8785): refused with its pointer, as the HTTP
+  // layer refuses it in any body, for callers that skip that layer (the assess CLI, the library).
+  // NUL characters evaluate; only storing refuses them (the HTTP layer does).
+  const unclean = firstUncleanString(validated.answers, '/answers', false);
+  if (unclean) throw validationError([unclean]);
   return evaluateCompiled(questionnaire, validated.answers, compiled, validated.visible);
 }
 

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/context.js';
 import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
-import { firstUncleanString } from '../http/clean-input.js';
+import { firstUncleanString } from '../util/clean-strings.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { PageSessions } from './session.js';

@@ -155,6 +155,12 @@ describe('evaluate: input errors', () => {
     expect(twice.pointer).toBe('/rulesets/1');
   });
 
+  it('rejects an answer canonical JSON cannot hold (a lone surrogate) at its pointer, as the API does', async () => {
+    const lone = await rejection(evaluate({ questionnaireVersion: '1', answers: { ...well.answers, 'uc.purpose': 'Summaries \ud800 of notes' } }));
+    expect(lone.code).toBe('validation-failed');
+    expect(lone.errors).toEqual([{ pointer: '/answers/uc.purpose', detail: 'is not well-formed Unicode (a lone surrogate)' }]);
+  });
+
   it('rejects invalid answers with validationError pointers and does not evaluate them', async () => {
     const e = await rejection(evaluate({ questionnaireVersion: '1', answers: { ...well.answers, 'uc.domain': 42 } }));
     expect(e.status).toBe(422);
