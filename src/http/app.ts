@@ -17,7 +17,7 @@ import { buildOpenApi } from './openapi/document.js';
 import { assessmentPaths, assessmentSchemas, auditPaths } from './openapi/assessments.js';
 import { authOpenApi } from './openapi/auth.js';
 import { AssessmentService } from '../assessments/service.js';
-import { webRoutes, webStatic } from '../web/index.js';
+import { pageErrors, webRoutes, webStatic } from '../web/index.js';
 import { PdfReports, type PdfRenderer } from '../reports/pdf-store.js';
 import { renderInPool } from '../reports/pdf/pool.js';
 import type { PdfSignerIdentity } from '../signing/pdf-sign.js';
@@ -147,6 +147,8 @@ export function createApp(deps: AppDeps): Express {
   // submission (per principal once authenticated, per IP before), for the API and the forms.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);
   app.post(['/assessments/new', '/assessments/:id/edit'], rateLimits.evaluate);
+  // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json.
+  app.use(pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test' }));
   // Pages for people (forms post urlencoded bodies; they parse their own, before the API's JSON).
   app.use('/static', webStatic());
   app.use(webRoutes({ config, database, tokenKeys: deps.tokenKeys, service: assessments, reportKeys: deps.reportKeys, auth, clock: deps.clock, logger, strictTemplates: deps.strictTemplates ?? config.env === 'test' }));

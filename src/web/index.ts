@@ -6,11 +6,13 @@
  * Wiring (src/http/app.ts), BEFORE the API body parser, because pages parse their own
  * `application/x-www-form-urlencoded` bodies:
  *
+ *   app.use(pageErrors({ strictTemplates }));   // after the app-wide checks and limiters
  *   app.use('/static', webStatic());
  *   app.use(webRoutes({ config, database, tokenKeys, service, reportKeys, auth, clock, logger }));
  *   app.use(apiBody(...));
  */
-import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { AppError } from '../errors.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { createAuthContext } from '../auth/context.js';
 import type { Config } from '../config/index.js';
@@ -23,7 +25,7 @@ import { adminRoutes } from './admin-routes.js';
 import { assessmentRoutes } from './assessment-routes.js';
 import { auditorRoutes } from './auditor-routes.js';
 import { loginRoutes } from './login-routes.js';
-import { pageHeaders, renderError, type WebContext } from './page.js';
+import { pageHeaders, problemHeading, renderError, type WebContext } from './page.js';
 import { createPageSessions } from './session.js';
 import { createViews, WEB_STATIC_DIR } from './view.js';
 
@@ -81,6 +83,27 @@ export function webRoutes(deps: WebDeps): Router {
     headers(req, res, () => renderError(ctx, res, status >= 400 && status < 600 ? status : 500, status === 413 ? 'Too much data' : status < 500 ? 'The request could not be read' : 'Something went wrong', status === 413 ? 'The form is larger than this service accepts.' : status < 500 ? 'The form could not be read. Go back and try again.' : 'The page could not be shown.'));
   });
   return router;
+}
+
+/** Paths that are never pages: the API, its documents, health checks, metrics. */
+const NOT_PAGES = /^\/(?:v1|\.well-known|openapi\.json|docs|healthz|readyz|metrics|static)(?:\/|$)/i;
+
+/**
+ * Errors raised for a page request before its page handler ran (a query string the service
+ * refuses; the per-IP, sign-in or submission rate limit on a page): an HTML error page with the
+ * problem's status, detail and headers (`Retry-After`), instead of problem+json, when the
+ * request is for a page and prefers HTML (a browser). Everything else goes on to the API's error
+ * handler unchanged. Mount after the app-wide checks and limiters, before the pages.
+ */
+export function pageErrors(options: { readonly strictTemplates?: boolean } = {}): ErrorRequestHandler {
+  const views = createViews({ strict: options.strictTemplates === true });
+  const headers = pageHeaders();
+  return (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!(err instanceof AppError) || err.status >= 500 || res.headersSent || NOT_PAGES.test(req.path)) return next(err);
+    if (req.accepts(['application/json', 'application/problem+json', 'text/html']) !== 'text/html') return next(err);
+    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+    headers(req, res, () => renderError({ views }, res, err.status, problemHeading(err.status), err.detail));
+  };
 }
 
 /**

@@ -116,7 +116,7 @@ export async function pageUserOf(db: Kysely<DB>, p: Principal): Promise<PageUser
 }
 
 /** Renders the error page. */
-export function renderError(ctx: WebContext, res: Response, status: number, heading: string, detail: string, session?: PageSession): void {
+export function renderError(ctx: Pick<WebContext, 'views'>, res: Response, status: number, heading: string, detail: string, session?: PageSession): void {
   ctx.views.render(res, status, 'error.njk', { title: heading, heading, detail, status, user: session?.user ?? null, csrfToken: session?.csrfToken ?? '' });
 }
 
@@ -154,7 +154,8 @@ export function formBody(limitBytes: number): RequestHandler {
   };
 }
 
-function problemHeading(status: number): string {
+/** The error page's heading for a status. */
+export function problemHeading(status: number): string {
   switch (status) {
     case 404:
       return 'Page not found';

@@ -210,3 +210,45 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect((await c.get('/admin/grants')).status).toBe(200);
   });
 });
+
+describe('errors raised before a page handler (the app-wide checks and limiters)', () => {
+  let app: WebApp;
+  beforeAll(async () => {
+    app = await startWebApp('pglite', { RATE_LIMIT_LOGIN: '2' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+  const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'; // what browsers send
+
+  it('are an HTML page for a browser (the sign-in limit: 429 with Retry-After), problem+json for anything else', async () => {
+    // The embedded default counts in memory, a window per client from its first hit.
+    const c = new PageClient(app.url);
+    const csrf = PageClient.csrfOf(await (await c.get('/login')).text());
+    const form = new URLSearchParams({ _csrf: csrf, email: app.users.officer, password: 'not-the-password', next: '/' });
+    for (let i = 0; i < 2; i++) expect((await c.post('/login', form, { accept: HTML })).status).toBe(401);
+    const limited = await c.post('/login', form, { accept: HTML });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toContain('text/html');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('content-security-policy')).toMatch(/script-src 'nonce-[^']+'/);
+    expect(limited.headers.get('cache-control')).toBe('no-store');
+    const html = await limited.text();
+    expect(html).toContain('Too many attempts');
+    expect(html).toContain('the login limit is 2 per 60 s');
+    // An API client posting to the same form is told in problem+json.
+    const asApi = await c.post('/login', form, { accept: 'application/json' });
+    expect(asApi.status).toBe(429);
+    expect(asApi.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('are an HTML page for a refused query string on a page, and stay problem+json on the API', async () => {
+    const page = await fetch(`${app.url}/?q=%00`, { headers: { accept: HTML } });
+    expect(page.status).toBe(400);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('The query parameter q contains a NUL character (U+0000)');
+    const api = await fetch(`${app.url}/v1/assessments?q=%00`, { headers: { accept: HTML } });
+    expect(api.status).toBe(400);
+    expect(api.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
