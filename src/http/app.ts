@@ -147,8 +147,10 @@ export function createApp(deps: AppDeps): Express {
   // submission (per principal once authenticated, per IP before), for the API and the forms.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);
   app.post(['/assessments/new', '/assessments/:id/edit'], rateLimits.evaluate);
-  // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json.
-  app.use(pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test' }));
+  // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json
+  // (and below, an address that is no page).
+  const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test' });
+  app.use(htmlErrors);
   // Pages for people (forms post urlencoded bodies; they parse their own, before the API's JSON).
   app.use('/static', webStatic());
   app.use(webRoutes({ config, database, tokenKeys: deps.tokenKeys, service: assessments, reportKeys: deps.reportKeys, auth, clock: deps.clock, logger, strictTemplates: deps.strictTemplates ?? config.env === 'test' }));
@@ -180,6 +182,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(docsRoutes(() => openapi));
   for (const router of deps.extraRoutes?.(auth) ?? []) app.use(router);
   app.use(notFound(allowedMethodsFrom(openapi.paths as Record<string, unknown>)));
+  app.use(htmlErrors);
   app.use(errorHandler(logger, config.bodyLimitBytes));
   return app;
 }

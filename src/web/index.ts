@@ -89,11 +89,13 @@ export function webRoutes(deps: WebDeps): Router {
 const NOT_PAGES = /^\/(?:v1|\.well-known|openapi\.json|docs|healthz|readyz|metrics|static)(?:\/|$)/i;
 
 /**
- * Errors raised for a page request before its page handler ran (a query string the service
- * refuses; the per-IP, sign-in or submission rate limit on a page): an HTML error page with the
+ * Errors raised for a page request outside its page handler (a query string the service
+ * refuses; the per-IP, sign-in or submission rate limit on a page; an address that is no page,
+ * when mounted after the routes too): an HTML error page with the
  * problem's status, detail and headers (`Retry-After`), instead of problem+json, when the
  * request is for a page and prefers HTML (a browser). Everything else goes on to the API's error
- * handler unchanged. Mount after the app-wide checks and limiters, before the pages.
+ * handler unchanged. Mount after the app-wide checks and limiters, before the pages, and again
+ * after the last route.
  */
 export function pageErrors(options: { readonly strictTemplates?: boolean } = {}): ErrorRequestHandler {
   const views = createViews({ strict: options.strictTemplates === true });
@@ -102,7 +104,8 @@ export function pageErrors(options: { readonly strictTemplates?: boolean } = {})
     if (!(err instanceof AppError) || err.status >= 500 || res.headersSent || NOT_PAGES.test(req.path)) return next(err);
     if (req.accepts(['application/json', 'application/problem+json', 'text/html']) !== 'text/html') return next(err);
     for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    headers(req, res, () => renderError({ views }, res, err.status, problemHeading(err.status), err.detail));
+    const detail = err.code === 'not-found' ? 'There is no page at this address. Check the link, or start again from the list of assessments.' : err.detail;
+    headers(req, res, () => renderError({ views }, res, err.status, problemHeading(err.status), detail));
   };
 }
 

@@ -251,4 +251,18 @@ describe('errors raised before a page handler (the app-wide checks and limiters)
     expect(api.status).toBe(400);
     expect(api.headers.get('content-type')).toContain('application/problem+json');
   });
+
+  it('make an address that is no page a 404 page for a browser, and keep the API\'s 404 and 405 problem+json', async () => {
+    const page = await fetch(`${app.url}/assessments/new/nothing-here`, { headers: { accept: HTML } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('Page not found');
+    expect(html).toContain('There is no page at this address.');
+    expect((await fetch(`${app.url}/assessments/new/nothing-here`)).headers.get('content-type')).toContain('application/problem+json');
+    for (const [method, path, status] of [['GET', '/v1/nothing-here', 404], ['DELETE', '/v1/assessments', 405]] as const) {
+      const res = await fetch(`${app.url}${path}`, { method, headers: { accept: HTML } });
+      expect([path, res.status, res.headers.get('content-type')]).toEqual([path, status, expect.stringContaining('application/problem+json')]);
+    }
+  });
 });
