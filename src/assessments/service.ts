@@ -481,12 +481,12 @@ function submissionStatement(db: Kysely<DB>, rows: SubmissionRows): Compilable &
   return q.insertInto('audit_pending').values(rows.audit);
 }
 
-/** A revision's row and what the API shows of it. */
 /** Who acted, as the audit trail records it. */
 function auditActor(actor: Actor): AuditActor {
   return { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId };
 }
 
+/** A revision's row and what the API shows of it. */
 function revisionRow(assessmentId: string, n: number, actor: Actor, questionnaireVersion: string, answersCanonical: string, status: 'draft' | 'submitted', now: Date): { row: Insertable<AssessmentRevisionsTable>; view: RevisionView } {
   const answersSha256 = sha256Hex(answersCanonical);
   return {

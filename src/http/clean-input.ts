@@ -1,10 +1,7 @@
+/** Request checks over src/util/clean-strings.ts: strings nothing in the service can store or sign. */
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors.js';
 import { firstUncleanString } from '../util/clean-strings.js';
-
-/**
- * Request checks over src/util/clean-strings.ts: strings nothing in the service can store or sign.
- */
 
 /** Refuses a request whose query string carries such a string (400, naming the parameter). */
 export function cleanQuery() {

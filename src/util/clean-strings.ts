@@ -1,3 +1,4 @@
+/** Strings that nothing in the service can store or sign, found with their JSON pointer. */
 import type { FieldError } from '../errors.js';
 
 /** How deep the check looks; deeper values are refused by the schemas anyway. */
@@ -14,10 +15,10 @@ function badString(s: string, refuseNul: boolean): string | null {
 }
 
 /**
- * The first string (value or key) in a parsed body, query or set of answers that no part of the service can
- * store or sign: a NUL character (PostgreSQL text refuses it) or a lone UTF-16 surrogate (RFC 8785
- * cannot canonicalise it); with `refuseNul` false, only the latter. Iterative, so a deeply nested
- * body cannot exhaust the stack.
+ * The first string (value or key) in a parsed body, query or set of answers that no part of the
+ * service can store or sign: a NUL character (PostgreSQL text refuses it) or a lone UTF-16
+ * surrogate (RFC 8785 cannot canonicalise it); with `refuseNul` false, only the latter.
+ * Iterative, so a deeply nested value cannot exhaust the stack.
  */
 export function firstUncleanString(value: unknown, root = '', refuseNul = true): FieldError | null {
   const stack: [unknown, string, number][] = [[value, root, 0]];
@@ -40,4 +41,3 @@ export function firstUncleanString(value: unknown, root = '', refuseNul = true):
   }
   return null;
 }
-

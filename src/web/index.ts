@@ -6,7 +6,8 @@
  * Wiring (src/http/app.ts), BEFORE the API body parser, because pages parse their own
  * `application/x-www-form-urlencoded` bodies:
  *
- *   app.use(pageErrors({ strictTemplates }));   // after the app-wide checks and limiters
+ *   app.use(pageErrors({ strictTemplates }));   // after the app-wide checks and limiters, and
+ *                                               // again after the last route
  *   app.use('/static', webStatic());
  *   app.use(webRoutes({ config, database, tokenKeys, service, reportKeys, auth, clock, logger }));
  *   app.use(apiBody(...));
@@ -91,11 +92,10 @@ const NOT_PAGES = /^\/(?:v1|\.well-known|openapi\.json|docs|healthz|readyz|metri
 /**
  * Errors raised for a page request outside its page handler (a query string the service
  * refuses; the per-IP, sign-in or submission rate limit on a page; an address that is no page,
- * when mounted after the routes too): an HTML error page with the
- * problem's status, detail and headers (`Retry-After`), instead of problem+json, when the
- * request is for a page and prefers HTML (a browser). Everything else goes on to the API's error
- * handler unchanged. Mount after the app-wide checks and limiters, before the pages, and again
- * after the last route.
+ * when mounted after the routes too): an HTML error page with the problem's status, detail and
+ * headers (`Retry-After`), instead of problem+json, when the request is for a page and prefers
+ * HTML (a browser). Everything else goes on to the API's error handler unchanged. Mount after the
+ * app-wide checks and limiters, before the pages, and again after the last route.
  */
 export function pageErrors(options: { readonly strictTemplates?: boolean } = {}): ErrorRequestHandler {
   const views = createViews({ strict: options.strictTemplates === true });
