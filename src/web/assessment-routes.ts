@@ -291,9 +291,17 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       renderPage(ctx, res, session, 'compare.njk', { title: `Compare: ${a.title}`, active: 'home', assessment: a, reports, diff: null, fromId: '', toId: '', rows: [] });
       return;
     }
-    const pick = (value: unknown, fallback: string): string => (typeof value === 'string' && reports.some((r) => r.id === value) ? value : fallback);
-    const fromId = pick(req.query.from, reports.at(-2)!.id);
-    const toId = pick(req.query.to, reports.at(-1)!.id);
+    // Omitted: the last two reports. Given: one of this assessment's reports, or the page says so
+    // (comparing another pair than the one asked for would mislead).
+    const pick = (name: 'from' | 'to', fallback: string): string => {
+      const value = req.query[name];
+      if (value === undefined || value === '') return fallback;
+      if (typeof value !== 'string') throw new AppError('bad-request', `The query parameter ${name} must be given once`);
+      if (!reports.some((r) => r.id === value)) throw new AppError('not-found', `No report ${value} of this assessment`);
+      return value;
+    };
+    const fromId = pick('from', reports.at(-2)!.id);
+    const toId = pick('to', reports.at(-1)!.id);
     const a1 = parseReport((await service.report(fromId, scope)).row.bytes);
     const b1 = parseReport((await service.report(toId, scope)).row.bytes);
     const diff = diffReports(a1, b1);

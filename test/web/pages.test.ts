@@ -4,7 +4,7 @@
  * expiry stash, escaping, tenancy, the auditor's and the administrator's pages.
  */
 import { DATABASE_KINDS } from '../support/databases.js';
-import { answersToForm, poorlyControlled } from './helpers.js';
+import { answersToForm, example, poorlyControlled } from './helpers.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
 
 const XSS = '<script>alert(1)</script>';
@@ -129,6 +129,27 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     await other.login(app.users.otherOfficer);
     expect((await other.get(`/reports/${reportId}`)).status).toBe(404);
     expect((await other.get(`/assessments/${id}/edit`)).status).toBe(404);
+  });
+
+  it('compares two reports of an assessment, and answers 404 for a report that is not one of them', async () => {
+    const c = new PageClient(app.url);
+    await c.login(app.users.officer);
+    const csrf = PageClient.csrfOf(await (await c.get('/assessments/new')).text());
+    const first = await c.post('/assessments/new', answersToForm(poorlyControlled(), new URLSearchParams({ _csrf: csrf, title: 'Compare me', _action: 'submit' })));
+    expect(first.status).toBe(303);
+    const r1 = /reports\/([0-9a-f-]{36})/.exec(first.headers.get('location')!)![1]!;
+    const id = /\/assessments\/([0-9a-f-]{36})\/edit/.exec(await (await c.get(`/reports/${r1}`)).text())![1]!;
+    const second = await c.post(`/assessments/${id}/edit`, answersToForm(example('well-controlled'), new URLSearchParams({ _csrf: csrf, _action: 'submit' })));
+    expect(second.status).toBe(303);
+    const r2 = /reports\/([0-9a-f-]{36})/.exec(second.headers.get('location')!)![1]!;
+
+    const both = await c.get(`/assessments/${id}/compare?from=${r1}&to=${r2}`);
+    expect(both.status).toBe(200);
+    expect(await both.text()).toMatch(/Revision 1 → revision 2 · \d+ findings changed/);
+    const unknown = await c.get(`/assessments/${id}/compare?from=00000000-0000-4000-8000-000000000000&to=${r2}`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('Page not found');
+    expect((await c.get(`/assessments/${id}/compare?from=${r1}&from=${r2}`)).status).toBe(400);
   });
 
   it('keeps the answers of a form posted after the session ended, and restores them after sign-in', async () => {
