@@ -117,6 +117,15 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect((await verifyAuditExport(dropped, jwks)).valid).toBe(false);
   });
 
+  it('refuses an empty export range before signing or recording anything', async () => {
+    const count = async (): Promise<number> => Number((await app.t.database.db.selectFrom('audit_checkpoints').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    const res = await send(app, 'GET', '/v1/audit/export?fromSeq=5&toSeq=2', auditor);
+    expect(res.status).toBe(400);
+    expect((await res.json()) as Record<string, unknown>).toMatchObject({ pointer: '/fromSeq', detail: 'The range is empty: fromSeq 5 is after toSeq 2' });
+    expect(await count()).toBe(before);
+  });
+
   it('refuses the trail to roles without audit access, and another organisation sees none of it', async () => {
     expect((await send(app, 'GET', '/v1/audit/events', officer)).status).toBe(403);
     expect((await send(app, 'GET', '/v1/audit/verify', integrator)).status).toBe(403);

@@ -203,8 +203,11 @@ export const auditPaths: Record<string, unknown> = {
       summary: 'Export the trail as JSON Lines with its chain proof',
       description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range. Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`.',
       security: auth,
-      parameters: [{ name: 'fromSeq', in: 'query', schema: { type: 'integer', minimum: 1 } }, { name: 'toSeq', in: 'query', schema: { type: 'integer', minimum: 1 } }],
-      responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('unauthenticated', 'forbidden') },
+      parameters: [
+        { name: 'fromSeq', in: 'query', description: 'First event of the range (default: your organisations\' first); not after `toSeq`', schema: { type: 'integer', minimum: 1 } },
+        { name: 'toSeq', in: 'query', description: 'The range ends on the last signed checkpoint at or before it (default: the head, signed first)', schema: { type: 'integer', minimum: 1 } },
+      ],
+      responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('bad-request', 'not-found', 'unauthenticated', 'forbidden') },
     },
   },
   '/v1/audit/verify': {

@@ -90,6 +90,9 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const scope = reachableOrganizations(p, 'audit.read');
     const fromSeq = one(req, 'fromSeq', /^[1-9]\d{0,14}$/);
     const toSeq = one(req, 'toSeq', /^[1-9]\d{0,14}$/);
+    if (fromSeq !== undefined && toSeq !== undefined && Number(fromSeq) > Number(toSeq)) {
+      throw new AppError('bad-request', `The range is empty: fromSeq ${fromSeq} is after toSeq ${toSeq}`, { errors: [{ pointer: '/fromSeq', detail: 'must not be greater than toSeq' }] });
+    }
     // Sign the head first, so the export ends on a signed checkpoint that authenticates every
     // line before it; then record the export before a byte leaves.
     await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: actorOf(p), request: auditRequestContext(req) });
