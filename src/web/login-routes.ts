@@ -113,7 +113,7 @@ export function loginRoutes(ctx: WebContext, restore: RestoreStash): Router {
       const roles = normalizeRoles(u.roles);
       const organizationName = (await organizationNames(ctx.db, [u.organizationId])).get(u.organizationId) ?? u.organizationId;
       const principal: Principal = { type: 'user', id: u.id, organizationId: u.organizationId, organizationName, roles, scopes: [], grantedOrganizationIds: [], sessionId: issued.sessionId, via: 'cookie', displayName: u.email };
-      await restore(req, res, { principal, csrfToken: issued.csrfToken, user: await pageUserOf(ctx.db, principal) }, stash);
+      await restore(req, res, { principal, csrfToken: issued.csrfToken, user: pageUserOf(principal) }, stash);
       return;
     }
     res.redirect(303, next);

@@ -109,10 +109,9 @@ export async function organizationNames(db: Kysely<DB>, ids?: readonly string[])
   return new Map((await q.execute()).map((r) => [r.id, r.name]));
 }
 
-/** Builds what the layout shows of a principal. */
-export async function pageUserOf(db: Kysely<DB>, p: Principal): Promise<PageUser> {
-  const names = await organizationNames(db, [p.organizationId]);
-  return { email: p.displayName, roles: p.roles, organizationName: names.get(p.organizationId) ?? '', nav: navFor(p) };
+/** Builds what the layout shows of a principal (its organisation's name comes with it). */
+export function pageUserOf(p: Principal): PageUser {
+  return { email: p.displayName, roles: p.roles, organizationName: p.organizationName, nav: navFor(p) };
 }
 
 /** Renders the error page. */
@@ -195,7 +194,7 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
       if (auth.code === 'csrf-token-invalid') {
         if (auth.session && options.onCsrfFailure) {
           const { principal, csrfToken } = auth.session;
-          return options.onCsrfFailure(req, res, { principal, csrfToken, user: await pageUserOf(ctx.db, principal) });
+          return options.onCsrfFailure(req, res, { principal, csrfToken, user: pageUserOf(principal) });
         }
         renderError(ctx, res, 403, 'This form has expired', 'The page was opened in an earlier session. Go back, reload the page and send it again.');
         return;
@@ -203,7 +202,7 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
       renderError(ctx, res, 403, 'Not allowed', 'Your role does not allow this page. Ask an administrator if you need access.');
       return;
     }
-    const session: PageSession = { principal: auth.principal, csrfToken: auth.csrfToken, user: await pageUserOf(ctx.db, auth.principal) };
+    const session: PageSession = { principal: auth.principal, csrfToken: auth.csrfToken, user: pageUserOf(auth.principal) };
     try {
       await handler(req, res, session);
     } catch (err) {

@@ -67,6 +67,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const dash = await c.get('/');
     expect(dash.status).toBe(200);
     expect(dash.headers.get('cache-control')).toBe('no-store');
+    expect(await dash.text()).toMatch(/<span class="user-org">Riverside Health · Compliance officer<\/span>/);
     const newPage = await (await c.get('/assessments/new')).text();
     expect(newPage).toContain('id="q-uc.name"');
     const csrf = PageClient.csrfOf(newPage);
