@@ -29,6 +29,7 @@ import type { KeyRing } from '../signing/key-ring.js';
 import { authRoutes } from './routes/auth.js';
 import { apiBody } from './body.js';
 import { cleanQuery } from './clean-input.js';
+import { knownQueryParameters } from './query.js';
 import { allowedMethodsFrom, errorHandler, notFound } from './errors-middleware.js';
 import { healthRoutes } from './health.js';
 import { requestId } from './request-id.js';
@@ -133,6 +134,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(cleanQuery());
   app.use(metricsRouter(metrics, config.metrics)); // [rate-limit + metrics]
   app.use(rateLimits.global); // [rate-limit + metrics]
+  // The API's document: served at /openapi.json, and the source of the query parameters each
+  // operation takes (others are refused) and of the methods a path allows (405 below).
+  const openapi = buildOpenApi(config.publicUrl, API_VERSION, [
+    authOpenApi,
+    { paths: assessmentPaths, schemas: assessmentSchemas, tags: [{ name: 'Assessments', description: 'Submit, revise and re-evaluate AI use-case assessments' }, { name: 'Reports', description: 'Signed reports, signatures, diffs, verification' }] },
+    { paths: auditPaths, schemas: {}, tags: [{ name: 'Audit', description: 'The hash-chained audit trail: read, export, verify, checkpoint' }, { name: 'Keys', description: 'Signing keys' }] },
+  ]);
+  app.use(knownQueryParameters(openapi.paths as Record<string, unknown>));
   // Authentication: `auth.authorize(action)` / `auth.principalOf(req)` for every protected route.
   const authContext = createAuthContext({ database, config, tokenKeys: deps.tokenKeys, clock: deps.clock });
   const auth = createAuthMiddleware(authContext);
@@ -174,11 +183,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(assessmentRoutes(routeDeps));
   app.use(auditRoutes(routeDeps));
   app.use(keyRoutes({ ...routeDeps, tokenKeys: deps.tokenKeys }));
-  const openapi = buildOpenApi(config.publicUrl, API_VERSION, [
-    authOpenApi,
-    { paths: assessmentPaths, schemas: assessmentSchemas, tags: [{ name: 'Assessments', description: 'Submit, revise and re-evaluate AI use-case assessments' }, { name: 'Reports', description: 'Signed reports, signatures, diffs, verification' }] },
-    { paths: auditPaths, schemas: {}, tags: [{ name: 'Audit', description: 'The hash-chained audit trail: read, export, verify, checkpoint' }, { name: 'Keys', description: 'Signing keys' }] },
-  ]);
   app.use(docsRoutes(() => openapi));
   for (const router of deps.extraRoutes?.(auth) ?? []) app.use(router);
   app.use(notFound(allowedMethodsFrom(openapi.paths as Record<string, unknown>)));

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, validationError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { sendProblem } from './problem.js';
+import { OPENAPI_METHODS, pathTemplatePattern } from './openapi/paths.js';
 
 interface BodyParserError extends Error {
   type?: string;
@@ -115,8 +116,6 @@ export function notFound(allowedMethods?: (path: string) => readonly string[]) {
   };
 }
 
-const OPENAPI_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
-
 /**
  * The methods an OpenAPI document's `paths` allow on a request path (templates such as
  * `/v1/reports/{id}` match one segment per parameter; matched like express routes: any case, an
@@ -124,9 +123,8 @@ const OPENAPI_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'hea
  * An empty list for a path no template matches. For `notFound`'s 405s.
  */
 export function allowedMethodsFrom(paths: Readonly<Record<string, unknown>>): (path: string) => readonly string[] {
-  const segmentPattern = (segment: string): string => (/^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const templates = Object.entries(paths).map(([template, item]) => ({
-    pattern: new RegExp(`^${template.split('/').map(segmentPattern).join('/')}/?$`, 'i'),
+    pattern: pathTemplatePattern(template),
     methods: Object.keys(item as object).filter((m) => OPENAPI_METHODS.has(m)).map((m) => m.toUpperCase()),
   }));
   return (path) => {

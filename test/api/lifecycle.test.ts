@@ -180,6 +180,38 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     expect(((await bad.json()) as { pointer: string }).pointer).toBe('/cursor');
   });
 
+  it('refuses a query parameter the operation does not take, instead of answering unfiltered', async () => {
+    const created = (await (await send(app, 'POST', '/v1/assessments', integrator, { title: 'Query check', ...well })).json()) as { assessment: { id: string }; report: { id: string } };
+    const cases: [string, string, string, string][] = [
+      // A misspelt filter would otherwise list every assessment.
+      ['/v1/assessments?overall_risk=very_high', '/overall_risk', '"overall_risk"', 'it takes status, overallRisk, createdFrom, createdTo, q, limit, cursor'],
+      ['/v1/assessments?limit=5&from=2026-01-01', '/from', '"from"', 'createdFrom'],
+      [`/v1/reports/${created.report.id}?download=1`, '/download', '"download"', 'it takes no query parameters'],
+      [`/v1/assessments/${created.assessment.id}?a/b~c=1`, '/a~1b~0c', '"a/b~c"', 'it takes no query parameters'],
+    ];
+    for (const [url, pointer, name, takes] of cases) {
+      const res = await send(app, 'GET', url, integrator);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { type: string; detail: string; pointer: string };
+      expect(body.type).toBe(`${PROBLEM}bad-request`);
+      expect(body.pointer).toBe(pointer);
+      expect(body.detail).toContain(`Unknown query parameter ${name}`);
+      expect(body.detail).toContain(takes);
+    }
+    expect((await fetch(`${app.url}/v1/reports/${created.report.id}?x=1`, { method: 'HEAD', headers: { authorization: `Bearer ${(integrator as { token: string }).token}` } })).status).toBe(400);
+    // Documented parameters, and paths the document does not have (404), are not affected.
+    expect((await send(app, 'GET', '/v1/assessments?overallRisk=low&createdFrom=2026-01-01&limit=5', integrator)).status).toBe(200);
+    expect((await send(app, 'GET', '/v1/no-such-thing?x=1', integrator)).status).toBe(404);
+    // A repeated one is refused too.
+    const repeated = await send(app, 'GET', '/v1/assessments?status=draft&status=submitted', integrator);
+    expect(repeated.status).toBe(400);
+    expect(((await repeated.json()) as { pointer: string }).pointer).toBe('/status');
+    // The document says so for every operation.
+    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+    const without400 = Object.entries(doc.paths).flatMap(([p, item]) => Object.entries(item).filter(([, op]) => op.responses !== undefined && !('400' in op.responses)).map(([m]) => `${m} ${p}`));
+    expect(without400).toEqual([]);
+  });
+
   const badInputs: [string, () => RequestInit & { path?: string }, number, string, string | undefined][] = [
     ['malformed JSON', () => ({ body: '{"title": "x", ', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json', ''],
     ['JSON null instead of an object', () => ({ body: 'null' }), 422, 'validation-failed', ''],

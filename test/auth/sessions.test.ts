@@ -248,6 +248,19 @@ describe.each(DATABASE_KINDS)('browser sessions on %s', (kind) => {
     expect(((await bad.json()) as { errors: { pointer: string }[] }).errors[0]!.pointer).toBe('/roles/0');
     expect((await send(app, 'PATCH', '/v1/users/not-a-uuid', { kind: 'session', session: admin }, { disabled: true })).status).toBe(404);
     expect((await send(app, 'POST', '/v1/users', { kind: 'session', session: admin }, { email: 'x@example.org', organizationId: orgId, roles: ['auditor'], password: 'password1234' })).status).toBe(422);
+    // A repeated filter is refused (it listed every organisation's users), a misspelt one too.
+    for (const [url, pointer] of [
+      [`/v1/users?organizationId=${orgId}&organizationId=${orgId}`, '/organizationId'],
+      [`/v1/auditor-grants?auditorId=a&auditorId=b`, '/auditorId'],
+      [`/v1/api-clients?organization=${orgId}`, '/organization'],
+    ] as const) {
+      const res = await send(app, 'GET', url, { kind: 'session', session: admin });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { pointer: string }).pointer).toBe(pointer);
+    }
+    const filtered = (await (await send(app, 'GET', `/v1/users?organizationId=${orgId}`, { kind: 'session', session: admin })).json()) as { items: { organizationId: string }[] };
+    expect(filtered.items.length).toBeGreaterThan(0);
+    expect(filtered.items.every((u) => u.organizationId === orgId)).toBe(true);
   });
   it('on plain http://localhost in development, drops Secure and the __Host- prefix (browsers refuse __Host- without Secure), keeps HttpOnly and SameSite=Strict', async () => {
     const dev = await startTestApp(kind, { NODE_ENV: 'development', PUBLIC_URL: 'http://localhost:3000' }, { database: app.t, clock: () => new Date(now) });

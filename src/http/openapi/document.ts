@@ -1,4 +1,5 @@
 import { PROBLEM_BASE_URI } from '../../errors.js';
+import { OPENAPI_METHODS } from './paths.js';
 
 export interface OpenApiFragment {
   readonly paths: Record<string, unknown>;
@@ -22,6 +23,18 @@ const problemSchema = {
   },
 };
 
+/** Every operation may answer 400 to a query parameter it does not take (src/http/query.ts); those that list no 400 get it. */
+function withQueryCheck(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(item).map(([method, operation]) => {
+      const responses = (operation as { responses?: Record<string, unknown> }).responses;
+      if (!OPENAPI_METHODS.has(method) || responses === undefined || '400' in responses) return [method, operation];
+      const badRequest = { description: `A query parameter this operation does not take (type …/problems/bad-request)`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      return [method, { ...(operation as object), responses: { ...responses, '400': badRequest } }];
+    }),
+  );
+}
+
 function stripIds(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripIds);
   if (value !== null && typeof value === 'object') {
@@ -39,7 +52,7 @@ export function buildOpenApi(publicUrl: string, version: string, fragments: read
   const schemas: Record<string, unknown> = { Problem: problemSchema };
   const tags: { name: string; description: string }[] = [];
   for (const f of fragments) {
-    for (const [path, item] of Object.entries(f.paths)) paths[path] = { ...((paths[path]) ?? {}), ...(item as object) };
+    for (const [path, item] of Object.entries(f.paths)) paths[path] = { ...((paths[path]) ?? {}), ...withQueryCheck(item as Record<string, unknown>) };
     Object.assign(schemas, f.schemas ?? {});
     tags.push(...(f.tags ?? []));
   }
@@ -49,7 +62,7 @@ export function buildOpenApi(publicUrl: string, version: string, fragments: read
       title: 'HIPAA AI Risk API',
       version,
       description:
-        'Assess the HIPAA Security Rule risk of an AI use case: submit questionnaire answers, get a deterministic, signed report (JSON with a detached Ed25519 JWS, and a signed PDF/A-3b). Errors are RFC 9457 problem+json. Browser sessions use httpOnly cookies plus an `X-CSRF-Token` header on state-changing requests; integrators use OAuth 2.0 client credentials (`POST /v1/oauth/token`) and a bearer token.',
+        'Assess the HIPAA Security Rule risk of an AI use case: submit questionnaire answers, get a deterministic, signed report (JSON with a detached Ed25519 JWS, and a signed PDF/A-3b). Errors are RFC 9457 problem+json; a query parameter an operation does not list is refused with 400, so a misspelt filter never returns an unfiltered list. Browser sessions use httpOnly cookies plus an `X-CSRF-Token` header on state-changing requests; integrators use OAuth 2.0 client credentials (`POST /v1/oauth/token`) and a bearer token.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: publicUrl }],

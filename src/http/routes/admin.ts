@@ -14,6 +14,7 @@ import type { Action } from '../../auth/permissions.js';
 import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../../auth/users.js';
 import { AppError } from '../../errors.js';
 import { auditRequestContext } from '../audit-context.js';
+import { queryParam } from '../query.js';
 import type { AuthMiddleware } from '../middleware/auth.js';
 import { validateBody } from '../validate.js';
 import {
@@ -29,9 +30,9 @@ import {
   type UpdateUserInput,
 } from './auth-schemas.js';
 
+/** A filter's value; empty counts as absent, repeated is a 400. */
 function queryString(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
+  return queryParam(req, name) || undefined;
 }
 
 function noStore(res: Response): void {

@@ -8,6 +8,7 @@ import { OTHER_ORGANIZATION, type AssessmentService, type StoredReport } from '.
 import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
+import { dateQueryParam, queryParam } from '../query.js';
 import { reportJwks } from '../../assessments/keys.js';
 import { withLatestKeys } from '../../signing/rotatable.js';
 import type { Actor, Evaluator } from '../../assessments/types.js';
@@ -63,23 +64,6 @@ function primaryRole(p: Principal): string {
 function intParam(value: string | undefined, name: string): number {
   if (value === undefined || !/^[1-9]\d{0,8}$/.test(value)) throw new AppError('not-found', `No ${name} ${value ?? ''}`);
   return Number(value);
-}
-
-function queryString(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new AppError('bad-request', `The query parameter ${name} must be given once`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
-  return v;
-}
-
-function dateQuery(req: Request, name: string): Date | undefined {
-  const v = queryString(req, name);
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (!/^(19|20|21)\d{2}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(v) || Number.isNaN(d.getTime())) {
-    throw new AppError('bad-request', `The query parameter ${name} must be an ISO 8601 date or date-time`, { errors: [{ pointer: `/${name}`, detail: 'must be an ISO 8601 date or date-time' }] });
-  }
-  return d;
 }
 
 function sendReportDownload(res: Response, req: Request, body: Buffer | string, type: string, etag: string, filename: string): void {
@@ -146,17 +130,17 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
 
   router.get('/v1/assessments', authorize('assessments.read'), async (req, res) => {
     const p = principalOf(req);
-    const limitText = queryString(req, 'limit');
+    const limitText = queryParam(req, 'limit');
     if (limitText !== undefined && !/^(100|[1-9]\d?)$/.test(limitText)) throw new AppError('bad-request', 'limit must be a whole number from 1 to 100', { errors: [{ pointer: '/limit', detail: 'must be 1–100' }] });
-    const status = queryString(req, 'status');
+    const status = queryParam(req, 'status');
     if (status !== undefined && status !== 'draft' && status !== 'submitted') throw new AppError('bad-request', 'status must be draft or submitted', { errors: [{ pointer: '/status', detail: 'must be draft or submitted' }] });
-    const overallRisk = queryString(req, 'overallRisk');
+    const overallRisk = queryParam(req, 'overallRisk');
     if (overallRisk !== undefined && !(RISK_LEVELS as readonly string[]).includes(overallRisk)) throw new AppError('bad-request', `overallRisk must be one of ${RISK_LEVELS.join(', ')}`, { errors: [{ pointer: '/overallRisk', detail: 'not a risk level' }] });
-    const q = queryString(req, 'q');
+    const q = queryParam(req, 'q');
     if (q !== undefined && q.length > 200) throw new AppError('bad-request', 'q is limited to 200 characters', { errors: [{ pointer: '/q', detail: 'too long' }] });
-    const cursor = queryString(req, 'cursor');
-    const createdFrom = dateQuery(req, 'createdFrom');
-    const createdTo = dateQuery(req, 'createdTo');
+    const cursor = queryParam(req, 'cursor');
+    const createdFrom = dateQueryParam(req, 'createdFrom');
+    const createdTo = dateQueryParam(req, 'createdTo');
     const page = await listAssessments(db, reachableOrganizations(p, 'assessments.read'), {
       limit: limitText !== undefined ? Number(limitText) : 20,
       ...(status !== undefined ? { status } : {}),

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Action, Principal } from '../../auth/permissions.js';
 import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError } from '../../errors.js';
+import { dateQueryParam, queryParam } from '../query.js';
 import { createCheckpoint } from '../../audit/checkpoint.js';
 import { exportAuditTrail } from '../../audit/export.js';
 import { auditTrailOfAssessment, decodeAuditCursor, listAuditEvents } from '../../audit/query.js';
@@ -28,18 +29,10 @@ export interface AuditRouteDeps {
 const OUTCOMES = ['success', 'denied', 'error'] as const;
 
 function one(req: Request, name: string, pattern?: RegExp): string | undefined {
-  const v = req.query[name];
+  const v = queryParam(req, name);
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length > 200 || (pattern && !pattern.test(v))) throw new AppError('bad-request', `The query parameter ${name} is invalid`, { errors: [{ pointer: `/${name}`, detail: 'invalid value' }] });
+  if (v.length > 200 || (pattern && !pattern.test(v))) throw new AppError('bad-request', `The query parameter ${name} is invalid`, { errors: [{ pointer: `/${name}`, detail: 'invalid value' }] });
   return v;
-}
-
-function date(req: Request, name: string): Date | undefined {
-  const v = one(req, name, /^(19|20|21)\d{2}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/);
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new AppError('bad-request', `The query parameter ${name} is not a date`, { errors: [{ pointer: `/${name}`, detail: 'not a date' }] });
-  return d;
 }
 
 function actorOf(p: Principal): { type: 'user' | 'client'; id: string; role: string; organizationId: string } {
@@ -57,8 +50,8 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const cursor = one(req, 'cursor');
     const outcome = one(req, 'outcome');
     if (outcome !== undefined && !(OUTCOMES as readonly string[]).includes(outcome)) throw new AppError('bad-request', 'outcome must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'invalid value' }] });
-    const from = date(req, 'from');
-    const to = date(req, 'to');
+    const from = dateQueryParam(req, 'from');
+    const to = dateQueryParam(req, 'to');
     const actor = one(req, 'actor');
     const action = one(req, 'action');
     const targetType = one(req, 'targetType');

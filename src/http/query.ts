@@ -1,0 +1,82 @@
+/**
+ * Query strings of the API: one reader for single values and dates, and the check that refuses
+ * parameters an operation does not take.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../errors.js';
+import { OPENAPI_METHODS, pathTemplatePattern } from './openapi/paths.js';
+
+/** One parameter's value, or undefined when absent. Repeated (`?a=1&a=2`) or nested (`?a[b]=1`): 400 at `/name`. */
+export function queryParam(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new AppError('bad-request', `The query parameter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+  return v;
+}
+
+/** ISO 8601 dates and date-times with an offset, years 1900–2199. */
+const ISO_DATE = /^(19|20|21)\d{2}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A date or date-time parameter (`2026-12-01`, `2026-12-01T08:00:00Z`), or undefined; anything else is a 400 at `/name`. */
+export function dateQueryParam(req: Request, name: string): Date | undefined {
+  const v = queryParam(req, name);
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (!ISO_DATE.test(v) || Number.isNaN(d.getTime())) {
+    throw new AppError('bad-request', `The query parameter ${name} must be an ISO 8601 date or date-time`, { errors: [{ pointer: `/${name}`, detail: 'must be an ISO 8601 date or date-time' }] });
+  }
+  return d;
+}
+
+interface OperationQuery {
+  readonly pattern: RegExp;
+  readonly method: string;
+  readonly names: ReadonlySet<string>;
+}
+
+function queryNames(parameters: unknown): string[] {
+  if (!Array.isArray(parameters)) return [];
+  return parameters.flatMap((p: unknown) => {
+    const param = p as { in?: unknown; name?: unknown };
+    return param.in === 'query' && typeof param.name === 'string' ? [param.name] : [];
+  });
+}
+
+/**
+ * Refuses (400 bad-request, pointer `/<name>`) a request to a documented operation that carries a
+ * query parameter the OpenAPI document does not list for it, so that a misspelt filter
+ * (`?overall_risk=high`, `?from=` for `createdFrom`) is an error instead of an unfiltered answer.
+ * Paths and methods the document does not have pass through (to the pages, or to 404 and 405);
+ * HEAD is checked as GET.
+ */
+export function knownQueryParameters(paths: Readonly<Record<string, unknown>>) {
+  const operations: OperationQuery[] = [];
+  for (const [template, item] of Object.entries(paths)) {
+    const pathItem = item as Record<string, unknown>;
+    const shared = queryNames(pathItem.parameters);
+    for (const [method, operation] of Object.entries(pathItem)) {
+      if (!OPENAPI_METHODS.has(method)) continue;
+      operations.push({ pattern: pathTemplatePattern(template), method: method.toUpperCase(), names: new Set([...shared, ...queryNames((operation as { parameters?: unknown }).parameters)]) });
+    }
+  }
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const keys = Object.keys(req.query);
+    if (keys.length === 0) {
+      next();
+      return;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const operation = operations.find((o) => o.method === method && o.pattern.test(req.path));
+    const unknown = operation === undefined ? undefined : keys.find((k) => !operation.names.has(k));
+    if (operation === undefined || unknown === undefined) {
+      next();
+      return;
+    }
+    const accepted = [...operation.names];
+    const takes = accepted.length === 0 ? 'it takes no query parameters' : `it takes ${accepted.join(', ')}`;
+    const shown = unknown.length > 64 ? `${unknown.slice(0, 64)}…` : unknown;
+    // RFC 6901: "~" and "/" in a name are escaped in its pointer.
+    const pointer = `/${unknown.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    next(new AppError('bad-request', `Unknown query parameter ${JSON.stringify(shown)} for ${method} ${req.path}: ${takes}`, { errors: [{ pointer, detail: 'unknown query parameter' }] }));
+  };
+}
