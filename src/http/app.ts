@@ -158,7 +158,7 @@ export function createApp(deps: AppDeps): Express {
   app.post(['/assessments/new', '/assessments/:id/edit'], rateLimits.evaluate);
   // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json
   // (and below, an address that is no page).
-  const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test' });
+  const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test', bodyLimitBytes: config.bodyLimitBytes });
   app.use(htmlErrors);
   // Pages for people (forms post urlencoded bodies; they parse their own, before the API's JSON).
   app.use('/static', webStatic());

@@ -29,6 +29,8 @@ function fromBodyParser(err: BodyParserError, limitBytes: number): AppError | un
     default:
       break;
   }
+  // The router could not decode a path parameter (`/v1/reports/%zz`).
+  if (err instanceof URIError) return new AppError('bad-request', 'The address holds a %-escape that does not decode to UTF-8 text');
   // Other client errors raised by express or its middleware (static files, routing).
   if (typeof err.status === 'number' && err.status >= 400 && err.status < 500 && err.expose !== false) {
     if (err.status === 404) return new AppError('not-found', 'No such resource');
@@ -38,6 +40,15 @@ function fromBodyParser(err: BodyParserError, limitBytes: number): AppError | un
     return new AppError('bad-request', 'The request could not be processed');
   }
   return undefined;
+}
+
+/**
+ * The problem a client caused, or undefined for anything else: an AppError as it is, and the
+ * errors express and body-parser raise for what a client sent (bodies, encodings, paths).
+ */
+export function clientProblemOf(err: unknown, bodyLimitBytes: number): AppError | undefined {
+  if (err instanceof AppError) return err;
+  return err instanceof Error ? fromBodyParser(err, bodyLimitBytes) : undefined;
 }
 
 /**
@@ -82,9 +93,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  */
 export function errorHandler(logger: Logger, bodyLimitBytes: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    let problem: AppError | undefined;
-    if (err instanceof AppError) problem = err;
-    else if (err instanceof Error) problem = fromBodyParser(err, bodyLimitBytes);
+    let problem = clientProblemOf(err, bodyLimitBytes);
     if (!problem && isDatabaseUnavailable(err)) {
       logger.warn({ reqId: req.id, err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'database unavailable');
       problem = new AppError('service-unavailable', 'The database is unavailable; retry shortly (for submissions, with the same Idempotency-Key: a request cut off during its commit may have completed)', { headers: { 'Retry-After': '5' } });

@@ -6,14 +6,14 @@
  * Wiring (src/http/app.ts), BEFORE the API body parser, because pages parse their own
  * `application/x-www-form-urlencoded` bodies:
  *
- *   app.use(pageErrors({ strictTemplates }));   // after the app-wide checks and limiters, and
+ *   app.use(pageErrors({ strictTemplates, bodyLimitBytes }));   // after the app-wide checks and limiters, and
  *                                               // again after the last route
  *   app.use('/static', webStatic());
  *   app.use(webRoutes({ config, database, tokenKeys, service, reportKeys, auth, clock, logger }));
  *   app.use(apiBody(...));
  */
 import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { AppError } from '../errors.js';
+import { clientProblemOf } from '../http/errors-middleware.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { createAuthContext } from '../auth/context.js';
 import type { Config } from '../config/index.js';
@@ -97,11 +97,13 @@ const NOT_PAGES = /^\/(?:v1|\.well-known|openapi\.json|docs|healthz|readyz|metri
  * HTML (a browser). Everything else goes on to the API's error handler unchanged. Mount after the
  * app-wide checks and limiters, before the pages, and again after the last route.
  */
-export function pageErrors(options: { readonly strictTemplates?: boolean } = {}): ErrorRequestHandler {
+export function pageErrors(options: { readonly strictTemplates?: boolean; readonly bodyLimitBytes: number }): ErrorRequestHandler {
   const views = createViews({ strict: options.strictTemplates === true });
   const headers = pageHeaders();
-  return (err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (!(err instanceof AppError) || err.status >= 500 || res.headersSent || NOT_PAGES.test(req.path)) return next(err);
+  return (original: unknown, req: Request, res: Response, next: NextFunction) => {
+    // express's own client errors too (a path whose %-escapes do not decode), as errorHandler maps them.
+    const err = clientProblemOf(original, options.bodyLimitBytes);
+    if (err === undefined || err.status >= 500 || res.headersSent || NOT_PAGES.test(req.path)) return next(original);
     if (req.accepts(['application/json', 'application/problem+json', 'text/html']) !== 'text/html') return next(err);
     for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
     const detail = err.code === 'not-found' ? 'There is no page at this address. Check the link, or start again from the list of assessments.' : err.detail;

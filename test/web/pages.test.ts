@@ -282,6 +282,14 @@ describe('errors raised before a page handler (the app-wide checks and limiters)
     expect(html).toContain('Page not found');
     expect(html).toContain('There is no page at this address.');
     expect((await fetch(`${app.url}/assessments/new/nothing-here`)).headers.get('content-type')).toContain('application/problem+json');
+    // A %-escape the router cannot decode: express's own 400, as a page too (it was problem+json).
+    const undecodable = await fetch(`${app.url}/assessments/%zz/edit`, { headers: { accept: HTML } });
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.headers.get('content-type')).toContain('text/html');
+    expect(await undecodable.text()).toContain('The address holds a %-escape that does not decode to UTF-8 text');
+    const undecodableApi = await fetch(`${app.url}/v1/reports/%zz`, { headers: { accept: HTML } });
+    expect(undecodableApi.status).toBe(400);
+    expect(((await undecodableApi.json()) as { detail: string }).detail).toBe('The address holds a %-escape that does not decode to UTF-8 text');
     for (const [method, path, status] of [['GET', '/v1/nothing-here', 404], ['DELETE', '/v1/assessments', 405]] as const) {
       const res = await fetch(`${app.url}${path}`, { method, headers: { accept: HTML } });
       expect([path, res.status, res.headers.get('content-type')]).toEqual([path, status, expect.stringContaining('application/problem+json')]);

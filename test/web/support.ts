@@ -126,8 +126,8 @@ export class PageClient {
     this.cookies.delete(name);
   }
 
-  async get(path: string): Promise<Response> {
-    const res = await fetch(this.base + path, { redirect: 'manual', headers: { cookie: this.cookieHeader() } });
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(this.base + path, { redirect: 'manual', headers: { cookie: this.cookieHeader(), ...headers } });
     this.store(res);
     return res;
   }
