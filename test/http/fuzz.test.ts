@@ -3,7 +3,9 @@
  * the OpenAPI document, with real ids and random ones, documented and random query parameters,
  * valid bodies with one value replaced and arbitrary JSON or text, with an administrator's
  * session, an integrator's token or nothing. Every answer must be below 500, and every error
- * a problem+json with a stable type (the OAuth token endpoint answers RFC 6749 errors).
+ * a problem+json with a stable type (the OAuth token endpoint answers RFC 6749 errors); every
+ * state-changing request that succeeded must have added an audit event, and every one that failed
+ * must have stored nothing.
  */
 import fc from 'fast-check';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -72,11 +74,17 @@ describe.each(DATABASE_KINDS)('generated requests on %s', (kind) => {
         .filter((op) => !SKIPPED.has(`${op.method} ${op.template}`)),
     );
   });
+  /** Audit events, and the rows of every table a submission or an administrator writes. */
+  const counts = async (): Promise<{ audit: number; stored: number[] }> => {
+    const tables = ['assessments', 'assessment_revisions', 'reports', 'report_rulesets', 'organizations', 'users', 'api_clients', 'auditor_grants', 'signing_keys', 'audit_checkpoints'];
+    const [row] = await app.t.database.raw.query<Record<string, number>>(`SELECT (SELECT count(*) FROM audit_events)::int AS audit_events, ${tables.map((t) => `(SELECT count(*) FROM ${t})::int AS ${t}`).join(', ')}`);
+    return { audit: row!.audit_events!, stored: tables.map((t) => row![t]!) };
+  };
   afterAll(async () => {
     await app.stop();
   });
 
-  it(`answers ${RUNS} generated requests below 500, with problem+json errors`, async () => {
+  it(`answers ${RUNS} generated requests below 500 with problem+json errors; what succeeds is audited, what fails stores nothing`, async () => {
     const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...[0, 1, 2, 3, 4, 5, 6].map((i) => () => ids[i]!)).map((f) => f()) }, fc.string({ unit: 'grapheme', maxLength: 30 }).map(encodeURIComponent), fc.constantFrom('%zz', '%00', '..', 'a'.repeat(3000), '00000000-0000-0000-0000-000000000000'));
     const request = fc.record({
       op: fc.integer({ min: 0, max: 10_000 }),
@@ -100,10 +108,17 @@ describe.each(DATABASE_KINDS)('generated requests on %s', (kind) => {
         const url = `${path}${query ? `?${query}` : ''}`;
         const raw = r.body !== null && typeof r.body === 'object' && 'raw' in (r.body) ? (r.body as { raw: string }).raw : undefined;
         const hasBody = op.method !== 'GET' && op.method !== 'DELETE';
+        const before = op.method === 'GET' ? undefined : await counts();
         const res = raw !== undefined && hasBody ? await sendText(app, op.method, url, credentials[r.who]!, raw) : await send(app, op.method, url, credentials[r.who]!, hasBody && raw === undefined ? r.body : undefined);
         const text = await res.text();
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
         if (res.status >= 500) throw new Error(`${op.method} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
+        if (before !== undefined) {
+          const after = await counts();
+          // Every action that succeeded is in the audit trail; one that failed stored nothing.
+          if (res.status < 300) expect([`${op.method} ${url}`, after.audit > before.audit]).toEqual([`${op.method} ${url}`, true]);
+          else expect([`${op.method} ${url}`, after.stored]).toEqual([`${op.method} ${url}`, before.stored]);
+        }
         if (res.status >= 400 && op.template !== '/v1/oauth/token') {
           expect(res.headers.get('content-type')).toContain('application/problem+json');
           expect((JSON.parse(text) as { type: string }).type.startsWith(PROBLEM)).toBe(true);
