@@ -1,5 +1,7 @@
 /**
- * Bounded recording of denied requests (401, 403, 404, 429) in the audit trail.
+ * Bounded recording of denied requests (401, 403, 404, 429: `request.denied`, outcome `denied`)
+ * and of refused ones (a state-changing request answered 400, 409, 413, 415 or 422, which changed
+ * nothing: `request.refused`, outcome `error`) in the audit trail.
  *
  * Every denial must leave a trace, but an attacker must not be able to grow the trail (or the
  * audit chain's serialised writes) without bound. Denials are counted per key = (client IP,
@@ -16,14 +18,42 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { recordAuditEvent, type AuditActor, type AuditRequestContext } from './record.js';
 
+/** Statuses of denials (who may not), and of refusals (what could not be done as sent). */
+export type DeniedStatus = 401 | 403 | 404 | 429;
+export type RefusedStatus = 400 | 409 | 413 | 415 | 422;
+const REFUSED_STATUSES: ReadonlySet<number> = new Set<RefusedStatus>([400, 409, 413, 415, 422]);
+const DENIED_STATUSES: ReadonlySet<number> = new Set<DeniedStatus>([401, 403, 404, 429]);
+
+/** Whether a status is one `recordDenied` records as a refusal. */
+export function isRefusedStatus(status: number): status is RefusedStatus {
+  return REFUSED_STATUSES.has(status);
+}
+
 export interface DeniedRequest {
-  readonly status: 401 | 403 | 404 | 429;
+  readonly status: DeniedStatus | RefusedStatus;
   readonly method: string;
   /** The route pattern or path (no query string). */
   readonly route: string;
   readonly reason: string | null;
   readonly actor: AuditActor;
   readonly request: AuditRequestContext;
+  /** Refusals: the JSON pointers of the failing fields (at most 10 kept). */
+  readonly pointers?: readonly string[];
+  /** Refusals: SHA-256 of the request's input (its canonical JSON body), when there is one. */
+  readonly inputSha256?: string | null;
+}
+
+/**
+ * A caller-chosen string (a field name in a pointer, a path) as an event can hold it: at most 500
+ * characters, lone surrogates and NUL replaced by U+FFFD (RFC 8785 and PostgreSQL text refuse them).
+ */
+function storable(text: string): string {
+  return text.slice(0, 500).toWellFormed().replaceAll('\u0000', '\uFFFD');
+}
+
+/** The action and outcome an event of this status is recorded with. */
+function kindOf(status: DeniedStatus | RefusedStatus): { action: 'request.denied'; outcome: 'denied' } | { action: 'request.refused'; outcome: 'error' } {
+  return isRefusedStatus(status) ? { action: 'request.refused', outcome: 'error' } : { action: 'request.denied', outcome: 'denied' };
 }
 
 export interface DenialOptions {
@@ -42,9 +72,9 @@ function keyOf(ip: string | null, status: number): string {
   return `${ip ?? 'unknown'}|${status}`;
 }
 
-function statusOfKey(key: string): 401 | 403 | 404 | 429 | undefined {
+function statusOfKey(key: string): DeniedStatus | RefusedStatus | undefined {
   const s = Number(key.slice(key.lastIndexOf('|') + 1));
-  return s === 401 || s === 403 || s === 404 || s === 429 ? s : undefined;
+  return DENIED_STATUSES.has(s) || REFUSED_STATUSES.has(s) ? (s as DeniedStatus | RefusedStatus) : undefined;
 }
 
 async function summarise(trx: Transaction<DB>, closed: readonly { key: string; window_start: Date; count: number }[], limit: number, now: Date): Promise<number> {
@@ -56,8 +86,7 @@ async function summarise(trx: Transaction<DB>, closed: readonly { key: string; w
     await recordAuditEvent(
       trx,
       {
-        action: 'request.denied',
-        outcome: 'denied',
+        ...kindOf(status),
         actor: { type: 'anonymous', id: null, role: null, organizationId: null },
         organizationId: null,
         request: { id: null, ip: ip === 'unknown' ? null : ip, userAgent: null },
@@ -93,12 +122,18 @@ export async function recordDenied(db: Kysely<DB>, denial: DeniedRequest, option
     await recordAuditEvent(
       trx,
       {
-        action: 'request.denied',
-        outcome: 'denied',
+        ...kindOf(denial.status),
         actor: denial.actor,
         organizationId: denial.actor.organizationId,
         request: denial.request,
-        decision: { status: denial.status, method: denial.method.slice(0, 16), route: denial.route.slice(0, 500), reason: denial.reason === null ? null : denial.reason.slice(0, 500) },
+        ...(denial.inputSha256 ? { inputSha256: denial.inputSha256 } : {}),
+        decision: {
+          status: denial.status,
+          method: denial.method.slice(0, 16),
+          route: storable(denial.route),
+          reason: denial.reason === null ? null : storable(denial.reason),
+          ...(denial.pointers !== undefined && isRefusedStatus(denial.status) ? { pointers: denial.pointers.slice(0, 10).map(storable) } : {}),
+        },
       },
       now,
     );

@@ -70,6 +70,10 @@ export const AUDIT_ACTIONS = {
   // (method and route "*") with `suppressed` = how many were not recorded, `suppressedSince` = the
   // window's start (Unix seconds). See src/audit/denied.ts.
   'request.denied': obj({ status: { enum: [401, 403, 404, 429] }, method: str, route: str }, { reason: nullableStr, suppressedSince: int, suppressed: int }),
+  // Refused requests: a state-changing API request answered with a client error (invalid body,
+  // conflict, unsupported or oversized body), which changed nothing. `reason` is the problem's
+  // code, `pointers` the failing fields' JSON pointers; bounded and summarised like denials.
+  'request.refused': obj({ status: { enum: [400, 409, 413, 415, 422] }, method: str, route: str }, { reason: nullableStr, pointers: { type: 'array', items: str, maxItems: 10 }, suppressedSince: int, suppressed: int }),
 } as const satisfies Record<string, Schema>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -5,6 +5,8 @@ import { verifyAuditExport } from '../../src/audit/verify-export.js';
 import { RotatableKeyRing } from '../../src/signing/rotatable.js';
 import { loadReportKeyRing } from '../../src/signing/report-keys.js';
 import { clientToken, login, PASSWORD, postJson, seedClient, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import { canonicalJson } from '../../src/util/canonical-json.js';
+import { sha256Hex } from '../../src/util/hash.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +126,39 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect(res.status).toBe(400);
     expect((await res.json()) as Record<string, unknown>).toMatchObject({ pointer: '/fromSeq', detail: 'The range is empty: fromSeq 5 is after toSeq 2' });
     expect(await count()).toBe(before);
+  });
+
+  it('records a refused state-changing request: who, the input hash, the problem and the failing fields; never a body with a password', async () => {
+    const trail = async (): Promise<Event[]> => ((await (await send(app, 'GET', '/v1/audit/events?limit=1000', auditor)).json()) as { items: Event[] }).items;
+    const before = (await trail()).length;
+    const clientId = (await (await send(app, 'GET', '/v1/me', integrator)).json()) as { id: string };
+    // Answers that fail the questionnaire: the client, the field, the hash of what was sent.
+    const body = { title: 'Refused', questionnaireVersion: '1', answers: { ...well.answers, 'uc.autonomy': 'telepathy' } };
+    expect((await send(app, 'POST', '/v1/assessments', integrator, body)).status).toBe(422);
+    // A body that is not JSON, from the same client: identified although no route authenticated it.
+    const malformed = await fetch(`${app.url}/v1/assessments`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${(integrator as { token: string }).token}` }, body: '{"title": ' });
+    expect(malformed.status).toBe(400);
+    // An Idempotency-Key reused with another body: the officer, by session.
+    expect((await send(app, 'POST', '/v1/assessments', officer, { title: 'Keyed', ...well }, { 'Idempotency-Key': `refusal-${kind}` })).status).toBe(201);
+    expect((await send(app, 'POST', '/v1/assessments', officer, { title: 'Other', ...well }, { 'Idempotency-Key': `refusal-${kind}` })).status).toBe(409);
+    // A reading refused (unknown query parameter) changes nothing and is not an action.
+    expect((await send(app, 'GET', '/v1/assessments?nope=1', integrator)).status).toBe(400);
+    const added = (await trail()).slice(before).filter((e) => e.action === 'request.refused');
+    expect(added.map((e) => [e.outcome, e.actor.type, e.actor.id, e.decision])).toEqual([
+      ['error', 'client', clientId.id, { status: 422, method: 'POST', route: '/v1/assessments', reason: 'validation-failed', pointers: ['/answers/uc.autonomy'] }],
+      ['error', 'client', clientId.id, { status: 400, method: 'POST', route: '/v1/assessments', reason: 'malformed-json', pointers: [''] }],
+      ['error', 'user', officerId, { status: 409, method: 'POST', route: '/v1/assessments', reason: 'idempotency-key-reused', pointers: [''] }],
+    ]);
+    expect(added[0]!.inputSha256).toBe(sha256Hex(canonicalJson(body)));
+    expect(added[1]!.inputSha256).toBeNull();
+    expect(added[0]!.organizationId).toBe(org);
+    // A field name with a lone surrogate: refused (422, not a 500), recorded with U+FFFD in its place.
+    expect((await send(app, 'POST', '/v1/assessments', integrator, { title: 'x', questionnaireVersion: '1', answers: { '\ud800x': true } })).status).toBe(422);
+    expect((await trail()).filter((e) => e.action === 'request.refused').at(-1)!.decision.pointers).toEqual(['/answers/\ufffdx']);
+    // A sign-in refused for its body: anonymous, and no hash of a body that holds a password.
+    expect((await postJson(app, '/v1/auth/login', { email: 'x@example.org', password: 'p', extra: 1 })).status).toBe(422);
+    const login = (await app.t.database.db.selectFrom('audit_events').select(['decision', 'input_sha256', 'actor_type']).where('action', '=', 'request.refused').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow());
+    expect(login).toMatchObject({ actor_type: 'anonymous', input_sha256: null, decision: { status: 422, route: '/v1/auth/login', reason: 'validation-failed' } });
   });
 
   it('refuses the trail to roles without audit access, and another organisation sees none of it', async () => {

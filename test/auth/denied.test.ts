@@ -51,4 +51,17 @@ describe.each(DATABASE_KINDS)('denied requests in the audit trail on %s', (kind)
     const left = await t.database.db.selectFrom('audit_denial_windows').selectAll().where('window_start', '<', new Date(minute + 60_000)).execute();
     expect(left).toEqual([]);
   });
+
+  it('records refusals (422, 409, …) as request.refused with outcome error, bounded and summarised the same way', async () => {
+    const minute = Date.parse('2030-02-01T12:00:00Z');
+    const refusal = { ...denial('198.51.100.4'), status: 422 as const, method: 'POST', route: '/v1/assessments', reason: 'validation-failed', pointers: ['/answers/uc.autonomy'], inputSha256: 'a'.repeat(64) };
+    for (let i = 0; i < 4; i++) await recordDenied(t.database.db, refusal, { limitPerMinute: 3, now: new Date(minute + i * 100) });
+    expect(await flushDenialWindows(t.database.db, { limitPerMinute: 3, now: new Date(minute + 61_000) })).toBeGreaterThanOrEqual(1);
+    const rows = await t.database.db.selectFrom('audit_events').select(['action', 'outcome', 'decision', 'input_sha256']).where('source_ip', '=', '198.51.100.4').orderBy('seq').execute();
+    expect(rows.map((r) => [r.action, r.outcome])).toEqual([...Array<[string, string]>(4).fill(['request.refused', 'error'])]);
+    expect(rows[0]).toMatchObject({ input_sha256: 'a'.repeat(64), decision: { status: 422, method: 'POST', route: '/v1/assessments', reason: 'validation-failed', pointers: ['/answers/uc.autonomy'] } });
+    expect(rows[3]!.decision).toEqual({ status: 422, method: '*', route: '*', reason: 'suppressed', suppressed: 1, suppressedSince: minute / 1000 });
+    // A denial from the same address counts in its own window.
+    expect(await recordDenied(t.database.db, denial('198.51.100.4'), { limitPerMinute: 3, now: new Date(minute + 100) })).toBe('recorded');
+  });
 });

@@ -38,7 +38,7 @@ function mutated(value: unknown): fc.Arbitrary<unknown> {
         return { ...(value as Record<string, unknown>), [entries[i]![0]]: v };
       }),
     ),
-    Array.isArray(value) ? leaf : fc.tuple(fc.string({ maxLength: 12 }), leaf).map(([k, v]) => ({ ...(value as Record<string, unknown>), [k]: v })),
+    Array.isArray(value) ? leaf : fc.tuple(fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom('\ud800', 'x\udfff', 'a\u0000b', '__proto__', 'constructor', '', '~1/')), leaf).map(([k, v]) => ({ ...(value as Record<string, unknown>), [k]: v })),
   );
 }
 

@@ -20,7 +20,7 @@ import { loadClientPrincipal, loadUserPrincipal, PrincipalRefused } from '../../
 import { safeEqual } from '../../auth/secrets.js';
 import { TokenError, verifyClientToken, verifySessionToken } from '../../auth/tokens.js';
 import { AppError, type ProblemCode } from '../../errors.js';
-import { auditRequestContext } from '../audit-context.js';
+import { auditRequestContext, routeOf } from '../audit-context.js';
 import { readSessionCookies } from './auth-cookies.js';
 
 declare module 'express-serve-static-core' {
@@ -45,11 +45,12 @@ export interface AuthMiddleware {
   readonly authorize: (action: Action) => RequestHandler;
   /** The principal set by `authenticate`; throws (500) if the route forgot to authenticate. */
   readonly principalOf: (req: Request) => Principal;
-}
-
-function routeOf(req: Request): string {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? req.baseUrl + path : req.path;
+  /**
+   * For a request no route authenticated (its body was refused first): authenticates it when it
+   * carries credentials. True when a principal is set; false when it carries none, or when they
+   * are refused (that denial recorded as any other).
+   */
+  readonly identify: (req: Request) => Promise<boolean>;
 }
 
 /**
@@ -137,5 +138,17 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
     return req.principal;
   }
 
-  return { authenticate, authorize, principalOf };
+  async function identify(req: Request): Promise<boolean> {
+    if (req.principal) return true;
+    if (req.get('authorization') === undefined && readSessionCookies(req, secure).access === undefined) return false;
+    try {
+      await authenticateRequest(req);
+      return true;
+    } catch (err) {
+      if (err instanceof AppError) return false;
+      throw err;
+    }
+  }
+
+  return { authenticate, authorize, principalOf, identify };
 }

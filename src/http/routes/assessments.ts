@@ -20,7 +20,7 @@ import type { KeyRing } from '../../signing/key-ring.js';
 import { verifyReportOffline } from '../../signing/verify-offline.js';
 import { sha256Hex } from '../../util/hash.js';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { auditRequestContext } from '../audit-context.js';
+import { auditRequestContext, routeOf } from '../audit-context.js';
 import { validateBody } from '../validate.js';
 import {
   CreateAssessmentBody,
@@ -271,10 +271,9 @@ export function recordCrossOrganizationDenials(db: Kysely<DB>, principalOf: (req
       next(err);
       return;
     }
-    const route = (req.route as { path?: unknown } | undefined)?.path;
     recordDenied(
       db,
-      { status: 404, method: req.method, route: typeof route === 'string' ? route : req.path, reason: 'resource of another organisation', actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
+      { status: 404, method: req.method, route: routeOf(req), reason: 'resource of another organisation', actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
       { limitPerMinute },
     ).then(
       () => next(err),
