@@ -70,8 +70,8 @@ export function recordRefusals(options: {
         ),
       )
       .then(
-      () => next(err),
-      (auditErr: unknown) => next(auditErr),
-    );
+        () => next(err),
+        (auditErr: unknown) => next(auditErr),
+      );
   };
 }
