@@ -8,7 +8,7 @@ import { calculateJwkThumbprint, SignJWT, type JWTPayload } from 'jose';
 import { issueClientToken, issueSessionToken, tokenAudience, type TokenSettings } from '../../src/auth/tokens.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startTestApp, testTokenKeyRing, type TestApp } from '../support/app.js';
-import { clientToken, login, names, seedClient, seedOrganization, seedUser, send } from './helpers.js';
+import { auditEvents, clientToken, login, names, seedClient, seedOrganization, seedUser, send } from './helpers.js';
 
 const ISSUER = 'https://risk.example.test';
 
@@ -34,7 +34,8 @@ describe.each(DATABASE_KINDS)('token attacks on %s', (kind) => {
     retiredKey = old.current.privateKey;
     retiredKid = old.current.kid;
     const ring = await testTokenKeyRing([old]); // current key + the retired one
-    app = await startTestApp(kind, { PUBLIC_URL: ISSUER }, { tokenKeys: ring });
+    // TRUST_PROXY: a test gives its requests their own address (audit bounds count per address).
+    app = await startTestApp(kind, { PUBLIC_URL: ISSUER, TRUST_PROXY: 'loopback' }, { tokenKeys: ring });
     settings = { keys: ring, issuer: ISSUER, ttlSeconds: app.config.auth.accessTokenTtlSeconds };
     orgId = await seedOrganization(app);
     client = await seedClient(app, orgId, ['assessments:read', 'reports:read']);
@@ -200,6 +201,24 @@ describe.each(DATABASE_KINDS)('token attacks on %s', (kind) => {
       expect(await (await token('grant_type=client_credentials&scope=nope', auth)).json()).toMatchObject({ error: 'invalid_scope' });
       expect(await (await token('scope=reports%3Aread', auth)).json()).toMatchObject({ error: 'invalid_request' });
       expect(await (await token(`grant_type=client_credentials&client_id=${client.id}`, auth)).json()).toMatchObject({ error: 'invalid_request' });
+    });
+
+    it('records each refused token request once, without the body', async () => {
+      // From an address of its own: denials and refusals are bounded per address and minute.
+      const ip = `198.51.100.${kind === 'pglite' ? 71 : 72}`;
+      const reasons = async (action: string): Promise<string[]> => (await auditEvents(app, action)).filter((e) => e.source_ip === ip).map((e) => `${String(e.decision.status)} ${String(e.decision.reason)}`);
+      const auth = { authorization: basic(client.id, client.secret), 'x-forwarded-for': ip };
+      expect((await token('grant_type=password&username=a&password=b', auth)).status).toBe(400);
+      expect((await token('scope=reports%3Aread', auth)).status).toBe(400);
+      expect((await token('grant_type=client_credentials', { authorization: 'Bearer x', 'x-forwarded-for': ip })).status).toBe(401);
+      // Recorded by the exchange itself, once: a wrong secret (denied) and a scope the client lacks.
+      expect((await token('grant_type=client_credentials', { authorization: basic(client.id, 'harc_wrong'), 'x-forwarded-for': ip })).status).toBe(401);
+      expect((await token('grant_type=client_credentials&scope=audit%3Aread', auth)).status).toBe(400);
+      expect(await reasons('request.refused')).toEqual(['400 unsupported_grant_type', '400 invalid_request']);
+      expect(await reasons('request.denied')).toEqual(['401 invalid_client', '401 invalid_client']);
+      expect((await auditEvents(app, 'oauth.token.denied')).at(-1)!.decision.reason).toMatch(/^invalid_scope: audit:read/);
+      const rows = await app.t.database.db.selectFrom('audit_events').select(['input_sha256', 'outcome']).where('action', '=', 'request.refused').execute();
+      expect(rows.every((r) => r.input_sha256 === null && r.outcome === 'error')).toBe(true);
     });
   });
 });

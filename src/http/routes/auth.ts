@@ -5,7 +5,8 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { exchangeClientCredentials, OAuthError } from '../../auth/api-clients.js';
-import { actorOf, type AuthContext } from '../../auth/context.js';
+import { recordDenied } from '../../audit/denied.js';
+import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../../auth/context.js';
 import { csrfTokenFor, grantedOrganizations } from '../../auth/principal.js';
 import { login, logout, refresh, sessionOfRefreshToken, type IssuedSession } from '../../auth/sessions.js';
 import { safeEqual } from '../../auth/secrets.js';
@@ -133,6 +134,7 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   router.post('/v1/oauth/token', async (req, res) => {
     noStore(res);
+    let exchanging = false;
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       for (const [k, v] of Object.entries(body)) {
@@ -151,10 +153,17 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
         clientSecret = body.client_secret as string | undefined;
       }
       if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+      exchanging = true;
       const token = await exchangeClientCredentials(ctx, { grantType: body.grant_type, clientId, clientSecret, scope: body.scope, request: auditRequestContext(req) });
       res.status(200).json(token);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
+      // The exchange records a failed client authentication (a denial) and a scope the client
+      // lacks (oauth.token.denied); the rest is recorded here: a request refused for its form
+      // (400), or a non-Basic Authorization header (401). Never the body: it holds the secret.
+      if (err.status === 400 ? err.error !== 'invalid_scope' : !exchanging) {
+        await recordDenied(ctx.database.db, { status: err.status === 400 ? 400 : 401, method: 'POST', route: '/v1/oauth/token', reason: err.error, actor: ANONYMOUS_ACTOR, request: auditRequestContext(req) }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now: ctx.clock() });
+      }
       if (err.error === 'invalid_client') res.setHeader('WWW-Authenticate', 'Basic realm="hipaa-ai-risk", charset="UTF-8"');
       res.status(err.status).json({ error: err.error, error_description: err.description });
     }
