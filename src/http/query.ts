@@ -5,6 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../errors.js';
 import { OPENAPI_METHODS, pathTemplatePattern } from './openapi/paths.js';
+import { pointerToken } from '../util/json-pointer.js';
 
 /** One parameter's value, or undefined when absent. Repeated (`?a=1&a=2`) or nested (`?a[b]=1`): 400 at `/name`. */
 export function queryParam(req: Request, name: string): string | undefined {
@@ -75,8 +76,7 @@ export function knownQueryParameters(paths: Readonly<Record<string, unknown>>) {
     const accepted = [...operation.names];
     const takes = accepted.length === 0 ? 'it takes no query parameters' : `it takes ${accepted.join(', ')}`;
     const shown = unknown.length > 64 ? `${unknown.slice(0, 64)}…` : unknown;
-    // RFC 6901: "~" and "/" in a name are escaped in its pointer.
-    const pointer = `/${unknown.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const pointer = `/${pointerToken(unknown)}`;
     next(new AppError('bad-request', `Unknown query parameter ${JSON.stringify(shown)} for ${method} ${req.path}: ${takes}`, { errors: [{ pointer, detail: 'unknown query parameter' }] }));
   };
 }

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { validationError, type FieldError } from '../errors.js';
+import { pointerToken } from '../util/json-pointer.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
@@ -8,7 +9,7 @@ const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefa
 const compiled = new WeakMap<object, ValidateFunction>();
 
 function pointerOf(e: ErrorObject): string {
-  if (e.keyword === 'additionalProperties') return `${e.instancePath}/${String((e.params as { additionalProperty: string }).additionalProperty).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  if (e.keyword === 'additionalProperties') return `${e.instancePath}/${pointerToken(String((e.params as { additionalProperty: string }).additionalProperty))}`;
   if (e.keyword === 'required') return `${e.instancePath}/${String((e.params as { missingProperty: string }).missingProperty)}`;
   return e.instancePath;
 }

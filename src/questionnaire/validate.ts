@@ -4,6 +4,7 @@ import { createAjv } from './ajv.js';
 import { loadQuestionnaire } from './load.js';
 import type { AnswerValue, Answers, Questionnaire } from './types.js';
 import { visibleQuestions } from './visibility.js';
+import { pointerToken } from '../util/json-pointer.js';
 
 /** Keys that are never accepted, anywhere, because of prototype pollution. */
 export const FORBIDDEN_KEYS: readonly string[] = Object.freeze(['__proto__', 'constructor', 'prototype']);
@@ -104,7 +105,7 @@ function normalise(questionnaire: Questionnaire, record: Record<string, unknown>
 
 /** `/answers/<id>` with RFC 6901 escaping. */
 export function pointerOf(questionId: string): string {
-  return `/answers/${questionId.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  return `/answers/${pointerToken(questionId)}`;
 }
 
 function fromAjv(e: ErrorObject, questionnaire: Questionnaire): FieldError {

@@ -1,12 +1,9 @@
 /** Strings that nothing in the service can store or sign, found with their JSON pointer. */
 import type { FieldError } from '../errors.js';
+import { pointerToken } from './json-pointer.js';
 
 /** How deep the check looks; deeper values are refused by the schemas anyway. */
 const MAX_DEPTH = 64;
-
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 function badString(s: string, refuseNul: boolean): string | null {
   if (refuseNul && s.includes('\u0000')) return 'contains a NUL character (U+0000)';
@@ -33,8 +30,8 @@ export function firstUncleanString(value: unknown, root = '', refuseNul = true):
       } else {
         for (const [k, child] of Object.entries(v)) {
           const keyProblem = badString(k, refuseNul);
-          if (keyProblem) return { pointer: `${pointer}/${escapePointer(k)}`, detail: `the field name ${keyProblem}` };
-          stack.push([child, `${pointer}/${escapePointer(k)}`, depth + 1]);
+          if (keyProblem) return { pointer: `${pointer}/${pointerToken(k)}`, detail: `the field name ${keyProblem}` };
+          stack.push([child, `${pointer}/${pointerToken(k)}`, depth + 1]);
         }
       }
     }
