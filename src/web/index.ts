@@ -13,6 +13,7 @@
  *   app.use(apiBody(...));
  */
 import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AppError } from '../errors.js';
 import { clientProblemOf } from '../http/errors-middleware.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { createAuthContext } from '../auth/context.js';
@@ -75,15 +76,38 @@ export function webRoutes(deps: WebDeps): Router {
   router.use(assessments.router);
   router.use(auditorRoutes(ctx, deps.service, deps.reportKeys));
   router.use(adminRoutes(ctx, { reportKeys: deps.reportKeys, tokenKeys: deps.tokenKeys }));
-  // Errors raised before a page handler ran (form body too large, not a form): an HTML page.
+  // Errors raised on the way to a page handler (form body too large, not a form, an address
+  // whose %-escapes do not decode) or not handled by it: an HTML page, whatever the Accept.
   const headers = pageHeaders();
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
-    if (status >= 500) deps.logger?.error({ reqId: req.id, err }, 'page failed');
-    headers(req, res, () => renderError(ctx, res, status >= 400 && status < 600 ? status : 500, status === 413 ? 'Too much data' : status < 500 ? 'The request could not be read' : 'Something went wrong', status === 413 ? 'The form is larger than this service accepts.' : status < 500 ? 'The form could not be read. Go back and try again.' : 'The page could not be shown.'));
+    const problem = clientProblemOf(err, deps.config.bodyLimitBytes);
+    if (problem === undefined || problem.status >= 500) {
+      deps.logger?.error({ reqId: req.id, err }, 'page failed');
+      headers(req, res, () => renderError(ctx, res, problem?.status ?? 500, problemHeading(500), 'The page could not be shown.'));
+      return;
+    }
+    sendProblemPage(ctx.views, headers, req, res, problem);
   });
   return router;
+}
+
+/** What an error page says of a problem: the problem's own detail, but in a page's words where it has one. */
+function pageDetail(problem: AppError): string {
+  switch (problem.code) {
+    case 'not-found':
+      return 'There is no page at this address. Check the link, or start again from the list of assessments.';
+    case 'payload-too-large':
+      return 'The form is larger than this service accepts.';
+    default:
+      return problem.detail;
+  }
+}
+
+/** The HTML error page of a client's problem, with its status and headers (`Retry-After`). */
+function sendProblemPage(views: WebContext['views'], headers: RequestHandler, req: Request, res: Response, problem: AppError): void {
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+  void headers(req, res, () => renderError({ views }, res, problem.status, problemHeading(problem.status), pageDetail(problem)));
 }
 
 /** Paths that are never pages: the API, its documents, health checks, metrics. */
@@ -105,9 +129,7 @@ export function pageErrors(options: { readonly strictTemplates?: boolean; readon
     const err = clientProblemOf(original, options.bodyLimitBytes);
     if (err === undefined || err.status >= 500 || res.headersSent || NOT_PAGES.test(req.path)) return next(original);
     if (req.accepts(['application/json', 'application/problem+json', 'text/html']) !== 'text/html') return next(err);
-    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    const detail = err.code === 'not-found' ? 'There is no page at this address. Check the link, or start again from the list of assessments.' : err.detail;
-    headers(req, res, () => renderError({ views }, res, err.status, problemHeading(err.status), detail));
+    sendProblemPage(views, headers, req, res, err);
   };
 }
 

@@ -211,6 +211,20 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(await chain.text()).toContain('The chain is intact');
   });
 
+  it('answers what cannot be read on the way to a page with an error page that says what it was', async () => {
+    const c = new PageClient(app.url);
+    const cases: [string, Promise<Response>, number, string][] = [
+      ['a path whose %-escapes do not decode', c.get('/assessments/%zz', { accept: 'text/html' }), 400, 'The address holds a %-escape that does not decode to UTF-8 text'],
+      ['a form that is not urlencoded', c.post('/assessments/new', 'title=x', { 'content-type': 'text/plain' }), 415, 'Forms must be posted as application/x-www-form-urlencoded'],
+      ['a form over the body limit', c.post('/assessments/new', `title=${'x'.repeat(app.config.bodyLimitBytes + 10)}`), 413, 'The form is larger than this service accepts.'],
+    ];
+    for (const [what, pending, status, detail] of cases) {
+      const res = await pending;
+      expect([what, res.status, res.headers.get('content-type')]).toEqual([what, status, expect.stringContaining('text/html')]);
+      expect([what, await res.text()]).toEqual([what, expect.stringContaining(detail)]);
+    }
+  });
+
   it('lets the administrator manage users, API clients and grants, and shows the keys', async () => {
     const c = new PageClient(app.url);
     await c.login(app.users.admin);
