@@ -9,6 +9,7 @@ import type { ErrorRequestHandler, Request } from 'express';
 import type { Kysely } from 'kysely';
 import { isRefusedStatus, recordDenied } from '../audit/denied.js';
 import { ANONYMOUS_ACTOR, actorOf } from '../auth/context.js';
+import type { Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
@@ -40,7 +41,7 @@ export function recordRefusals(options: {
   readonly bodyLimitBytes: number;
   readonly limitPerMinute: number;
   /** Establishes who sent a request refused before its route authenticated it (a body that is not JSON). */
-  readonly identify: (req: Request) => Promise<boolean>;
+  readonly identify: (req: Request) => Promise<Principal | undefined>;
   readonly clock?: () => Date;
 }): ErrorRequestHandler {
   return (err: unknown, req, _res, next) => {
@@ -53,7 +54,7 @@ export function recordRefusals(options: {
     const status = problem.status;
     options
       .identify(req)
-      .then((known) =>
+      .then((principal) =>
         recordDenied(
           options.db,
           {
@@ -61,7 +62,7 @@ export function recordRefusals(options: {
             method: req.method,
             route: routeOf(req),
             reason: problem.code,
-            actor: known && req.principal ? actorOf(req.principal) : ANONYMOUS_ACTOR,
+            actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
             request: auditRequestContext(req),
             pointers,
             inputSha256: inputSha256(req),

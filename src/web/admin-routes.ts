@@ -22,7 +22,7 @@ import { publishKeys } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
-import { page, renderPage, type PageSession, type WebContext } from './page.js';
+import { page, recordPageRefusal, refusalOf, renderPage, type PageSession, type WebContext } from './page.js';
 
 function list(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -103,6 +103,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await db.transaction().execute((trx) => createUser(trx, { email, name: name || null, organizationId, roles, passwordHash }, auditOf(req, session, 'users.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       await renderUsers(req, res, session, { errors: errorMessages(err), values }, err.status);
       return;
     }
@@ -132,6 +133,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await db.transaction().execute((trx) => updateUser(trx, id, { roles, disabled: body.disabled === 'on', name: text(body, 'name', 200) || null, ...(passwordHash ? { passwordHash } : {}) }, auditOf(req, session, 'users.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: { ...user, roles, disabled: body.disabled === 'on' }, roles: ROLES, errors: errorMessages(err) }, err.status);
       return;
     }
@@ -150,6 +152,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await db.transaction().execute((trx) => createOrganization(trx, { name }, auditOf(req, session, 'organizations.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       await renderOrgs(req, res, session, errorMessages(err), err.status);
       return;
     }
@@ -186,6 +189,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: false } }, 201);
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       await renderClients(req, res, session, { errors: errorMessages(err) }, err.status);
     }
   }));
@@ -221,6 +225,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await db.transaction().execute((trx) => createAuditorGrant(trx, { auditorId: text(body, 'auditorId', 64), organizationId: text(body, 'organizationId', 64) }, auditOf(req, session, 'auditor_grants.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       await renderGrants(req, res, session, errorMessages(err), err.status);
       return;
     }
@@ -254,6 +259,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const ring = purpose === 'report' ? keys.reportKeys : purpose === 'token' ? keys.tokenKeys : undefined;
     if (!ring) throw new AppError('bad-request', 'Choose the report or the token key');
     if (!(ring instanceof RotatableKeyRing) || !ring.rotatable) {
+      await recordPageRefusal(ctx, req, { status: 409, reason: 'key_managed_externally' });
       await renderKeys(req, res, session, { errors: [`The ${String(purpose)}-signing key is managed outside this service: rotate it there and restart.`] }, 409);
       return;
     }

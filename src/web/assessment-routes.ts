@@ -17,7 +17,7 @@ import type { Report } from '../reports/report.js';
 import { isUuid } from '../auth/secrets.js';
 import { buildFormView, formValuesOf, parseAnswerForm, questionIdOfPointer, type FormValue } from './questionnaire-form.js';
 import { renderLogin, type RestoreStash } from './login-routes.js';
-import { organizationNames, page, renderPage, type PageSession, type WebContext } from './page.js';
+import { organizationNames, page, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
 import { buildReportView } from './report-view.js';
 import { stashOf, type AnswerStash } from './stash.js';
 
@@ -103,10 +103,12 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const errors: FieldError[] = [...parsed.errors];
     if (!target && title === '') errors.push({ pointer: '/title', detail: 'Give the assessment a title' });
     if (!target && title.length > TITLE_MAX) errors.push({ pointer: '/title', detail: `The title must be at most ${TITLE_MAX} characters` });
-    const redisplay = (errs: readonly FieldError[], notice: string): void =>
+    const redisplay = async (errs: readonly FieldError[], notice: string): Promise<void> => {
+      await recordPageRefusal(ctx, req, { status: 422, reason: 'validation-failed', pointers: errs.map((e) => e.pointer) });
       renderForm(res, session, { target, title, values: parsed.values, errors: errs, notice, noticeKind: 'warning' }, 422);
+    };
     if (errors.length > 0) {
-      redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
+      await redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
       return;
     }
     let result;
@@ -116,7 +118,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
         : await service.create(actorOf(p), p.organizationName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation-failed') {
-        redisplay(err.errors.length > 0 ? err.errors : [{ pointer: '', detail: err.detail }], submit ? 'The assessment was not submitted: some answers are missing or not valid. Nothing was lost: correct them and submit again, or save a draft.' : 'Nothing was saved. Correct the answers marked below.');
+        await redisplay(err.errors.length > 0 ? err.errors : [{ pointer: '', detail: err.detail }], submit ? 'The assessment was not submitted: some answers are missing or not valid. Nothing was lost: correct them and submit again, or save a draft.' : 'Nothing was saved. Correct the answers marked below.');
         return;
       }
       throw err;

@@ -16,7 +16,7 @@ import type { KeyRing } from '../signing/key-ring.js';
 import { verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
 import { assessmentAuditTrail } from './audit-trail.js';
-import { organizationNames, page, renderPage, type WebContext } from './page.js';
+import { organizationNames, page, recordPageRefusal, renderPage, type WebContext } from './page.js';
 
 /** Longest report JSON accepted by the verify form (the body limit applies first). */
 const MAX_REPORT_CHARS = 5 * 1024 * 1024;
@@ -61,6 +61,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     const reportText = typeof body.report === 'string' ? body.report.trim() : '';
     const jwsText = typeof body.jws === 'string' ? body.jws.trim() : '';
     if (reportText === '' || jwsText === '' || reportText.length > MAX_REPORT_CHARS) {
+      await recordPageRefusal(ctx, req, { status: 422, reason: 'validation-failed', pointers: [reportText === '' || reportText.length > MAX_REPORT_CHARS ? '/report' : '/jws'] });
       renderPage(ctx, res, session, 'verify.njk', { title: 'Verify a report', active: 'verify', reportText, jwsText, result: null, error: reportText === '' ? 'Paste or load the report JSON.' : jwsText === '' ? 'Paste or load the signature (.jws).' : 'The report is too large.' }, 422);
       return;
     }

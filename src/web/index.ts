@@ -27,7 +27,7 @@ import { adminRoutes } from './admin-routes.js';
 import { assessmentRoutes } from './assessment-routes.js';
 import { auditorRoutes } from './auditor-routes.js';
 import { loginRoutes } from './login-routes.js';
-import { pageHeaders, problemHeading, renderError, type WebContext } from './page.js';
+import { pageHeaders, problemHeading, recordPageRefusal, refusalOf, renderError, type WebContext } from './page.js';
 import { createPageSessions } from './session.js';
 import { createViews, WEB_STATIC_DIR } from './view.js';
 
@@ -68,6 +68,8 @@ export function webRoutes(deps: WebDeps): Router {
     authContext,
     allowedOrigins: deps.config.allowedOrigins,
     bodyLimitBytes: deps.config.bodyLimitBytes,
+    deniedPerMinute: deps.config.auth.auditDeniedPerMinute,
+    clock: deps.clock ?? ((): Date => new Date()),
     logger: deps.logger,
   };
   const router = Router();
@@ -87,7 +89,12 @@ export function webRoutes(deps: WebDeps): Router {
       headers(req, res, () => renderError(ctx, res, problem?.status ?? 500, problemHeading(500), 'The page could not be shown.'));
       return;
     }
-    sendProblemPage(ctx.views, headers, req, res, problem);
+    // A form refused before its handler ran (too large, not a form, unclean text) is recorded as
+    // one refused after it would be, with the user behind the session cookie when it is valid.
+    auth
+      .identify(req)
+      .then((principal) => recordPageRefusal(ctx, req, refusalOf(problem), principal))
+      .then(() => sendProblemPage(ctx.views, headers, req, res, problem), next);
   });
   return router;
 }

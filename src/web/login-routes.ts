@@ -16,7 +16,7 @@ import { login, logout } from '../auth/sessions.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { clearSessionCookies, setSessionCookies } from '../http/middleware/auth-cookies.js';
-import { formBody, isSameOrigin, organizationNames, page, pageHeaders, pageUserOf, renderError, safeNext, type PageSession, type WebContext } from './page.js';
+import { formBody, isSameOrigin, organizationNames, page, pageHeaders, pageUserOf, recordPageRefusal, renderError, safeNext, type PageSession, type WebContext } from './page.js';
 import { decodeStash, encodeStash, type AnswerStash } from './stash.js';
 
 /** Renders the questionnaire from a stash after sign-in (provided by the assessment pages). */
@@ -83,16 +83,19 @@ export function loginRoutes(ctx: WebContext, restore: RestoreStash): Router {
     const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : '';
     const stash = decodeStash(form.stash);
     if (!isSameOrigin(req, ctx.allowedOrigins)) {
+      await recordPageRefusal(ctx, req, { status: 403, reason: 'cross_origin' });
       renderError(ctx, res, 403, 'Not allowed', 'Cross-site requests cannot sign in.');
       return;
     }
     const cookie = req.headers.cookie !== undefined ? parseCookie(req.headers.cookie)[loginCookieName(secure)] : undefined;
     const presented = typeof form._csrf === 'string' ? form._csrf : '';
     if (cookie === undefined || !safeEqual(presented, cookie)) {
+      await recordPageRefusal(ctx, req, { status: 403, reason: 'csrf' });
       renderLogin(ctx, req, res, { status: 403, next, email, stash, error: 'The sign-in form had expired. Please sign in again.' });
       return;
     }
     if (email === '' || password === '') {
+      await recordPageRefusal(ctx, req, { status: 422, reason: 'validation-failed', pointers: [...(email === '' ? ['/email'] : []), ...(password === '' ? ['/password'] : [])] });
       renderLogin(ctx, req, res, { status: 422, next, email, stash, error: 'Enter your e-mail address and your password.' });
       return;
     }

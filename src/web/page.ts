@@ -7,11 +7,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
-import type { AuthContext } from '../auth/context.js';
+import { OTHER_ORGANIZATION } from '../assessments/service.js';
+import { isRefusedStatus, recordDenied } from '../audit/denied.js';
+import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../auth/context.js';
 import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
 import { firstUncleanString } from '../util/clean-strings.js';
 import { AppError } from '../errors.js';
+import { auditRequestContext, routeOf } from '../http/audit-context.js';
 import type { Logger } from '../logging/logger.js';
 import type { PageSessions } from './session.js';
 import { newNonce, type PageContext, type PageUser, type Views } from './view.js';
@@ -32,6 +35,10 @@ export interface WebContext {
   /** Origins a form may be posted from (config.allowedOrigins). */
   readonly allowedOrigins: readonly string[];
   readonly bodyLimitBytes: number;
+  /** Denials and refusals recorded per (IP, status) and minute before they are only counted. */
+  readonly deniedPerMinute: number;
+  /** The app's clock (tests move time). */
+  readonly clock: () => Date;
   readonly logger?: Logger;
 }
 
@@ -114,6 +121,51 @@ export function pageUserOf(p: Principal): PageUser {
   return { email: p.displayName, roles: p.roles, organizationName: p.organizationName, nav: navFor(p) };
 }
 
+/** What the audit trail records of a page request refused or denied. */
+export interface PageRefusal {
+  readonly status: number;
+  /** The problem's code, or a short reason (`cross_origin`). */
+  readonly reason: string;
+  /** The failing fields' JSON pointers (a refusal's). */
+  readonly pointers?: readonly string[];
+  /** A 404 for an assessment or report of another organisation. */
+  readonly otherOrganization?: boolean;
+}
+
+/** The refusal a client error stands for. */
+export function refusalOf(err: AppError): PageRefusal {
+  const pointers = err.errors.length > 0 ? err.errors.map((e) => e.pointer) : err.pointer !== undefined ? [err.pointer] : [];
+  return err.cause === OTHER_ORGANIZATION ? { status: err.status, reason: 'resource of another organisation', otherOrganization: true } : { status: err.status, reason: err.code, pointers };
+}
+
+/**
+ * Records a page request the service refused or denied, as the API records the same (docs/audit.md
+ * §denials): a form post answered 400, 409, 413, 415 or 422 is a `request.refused` event with the
+ * failing fields' pointers (never an input hash: a form holds its CSRF token, and the sign-in and
+ * user forms a password); a 403, and a 404 for an assessment or report of another organisation,
+ * a `request.denied` event. The actor is `principal` (default: the request's, once authenticated). Bounded per (IP, status)
+ * and minute like every denial. Other answers, and refused reads, are not recorded. Call it
+ * before the page is sent: a client that got the page can rely on the event being there.
+ */
+export async function recordPageRefusal(ctx: Pick<WebContext, 'db' | 'deniedPerMinute' | 'clock'>, req: Request, refusal: PageRefusal, principal: Principal | undefined = req.principal): Promise<void> {
+  const { status } = refusal;
+  const refused = isRefusedStatus(status) && req.method === 'POST';
+  if (!refused && status !== 403 && !(status === 404 && refusal.otherOrganization === true)) return;
+  await recordDenied(
+    ctx.db,
+    {
+      status,
+      method: req.method,
+      route: routeOf(req),
+      reason: refusal.reason,
+      actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
+      request: auditRequestContext(req),
+      ...(refused ? { pointers: refusal.pointers ?? [] } : {}),
+    },
+    { limitPerMinute: ctx.deniedPerMinute, now: ctx.clock() },
+  );
+}
+
 /** Renders the error page. */
 export function renderError(ctx: Pick<WebContext, 'views'>, res: Response, status: number, heading: string, detail: string, session?: PageSession): void {
   ctx.views.render(res, status, 'error.njk', { title: heading, heading, detail, status, user: session?.user ?? null, csrfToken: session?.csrfToken ?? '' });
@@ -181,6 +233,7 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
   const body = formBody(ctx.bodyLimitBytes);
   const main = async (req: Request, res: Response): Promise<void> => {
     if (req.method === 'POST' && !isSameOrigin(req, ctx.allowedOrigins)) {
+      await recordPageRefusal(ctx, req, { status: 403, reason: 'cross_origin' });
       renderError(ctx, res, 403, 'Not allowed', 'Forms of this service can only be sent from its own pages.');
       return;
     }
@@ -207,11 +260,19 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
       await handler(req, res, session);
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await recordPageRefusal(ctx, req, refusalOf(err));
       renderError(ctx, res, err.status, problemHeading(err.status), err.status === 404 ? 'There is nothing here, or it belongs to an organisation you cannot see.' : err.detail, session);
     }
   };
   const wrapped: RequestHandler = (req, res, next: NextFunction) => {
-    main(req, res).catch((err: unknown) => {
+    main(req, res).catch(async (err: unknown) => {
+      if (err instanceof AppError && err.status < 500) {
+        try {
+          await recordPageRefusal(ctx, req, refusalOf(err));
+        } catch (auditErr) {
+          err = auditErr;
+        }
+      }
       if (err instanceof AppError && err.status < 500) {
         renderError(ctx, res, err.status, problemHeading(err.status), err.detail);
         return;

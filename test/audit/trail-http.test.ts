@@ -141,6 +141,13 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     // An Idempotency-Key reused with another body: the officer, by session.
     expect((await send(app, 'POST', '/v1/assessments', officer, { title: 'Keyed', ...well }, { 'Idempotency-Key': `refusal-${kind}` })).status).toBe(201);
     expect((await send(app, 'POST', '/v1/assessments', officer, { title: 'Other', ...well }, { 'Idempotency-Key': `refusal-${kind}` })).status).toBe(409);
+    // A body that is not JSON from a browser session, whose CSRF header is missing: still the
+    // officer's (the token is read for the record, not checked), and no CSRF denial besides.
+    const deniedBefore = await app.t.database.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '=', 'request.denied').executeTakeFirstOrThrow();
+    const fromCookie = await fetch(`${app.url}/v1/assessments`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: (officer as { session: { cookie: string } }).session.cookie }, body: '[' });
+    expect(fromCookie.status).toBe(400);
+    const deniedAfter = await app.t.database.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '=', 'request.denied').executeTakeFirstOrThrow();
+    expect(Number(deniedAfter.n)).toBe(Number(deniedBefore.n));
     // A reading refused (unknown query parameter) changes nothing and is not an action.
     expect((await send(app, 'GET', '/v1/assessments?nope=1', integrator)).status).toBe(400);
     const added = (await trail()).slice(before).filter((e) => e.action === 'request.refused');
@@ -148,6 +155,7 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
       ['error', 'client', clientId.id, { status: 422, method: 'POST', route: '/v1/assessments', reason: 'validation-failed', pointers: ['/answers/uc.autonomy'] }],
       ['error', 'client', clientId.id, { status: 400, method: 'POST', route: '/v1/assessments', reason: 'malformed-json', pointers: [''] }],
       ['error', 'user', officerId, { status: 409, method: 'POST', route: '/v1/assessments', reason: 'idempotency-key-reused', pointers: [''] }],
+      ['error', 'user', officerId, { status: 400, method: 'POST', route: '/v1/assessments', reason: 'malformed-json', pointers: [''] }],
     ]);
     expect(added[0]!.inputSha256).toBe(sha256Hex(canonicalJson(body)));
     expect(added[1]!.inputSha256).toBeNull();

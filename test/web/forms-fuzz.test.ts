@@ -3,7 +3,10 @@
  * 500: every form the pages render (found by reading the pages as an officer, an auditor and an
  * administrator) is posted with fields changed, dropped, repeated or added, with bracketed and
  * prototype names, or with a body that is not a form; the pages are fetched with random ids and
- * query strings. Every answer is below 500, and every error an HTML page.
+ * query strings. Every answer is below 500, and every error an HTML page. Every post leaves its
+ * trace in the audit trail, as the API's requests do: one that succeeded an event of what it did,
+ * one refused (400, 409, 413, 415, 422) a `request.refused` event, one denied (403) a
+ * `request.denied` event.
  */
 import fc from 'fast-check';
 import { DATABASE_KINDS } from '../support/databases.js';
@@ -56,7 +59,8 @@ describe.each(DATABASE_KINDS)('generated form posts on %s', (kind) => {
   let pages: string[];
 
   beforeAll(async () => {
-    app = await startWebApp(kind);
+    // Every denial and refusal its own event (none summarised), so that each post can be checked.
+    app = await startWebApp(kind, { AUDIT_DENIED_PER_MINUTE: '10000' });
     clients = [new PageClient(app.url), new PageClient(app.url), new PageClient(app.url)];
     expect((await clients[0]!.login(app.users.officer)).status).toBe(303);
     expect((await clients[1]!.login(app.users.auditor)).status).toBe(303);
@@ -100,6 +104,10 @@ describe.each(DATABASE_KINDS)('generated form posts on %s', (kind) => {
       type: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'application/json', 'text/plain'),
     });
     const view = fc.record({ client: fc.nat(2), page: fc.nat(), id: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 40 }).map(encodeURIComponent), fc.constantFrom('%zz', '00000000-0000-0000-0000-000000000000')), query: fc.oneof(fc.constant(''), fc.array(fc.tuple(fc.constantFrom('q', 'status', 'cursor', 'from', 'to', 'next', 'done', 'saved'), fc.string({ maxLength: 20 })), { maxLength: 3 }).map((pairs) => new URLSearchParams(pairs).toString())) });
+    const trail = async (): Promise<{ events: number; last: string | undefined }> => {
+      const [row] = await app.t.database.raw.query<{ events: number; last: string | null }>('SELECT (SELECT count(*) FROM audit_events)::int AS events, (SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1) AS last');
+      return { events: row!.events, last: row!.last ?? undefined };
+    };
     const seen = new Map<number, number>();
     const check = async (res: Response, what: string): Promise<void> => {
       const text = await res.text();
@@ -127,7 +135,14 @@ describe.each(DATABASE_KINDS)('generated form posts on %s', (kind) => {
           if (op === 'add') fields.push([at, v]);
         }
         const body = r.post.body ?? new URLSearchParams(fields).toString();
-        await check(await clients[form.client]!.post(form.action, body, { ...BROWSER, 'content-type': r.post.type }), `POST ${form.action}`);
+        const before = await trail();
+        const res = await clients[form.client]!.post(form.action, body, { ...BROWSER, 'content-type': r.post.type });
+        await check(res, `POST ${form.action}`);
+        // What the post left in the audit trail: the newest event's action, as the status calls for.
+        const after = await trail();
+        const expected = res.status < 400 ? 'an event' : [400, 409, 413, 415, 422].includes(res.status) ? 'request.refused' : res.status === 403 ? 'request.denied' : 'anything';
+        const got = after.events === before.events ? 'nothing' : expected === 'an event' ? 'an event' : after.last;
+        if (expected !== 'anything') expect([`POST ${form.action} ${res.status}`, got]).toEqual([`POST ${form.action} ${res.status}`, expected]);
       }),
       { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261207), endOnFailure: true },
     );

@@ -225,6 +225,42 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     }
   });
 
+  it('records what it refuses and denies in the audit trail, with who and which fields, before the page is sent', async () => {
+    const newest = async (): Promise<{ action: string; outcome: string; actor_id: string | null; decision: Record<string, unknown> }> => {
+      const [row] = await app.t.database.raw.query<{ action: string; outcome: string; actor_id: string | null; decision: Record<string, unknown> }>('SELECT action, outcome, actor_id, decision FROM audit_events ORDER BY seq DESC LIMIT 1');
+      return row!;
+    };
+    const idOf = async (email: string): Promise<string> => (await app.t.database.raw.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]))[0]!.id;
+    const officerId = await idOf(app.users.officer);
+    const c = new PageClient(app.url);
+    await c.login(app.users.officer);
+    const csrf = PageClient.csrfOf(await (await c.get('/assessments/new')).text());
+
+    // A questionnaire that fails validation: 422, re-shown, recorded with the failing field.
+    expect((await c.post('/assessments/new', new URLSearchParams({ _csrf: csrf, title: '', _action: 'draft' }))).status).toBe(422);
+    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: officerId, decision: { status: 422, method: 'POST', route: '/assessments/new', reason: 'validation-failed', pointers: ['/title'] } });
+    // A form over the body limit, refused before any handler ran: the session's user is named.
+    expect((await c.post('/assessments/new', `_csrf=${csrf}&title=${'x'.repeat(app.config.bodyLimitBytes + 10)}`)).status).toBe(413);
+    expect(await newest()).toMatchObject({ action: 'request.refused', actor_id: officerId, decision: { status: 413, reason: 'payload-too-large' } });
+    // A post from another site's page: denied.
+    expect((await c.post('/assessments/new', new URLSearchParams({ _csrf: csrf, title: 'x' }), { origin: 'https://evil.example' })).status).toBe(403);
+    expect(await newest()).toMatchObject({ action: 'request.denied', outcome: 'denied', decision: { status: 403, route: '/assessments/new', reason: 'cross_origin' } });
+
+    // A report of another organisation, opened by address: 404, recorded as the API's is.
+    const created = await c.post('/assessments/new', answersToForm(example('well-controlled'), new URLSearchParams({ _csrf: csrf, title: 'Refusals', _action: 'submit' })));
+    const reportId = /\/reports\/([0-9a-f-]{36})/.exec(created.headers.get('location')!)![1]!;
+    const other = new PageClient(app.url);
+    await other.login(app.users.otherOfficer);
+    expect((await other.get(`/reports/${reportId}`)).status).toBe(404);
+    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: await idOf(app.users.otherOfficer), decision: { status: 404, method: 'GET', route: '/reports/:id', reason: 'resource of another organisation' } });
+
+    // A sign-in form without a password: refused, anonymous, never the e-mail or password.
+    const anonymous = new PageClient(app.url);
+    const token = PageClient.csrfOf(await (await anonymous.get('/login')).text());
+    expect((await anonymous.post('/login', new URLSearchParams({ _csrf: token, email: app.users.officer, password: '' }))).status).toBe(422);
+    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: null, decision: { status: 422, method: 'POST', route: '/login', reason: 'validation-failed', pointers: ['/password'] } });
+  });
+
   it('lets the administrator manage users, API clients and grants, and shows the keys', async () => {
     const c = new PageClient(app.url);
     await c.login(app.users.admin);

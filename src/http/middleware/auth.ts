@@ -46,11 +46,13 @@ export interface AuthMiddleware {
   /** The principal set by `authenticate`; throws (500) if the route forgot to authenticate. */
   readonly principalOf: (req: Request) => Principal;
   /**
-   * For a request no route authenticated (its body was refused first): authenticates it when it
-   * carries credentials. True when a principal is set; false when it carries none, or when they
-   * are refused (that denial recorded as any other).
+   * For the record of a request no route authenticated (its body was refused first): who its
+   * credentials name, or undefined when it carries none or they are refused (that denial recorded
+   * as any other). Authorises nothing and sets nothing on the request: a cookie's CSRF token is
+   * not checked, since the body that would hold it may be what was refused (SameSite=Strict
+   * cookies still keep another site's requests anonymous).
    */
-  readonly identify: (req: Request) => Promise<boolean>;
+  readonly identify: (req: Request) => Promise<Principal | undefined>;
 }
 
 /**
@@ -70,16 +72,19 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
     return new AppError(code, detail, { headers });
   }
 
-  async function authenticateRequest(req: Request): Promise<void> {
-    if (req.principal) return;
+  /**
+   * The principal the request's credentials name (a bearer token, else the session cookie), with
+   * the session's CSRF token for a cookie; the CSRF token the request presents is not checked here.
+   * Refused credentials are a recorded 401 denial (thrown).
+   */
+  async function principalOfCredentials(req: Request): Promise<{ principal: Principal; csrfToken?: string }> {
     const authorization = req.get('authorization');
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization.trim());
       if (!m) throw await deny(req, 401, 'unauthenticated', 'The Authorization header must be "Bearer <access token>"', 'malformed_authorization', { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_request"` });
       try {
         const claims = await verifyClientToken(ctx.tokens, m[1]!, ctx.clock());
-        req.principal = await loadClientPrincipal(ctx, claims);
-        return;
+        return { principal: await loadClientPrincipal(ctx, claims) };
       } catch (err) {
         if (!(err instanceof TokenError) && !(err instanceof PrincipalRefused)) throw err;
         const reason = err instanceof TokenError ? `token_${err.reason}` : err.reason;
@@ -92,9 +97,8 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
       const detail = cookies.refresh !== undefined ? 'The session access token is missing or expired: POST /v1/auth/refresh' : 'Authentication required: sign in, or send a bearer token';
       throw await deny(req, 401, 'unauthenticated', detail, cookies.refresh !== undefined ? 'access_cookie_missing' : 'no_credentials', { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
     }
-    let loaded: { principal: Principal; csrfToken: string };
     try {
-      loaded = await loadUserPrincipal(ctx, await verifySessionToken(ctx.tokens, cookies.access, ctx.clock()));
+      return await loadUserPrincipal(ctx, await verifySessionToken(ctx.tokens, cookies.access, ctx.clock()));
     } catch (err) {
       if (!(err instanceof TokenError) && !(err instanceof PrincipalRefused)) throw err;
       const reason = err instanceof TokenError ? `token_${err.reason}` : err.reason;
@@ -102,7 +106,12 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
       const detail = expired ? 'The session access token has expired: POST /v1/auth/refresh' : 'The session is not valid: sign in again';
       throw await deny(req, 401, 'unauthenticated', detail, reason, { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
     }
-    if (!SAFE_METHODS.has(req.method)) {
+  }
+
+  async function authenticateRequest(req: Request): Promise<void> {
+    if (req.principal) return;
+    const loaded = await principalOfCredentials(req);
+    if (loaded.csrfToken !== undefined && !SAFE_METHODS.has(req.method)) {
       const body = req.body as Record<string, unknown> | undefined;
       const fromForm = body !== null && typeof body === 'object' && typeof body[CSRF_FORM_FIELD] === 'string' ? (body[CSRF_FORM_FIELD]) : undefined;
       const presented = req.get(CSRF_HEADER) ?? fromForm;
@@ -112,7 +121,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
       if (fromForm !== undefined && body) delete body[CSRF_FORM_FIELD];
     }
     req.principal = loaded.principal;
-    req.csrfToken = loaded.csrfToken;
+    if (loaded.csrfToken !== undefined) req.csrfToken = loaded.csrfToken;
   }
 
   const authenticate: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
@@ -138,14 +147,13 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
     return req.principal;
   }
 
-  async function identify(req: Request): Promise<boolean> {
-    if (req.principal) return true;
-    if (req.get('authorization') === undefined && readSessionCookies(req, secure).access === undefined) return false;
+  async function identify(req: Request): Promise<Principal | undefined> {
+    if (req.principal) return req.principal;
+    if (req.get('authorization') === undefined && readSessionCookies(req, secure).access === undefined) return undefined;
     try {
-      await authenticateRequest(req);
-      return true;
+      return (await principalOfCredentials(req)).principal;
     } catch (err) {
-      if (err instanceof AppError) return false;
+      if (err instanceof AppError) return undefined;
       throw err;
     }
   }
