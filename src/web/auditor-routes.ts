@@ -4,7 +4,7 @@
  */
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
-import { reachableOrganizations, type Principal } from '../auth/permissions.js';
+import { isPermitted, reachableOrganizations, type Principal } from '../auth/permissions.js';
 import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
@@ -97,7 +97,18 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
   }));
 
   router.get('/audit/verify', ...page(ctx, { action: 'audit.verify' }, (_req, res, session) => {
-    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result: null });
+    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result: null, canExport: isPermitted(session.principal, 'audit.read') });
+    return Promise.resolve();
+  }));
+
+  /**
+   * The trail's export goes to the API (`GET /v1/audit/export`: a signed checkpoint of the head,
+   * the export recorded, JSON Lines with the chain proof). This hop authenticates as a page first,
+   * so an access cookie that expired while the page stayed open is refreshed before the browser
+   * follows the redirect, as for report downloads.
+   */
+  router.get('/audit/export', ...page(ctx, { action: 'audit.read' }, (_req, res) => {
+    res.redirect(303, '/v1/audit/export');
     return Promise.resolve();
   }));
 
@@ -112,7 +123,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       request: auditRequestContext(req),
       decision: { valid: result.valid, checkedEvents: result.checkedEvents, brokenAt: result.brokenAt, reason: result.reason },
     });
-    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result });
+    renderPage(ctx, res, session, 'audit-verify.njk', { title: 'Audit chain', active: 'audit', result, canExport: isPermitted(session.principal, 'audit.read') });
   }));
 
   return router;

@@ -27,7 +27,7 @@ import { adminRoutes } from './admin-routes.js';
 import { assessmentRoutes } from './assessment-routes.js';
 import { auditorRoutes } from './auditor-routes.js';
 import { loginRoutes } from './login-routes.js';
-import { pageHeaders, problemHeading, recordPageRefusal, refusalOf, renderError, type WebContext } from './page.js';
+import { isRecordedRefusal, pageHeaders, problemHeading, recordPageRefusal, refusalOf, renderError, type WebContext } from './page.js';
 import { createPageSessions } from './session.js';
 import { createViews, WEB_STATIC_DIR } from './view.js';
 
@@ -91,9 +91,14 @@ export function webRoutes(deps: WebDeps): Router {
     }
     // A form refused before its handler ran (too large, not a form, unclean text) is recorded as
     // one refused after it would be, with the user behind the session cookie when it is valid.
+    const refusal = refusalOf(problem);
+    if (!isRecordedRefusal(req, refusal)) {
+      sendProblemPage(ctx.views, headers, req, res, problem);
+      return;
+    }
     auth
       .identify(req)
-      .then((principal) => recordPageRefusal(ctx, req, refusalOf(problem), principal))
+      .then((principal) => recordPageRefusal(ctx, req, refusal, principal))
       .then(() => sendProblemPage(ctx.views, headers, req, res, problem), next);
   });
   return router;

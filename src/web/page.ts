@@ -8,7 +8,7 @@ import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import { OTHER_ORGANIZATION } from '../assessments/service.js';
-import { isRefusedStatus, recordDenied } from '../audit/denied.js';
+import { isRefusedStatus, recordDenied, type RefusedStatus } from '../audit/denied.js';
 import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../auth/context.js';
 import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
@@ -138,6 +138,16 @@ export function refusalOf(err: AppError): PageRefusal {
   return err.cause === OTHER_ORGANIZATION ? { status: err.status, reason: 'resource of another organisation', otherOrganization: true } : { status: err.status, reason: err.code, pointers };
 }
 
+/** A page's denial (403, or 404 for another organisation's resource), recorded whatever the method. */
+function isPageDenial(refusal: PageRefusal): refusal is PageRefusal & { status: 403 | 404 } {
+  return refusal.status === 403 || (refusal.status === 404 && refusal.otherOrganization === true);
+}
+
+/** Whether `recordPageRefusal` records this refusal of this request (no lookup needed otherwise). */
+export function isRecordedRefusal(req: Request, refusal: PageRefusal): boolean {
+  return (isRefusedStatus(refusal.status) && req.method === 'POST') || isPageDenial(refusal);
+}
+
 /**
  * Records a page request the service refused or denied, as the API records the same (docs/audit.md
  * §denials): a form post answered 400, 409, 413, 415 or 422 is a `request.refused` event with the
@@ -148,13 +158,13 @@ export function refusalOf(err: AppError): PageRefusal {
  * before the page is sent: a client that got the page can rely on the event being there.
  */
 export async function recordPageRefusal(ctx: Pick<WebContext, 'db' | 'deniedPerMinute' | 'clock'>, req: Request, refusal: PageRefusal, principal: Principal | undefined = req.principal): Promise<void> {
-  const { status } = refusal;
-  const refused = isRefusedStatus(status) && req.method === 'POST';
-  if (!refused && status !== 403 && !(status === 404 && refusal.otherOrganization === true)) return;
+  if (!isRecordedRefusal(req, refusal)) return;
+  const refused = isRefusedStatus(refusal.status);
   await recordDenied(
     ctx.db,
     {
-      status,
+      // A refusal's status (400, 409, 413, 415, 422) or a denial's (403, 404), as just checked.
+      status: refusal.status as RefusedStatus | 403 | 404,
       method: req.method,
       route: routeOf(req),
       reason: refusal.reason,

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { verifyAuditExport } from '../../src/audit/verify-export.js';
 import { answersToForm, example, poorlyControlled, ROOT } from './helpers.js';
 import { PASSWORD, startWebApp, type WebApp } from './support.js';
 
@@ -257,6 +258,16 @@ if (!HAS_CHROMIUM) {
       await expect(page.getByText('assessment.created').first().isVisible()).resolves.toBe(true);
       await expect(page.getByRole('heading', { level: 1, name: `Audit trail: ${XSS}` }).isVisible()).resolves.toBe(true);
       await axe(context, page.url());
+
+      // The trail, downloaded by a click as a file, proves itself against the published keys.
+      await page.getByRole('link', { name: 'Audit chain' }).click();
+      await page.waitForURL('**/audit/verify');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the audit trail (JSON Lines)' }).click()]);
+      expect(download.suggestedFilename()).toBe('audit-export.jsonl');
+      const exported = fs.readFileSync(await download.path(), 'utf8');
+      const jwks = (await (await page.request.get('/.well-known/jwks.json')).json()) as unknown;
+      await expect(verifyAuditExport(exported, jwks)).resolves.toMatchObject({ valid: true });
+      await axe(context, '/audit/verify');
       await context.close();
     });
 

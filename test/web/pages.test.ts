@@ -3,6 +3,7 @@
  * sign-in, CSRF, the questionnaire's draft / branching / validation / submit cycle, the session
  * expiry stash, escaping, tenancy, the auditor's and the administrator's pages.
  */
+import { verifyAuditExport } from '../../src/audit/verify-export.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { answersToForm, example, poorlyControlled } from './helpers.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
@@ -209,6 +210,23 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(tampered).toContain('Not valid');
     const chain = await auditor.post('/audit/verify', new URLSearchParams({ _csrf: vcsrf }));
     expect(await chain.text()).toContain('The chain is intact');
+
+    // The trail leaves with its proof: the page's links, then the export verified offline
+    // against the published keys, as `audit-verify-export` does.
+    const chainPage = await (await auditor.get('/audit/verify')).text();
+    expect(chainPage).toContain('href="/audit/export"');
+    expect(chainPage).toContain('audit-verify-export audit-export.jsonl --jwks jwks.json');
+    const hop = await auditor.get('/audit/export');
+    expect([hop.status, hop.headers.get('location')]).toEqual([303, '/v1/audit/export']);
+    const exported = await auditor.get('/v1/audit/export');
+    expect([exported.status, exported.headers.get('content-disposition')]).toEqual([200, 'attachment; filename="audit-export.jsonl"']);
+    const text = await exported.text();
+    const jwks: unknown = await (await fetch(`${app.url}/.well-known/jwks.json`)).json();
+    const verdict = await verifyAuditExport(text, jwks);
+    expect(verdict).toMatchObject({ valid: true });
+    expect(text).toContain('"assessment.created"');
+    // The officer may not read the trail: no link, and the hop is a 403 page.
+    expect((await officer.get('/audit/export')).status).toBe(403);
   });
 
   it('answers what cannot be read on the way to a page with an error page that says what it was', async () => {
