@@ -148,7 +148,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   router.post('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, async (req, res, session) => {
     const name = text((req.body ?? {}) as Record<string, unknown>, 'name', 200);
     try {
-      if (name === '') throw new AppError('validation-failed', 'Give the organisation a name');
+      if (name === '') throw new AppError('validation-failed', 'Give the organisation a name', { pointer: '/name' });
       await db.transaction().execute((trx) => createOrganization(trx, { name }, auditOf(req, session, 'organizations.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -183,8 +183,8 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const organizationId = text(body, 'organizationId', 64) || session.principal.organizationId;
     const scopes = list(body.scopes).filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
     try {
-      if (name === '') throw new AppError('validation-failed', 'Give the client a name');
-      if (scopes.length === 0) throw new AppError('validation-failed', 'Choose at least one scope');
+      if (name === '') throw new AppError('validation-failed', 'Give the client a name', { pointer: '/name' });
+      if (scopes.length === 0) throw new AppError('validation-failed', 'Choose at least one scope', { pointer: '/scopes' });
       const made = await db.transaction().execute((trx) => createApiClient(trx, { name, organizationId, scopes }, auditOf(req, session, 'api_clients.manage')));
       await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: false } }, 201);
     } catch (err) {

@@ -292,6 +292,12 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(await created.text()).toMatch(/One-time password[^<]*<code class="secret">[A-Za-z0-9_-]{24}<\/code>/);
     const dup = await c.post('/admin/users', new URLSearchParams([['_csrf', csrf], ['email', 'new.auditor@audit.test'], ['organizationId', app.orgs.other], ['roles', 'auditor']]));
     expect(dup.status).toBe(409);
+    const newest = async (): Promise<unknown> => (await app.t.database.raw.query<{ decision: unknown }>('SELECT decision FROM audit_events ORDER BY seq DESC LIMIT 1'))[0]!.decision;
+    expect(await newest()).toMatchObject({ status: 409, route: '/admin/users' });
+    // A form refused for a field: the page shows why, the trail records which field.
+    const unnamed = await c.post('/admin/organizations', new URLSearchParams([['_csrf', csrf], ['name', '  ']]));
+    expect([unnamed.status, await unnamed.text()]).toEqual([422, expect.stringContaining('Give the organisation a name')]);
+    expect(await newest()).toEqual({ status: 422, method: 'POST', route: '/admin/organizations', reason: 'validation-failed', pointers: ['/name'] });
     const client = await c.post('/admin/clients', new URLSearchParams([['_csrf', csrf], ['name', 'EHR integration'], ['organizationId', app.orgs.main], ['scopes', 'assessments:read']]));
     expect(client.status).toBe(201);
     expect(await client.text()).toMatch(/harc_[A-Za-z0-9_-]{43}/);
