@@ -4,8 +4,8 @@
  * valid bodies with one value replaced and arbitrary JSON or text, with an administrator's
  * session, an integrator's token or nothing. Every answer must be below 500, and every error
  * a problem+json with a stable type (the OAuth token endpoint answers RFC 6749 errors); every
- * state-changing request that succeeded must have added an audit event, and every one that failed
- * must have stored nothing.
+ * state-changing request that succeeded must have added an audit event, every one refused or
+ * denied the event that says so, and every one that failed must have stored nothing.
  */
 import fc from 'fast-check';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -59,7 +59,8 @@ describe.each(DATABASE_KINDS)('generated requests on %s', (kind) => {
   const bodies: unknown[] = [{ title: 'Fuzz', ...well }, well, { answers: well.answers }, { rulesets: [{ id: 'hipaa-security', version: '1.0.0' }] }, { email: 'a@example.org', password: 'x' }, { name: 'n', scopes: ['assessments:read'] }];
 
   beforeAll(async () => {
-    app = await startTestApp(kind);
+    // Every denial and refusal its own event (none summarised), so that each request can be checked.
+    app = await startTestApp(kind, { AUDIT_DENIED_PER_MINUTE: '10000' });
     const org = await seedOrganization(app, `Fuzz ${kind}`);
     const admin = await seedUser(app, org, ['admin', 'compliance_officer']);
     const client = await seedClient(app, org, ['assessments:read', 'assessments:write', 'reports:read', 'evaluate', 'verify']);
@@ -75,16 +76,16 @@ describe.each(DATABASE_KINDS)('generated requests on %s', (kind) => {
     );
   });
   /** Audit events, and the rows of every table a submission or an administrator writes. */
-  const counts = async (): Promise<{ audit: number; stored: number[] }> => {
+  const counts = async (): Promise<{ audit: number; last: string | null; stored: number[] }> => {
     const tables = ['assessments', 'assessment_revisions', 'reports', 'report_rulesets', 'organizations', 'users', 'api_clients', 'auditor_grants', 'signing_keys', 'audit_checkpoints'];
-    const [row] = await app.t.database.raw.query<Record<string, number>>(`SELECT (SELECT count(*) FROM audit_events)::int AS audit_events, ${tables.map((t) => `(SELECT count(*) FROM ${t})::int AS ${t}`).join(', ')}`);
-    return { audit: row!.audit_events!, stored: tables.map((t) => row![t]!) };
+    const [row] = await app.t.database.raw.query<Record<string, number | string | null>>(`SELECT (SELECT count(*) FROM audit_events)::int AS audit_events, (SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1) AS last_action, ${tables.map((t) => `(SELECT count(*) FROM ${t})::int AS ${t}`).join(', ')}`);
+    return { audit: row!.audit_events as number, last: row!.last_action as string | null, stored: tables.map((t) => row![t] as number) };
   };
   afterAll(async () => {
     await app.stop();
   });
 
-  it(`answers ${RUNS} generated requests below 500 with problem+json errors; what succeeds is audited, what fails stores nothing`, async () => {
+  it(`answers ${RUNS} generated requests below 500 with problem+json errors; what succeeds is audited, what is refused or denied is recorded as such, what fails stores nothing`, async () => {
     const segment = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...[0, 1, 2, 3, 4, 5, 6].map((i) => () => ids[i]!)).map((f) => f()) }, fc.string({ unit: 'grapheme', maxLength: 30 }).map(encodeURIComponent), fc.constantFrom('%zz', '%00', '..', 'a'.repeat(3000), '00000000-0000-0000-0000-000000000000'));
     const request = fc.record({
       op: fc.integer({ min: 0, max: 10_000 }),
@@ -118,6 +119,10 @@ describe.each(DATABASE_KINDS)('generated requests on %s', (kind) => {
           // Every action that succeeded is in the audit trail; one that failed stored nothing.
           if (res.status < 300) expect([`${op.method} ${url}`, after.audit > before.audit]).toEqual([`${op.method} ${url}`, true]);
           else expect([`${op.method} ${url}`, after.stored]).toEqual([`${op.method} ${url}`, before.stored]);
+          // A refused request left a request.refused event, a denied one (401, 403) a denial
+          // (the token endpoint records a scope a client lacks as oauth.token.denied).
+          const expected = [400, 409, 413, 415, 422].includes(res.status) ? ['request.refused'] : [401, 403].includes(res.status) ? ['request.denied', 'oauth.token.denied'] : undefined;
+          if (expected) expect([`${op.method} ${url} ${res.status}`, after.audit > before.audit && expected.includes(after.last ?? '')]).toEqual([`${op.method} ${url} ${res.status}`, true]);
         }
         if (res.status >= 400 && op.template !== '/v1/oauth/token') {
           expect(res.headers.get('content-type')).toContain('application/problem+json');
