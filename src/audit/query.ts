@@ -12,8 +12,10 @@ export interface AuditFilters {
   readonly targetType?: string;
   readonly targetId?: string;
   readonly outcome?: 'success' | 'denied' | 'error';
-  /** Return events with seq greater than this (keyset pagination). */
+  /** Return events with seq greater than this (keyset pagination, oldest first). */
   readonly afterSeq?: number;
+  /** Newest first instead (what a person browsing wants); the cursor is then the seq to go below. */
+  readonly newestFirst?: boolean;
   readonly limit: number;
 }
 
@@ -53,8 +55,10 @@ export function decodeAuditCursor(cursor: string): number {
 }
 
 /**
- * Audit events of the organisations in `scope` (or all), oldest first, filtered and paginated by
- * sequence number. Events without an organisation (system events) are listed only for `all`.
+ * Audit events of the organisations in `scope` (or all), oldest first (newest first with
+ * `newestFirst`), filtered and paginated by sequence number: `afterSeq` is the last sequence
+ * number seen, so the next page starts past it in the listing's order. Events without an
+ * organisation (system events) are listed only for `all`.
  */
 export async function listAuditEvents(db: Kysely<DB>, scope: 'all' | readonly string[], f: AuditFilters): Promise<{ items: AuditEventView[]; nextCursor: string | null }> {
   if (scope !== 'all' && scope.length === 0) return { items: [], nextCursor: null };
@@ -67,8 +71,8 @@ export async function listAuditEvents(db: Kysely<DB>, scope: 'all' | readonly st
   if (f.targetType !== undefined) q = q.where('target_type', '=', f.targetType);
   if (f.targetId !== undefined) q = q.where('target_id', '=', f.targetId);
   if (f.outcome !== undefined) q = q.where('outcome', '=', f.outcome);
-  if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
-  const rows = await q.orderBy('seq').limit(f.limit + 1).execute();
+  if (f.afterSeq !== undefined) q = q.where('seq', f.newestFirst === true ? '<' : '>', f.afterSeq);
+  const rows = await q.orderBy('seq', f.newestFirst === true ? 'desc' : 'asc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
   return { items: page.map(viewOfRow), nextCursor: rows.length > f.limit && last ? encodeAuditCursor(last.seq) : null };

@@ -2,15 +2,18 @@
  * The auditor's pages beyond the reports themselves: an assessment's audit trail, verifying a
  * report's signature (pasted or loaded from files), and verifying the audit hash chain.
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Kysely } from 'kysely';
 import { isPermitted, reachableOrganizations, type Principal } from '../auth/permissions.js';
 import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
+import { AUDIT_ACTIONS, isAuditAction } from '../audit/events.js';
+import { decodeAuditCursor, listAuditEvents, type AuditFilters } from '../audit/query.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
 import type { DB } from '../db/schema.js';
+import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { verifyReportOffline } from '../signing/verify-offline.js';
@@ -28,9 +31,63 @@ function auditActor(p: Principal): { type: 'user' | 'client'; id: string; role: 
 function decisionText(decision: unknown): string {
   if (decision === null || typeof decision !== 'object') return '';
   return Object.entries(decision as Record<string, unknown>)
-    .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'reason'].includes(k))
+    .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'status', 'route', 'reason'].includes(k))
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' · ');
+}
+
+/** Events per page of the audit trail page. */
+const EVENTS_PER_PAGE = 50;
+const OUTCOMES = ['success', 'denied', 'error'] as const;
+const DAY_MS = 86_400_000;
+
+/** What the audit trail page's filters hold, as typed (empty: no filter). */
+interface TrailFilters {
+  readonly outcome: string;
+  readonly action: string;
+  readonly from: string;
+  readonly to: string;
+  readonly actor: string;
+}
+
+/**
+ * The filters of the audit trail page from its query string. An empty field is no filter (a GET
+ * form sends them all); a value the form cannot send (a repeated parameter, an unknown outcome or
+ * action, a date that is not YYYY-MM-DD) is a 400 page at its field.
+ */
+function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<AuditFilters, 'limit'> } {
+  const value = (name: string): string => {
+    const v = req.query[name];
+    if (v === undefined) return '';
+    if (typeof v !== 'string' || v.length > 200) throw new AppError('bad-request', `The filter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+    return v.trim();
+  };
+  const date = (name: string): Date | undefined => {
+    const v = value(name);
+    if (v === '') return undefined;
+    const d = new Date(`${v}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) throw new AppError('bad-request', `The filter ${name} must be a date, YYYY-MM-DD`, { errors: [{ pointer: `/${name}`, detail: 'must be a date, YYYY-MM-DD' }] });
+    return d;
+  };
+  const typed: TrailFilters = { outcome: value('outcome'), action: value('action'), from: value('from'), to: value('to'), actor: value('actor') };
+  if (typed.outcome !== '' && !(OUTCOMES as readonly string[]).includes(typed.outcome)) throw new AppError('bad-request', 'The outcome filter must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'unknown outcome' }] });
+  if (typed.action !== '' && !isAuditAction(typed.action)) throw new AppError('bad-request', `No audit action is called ${typed.action}`, { errors: [{ pointer: '/action', detail: 'unknown action' }] });
+  const from = date('from');
+  const to = date('to');
+  const cursor = value('cursor');
+  return {
+    typed,
+    filters: {
+      newestFirst: true,
+      ...(typed.outcome !== '' ? { outcome: typed.outcome as (typeof OUTCOMES)[number] } : {}),
+      ...(typed.action !== '' ? { action: typed.action } : {}),
+      ...(typed.actor !== '' ? { actorId: typed.actor } : {}),
+      ...(from ? { from } : {}),
+      // "Until" a day includes that day.
+      ...(to ? { to: new Date(to.getTime() + DAY_MS) } : {}),
+      ...(cursor !== '' ? { afterSeq: decodeAuditCursor(cursor) } : {}),
+    },
+  };
 }
 
 /** The auditor routes. */
@@ -47,6 +104,30 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       trail,
       organizationName: names.get(trail.organizationId) ?? '',
       events: trail.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
+    });
+  }));
+
+  // The trail of every organisation the reader may audit (auditors: granted ones; administrators:
+  // the installation), newest first, with the filters of GET /v1/audit/events.
+  router.get('/audit', ...page(ctx, { action: 'audit.read' }, async (req, res, session) => {
+    const p = session.principal;
+    const scope = reachableOrganizations(p, 'audit.read');
+    const { typed, filters } = trailFiltersOf(req);
+    const list = await listAuditEvents(db, scope, { ...filters, limit: EVENTS_PER_PAGE });
+    const names = await organizationNames(db, scope === 'all' ? undefined : scope);
+    const query = new URLSearchParams(Object.entries(typed).filter(([, v]) => v !== ''));
+    if (list.nextCursor !== null) query.set('cursor', list.nextCursor);
+    renderPage(ctx, res, session, 'audit-events.njk', {
+      title: 'Audit trail',
+      active: 'trail',
+      scopeLabel: scope === 'all' ? 'All organisations' : scope.map((id) => names.get(id) ?? id).join(', '),
+      filters: typed,
+      actions: Object.keys(AUDIT_ACTIONS).sort(),
+      events: list.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
+      showOrg: scope === 'all' || scope.length > 1,
+      orgNames: Object.fromEntries(names),
+      nextHref: list.nextCursor !== null ? `/audit?${query.toString()}` : null,
+      canVerify: isPermitted(p, 'audit.verify'),
     });
   }));
 

@@ -103,6 +103,7 @@ export function navFor(p: Principal): PageUser['nav'] {
   if (isPermitted(p, 'assessments.read')) nav.push({ href: '/', label: p.roles.includes('compliance_officer') ? 'Assessments' : 'Reports', key: 'home' });
   if (isPermitted(p, 'assessments.create')) nav.push({ href: '/assessments/new', label: 'New assessment', key: 'new' });
   if (isPermitted(p, 'verify')) nav.push({ href: '/verify', label: 'Verify a report', key: 'verify' });
+  if (isPermitted(p, 'audit.read')) nav.push({ href: '/audit', label: 'Audit trail', key: 'trail' });
   if (isPermitted(p, 'audit.verify')) nav.push({ href: '/audit/verify', label: 'Audit chain', key: 'audit' });
   if (isPermitted(p, 'users.manage')) nav.push({ href: '/admin', label: 'Administration', key: 'admin' });
   return nav;

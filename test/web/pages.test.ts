@@ -3,6 +3,8 @@
  * sign-in, CSRF, the questionnaire's draft / branching / validation / submit cycle, the session
  * expiry stash, escaping, tenancy, the auditor's and the administrator's pages.
  */
+import { randomUUID } from 'node:crypto';
+import { recordAuditEventAlone } from '../../src/audit/record.js';
 import { verifyAuditExport } from '../../src/audit/verify-export.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { answersToForm, example, poorlyControlled } from './helpers.js';
@@ -227,6 +229,60 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(text).toContain('"assessment.created"');
     // The officer may not read the trail: no link, and the hop is a 403 page.
     expect((await officer.get('/audit/export')).status).toBe(403);
+  });
+
+  it('shows the auditor the trail of the granted organisations, newest first, filtered and paged', async () => {
+    const seqsOf = (html: string): number[] => [...html.matchAll(/<th scope="row">(\d+)<\/th>/g)].map((m) => Number(m[1]));
+    // Another organisation's activity, which the auditor (granted Riverside only) must not see.
+    const other = new PageClient(app.url);
+    await other.login(app.users.otherOfficer);
+    // 55 events of one actor in the granted organisation: more than a page.
+    const actor = randomUUID();
+    for (let i = 0; i < 55; i++) {
+      await recordAuditEventAlone(app.t.database.db, { action: 'report.verified', outcome: 'success', actor: { type: 'user', id: actor, role: 'auditor', organizationId: app.orgs.main }, organizationId: app.orgs.main, decision: { valid: i % 2 === 0 } });
+    }
+    // A denial in the granted organisation: its officer opening the administration.
+    const officer = new PageClient(app.url);
+    await officer.login(app.users.officer);
+    expect((await officer.get('/admin')).status).toBe(403);
+    const auditor = new PageClient(app.url);
+    await auditor.login(app.users.auditor);
+    const all = await auditor.get('/audit');
+    expect(all.status).toBe(200);
+    const html = await all.text();
+    expect(html).toContain('href="/audit/verify"');
+    const seqs = seqsOf(html);
+    expect(seqs.length).toBe(50);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    const orgs = await app.t.database.raw.query<{ organization_id: string | null }>('SELECT DISTINCT organization_id FROM audit_events WHERE seq = ANY($1::bigint[])', [seqs]);
+    expect(orgs.map((o) => o.organization_id)).toEqual([app.orgs.main]);
+
+    // One actor's events: a full page, then the rest through the "Older events" link, no overlap.
+    const first = await (await auditor.get(`/audit?actor=${actor}`)).text();
+    const firstSeqs = seqsOf(first);
+    const next = /<a class="button" href="([^"]+)">Older events<\/a>/.exec(first)![1]!.replaceAll('&amp;', '&');
+    expect(next).toContain(`actor=${actor}`);
+    const rest = await (await auditor.get(next)).text();
+    const restSeqs = seqsOf(rest);
+    expect([firstSeqs.length, restSeqs.length, Math.min(...firstSeqs) > Math.max(...restSeqs)]).toEqual([50, 5, true]);
+    expect(rest).not.toContain('Older events');
+    // "Until" a day includes the day; the day before holds none of them.
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(seqsOf(await (await auditor.get(`/audit?actor=${actor}&from=${today}&to=${today}`)).text())).toHaveLength(50);
+    expect(await (await auditor.get(`/audit?actor=${actor}&to=${yesterday}`)).text()).toContain('No events.');
+    // The form's empty fields are no filter; outcome and action filter.
+    const denied = await (await auditor.get('/audit?outcome=denied&action=request.denied&from=&to=&actor=')).text();
+    const deniedSeqs = seqsOf(denied);
+    expect(deniedSeqs.length).toBeGreaterThan(0);
+    const rows = await app.t.database.raw.query<{ action: string; outcome: string }>('SELECT DISTINCT action, outcome FROM audit_events WHERE seq = ANY($1::bigint[])', [deniedSeqs]);
+    expect(rows).toEqual([{ action: 'request.denied', outcome: 'denied' }]);
+    // What the form cannot send is a 400 page naming the filter; the trail is not the officer's to read.
+    for (const bad of ['outcome=maybe', 'action=nope', 'from=2026-13-01', 'cursor=zzz', 'outcome=success&outcome=error']) {
+      expect([bad, (await auditor.get(`/audit?${bad}`)).status]).toEqual([bad, 400]);
+    }
+    expect((await officer.get('/audit')).status).toBe(403);
+    expect(await (await officer.get('/')).text()).not.toContain('href="/audit"');
   });
 
   it('answers what cannot be read on the way to a page with an error page that says what it was', async () => {
