@@ -4,6 +4,10 @@ import { AppError } from '../errors.js';
 import { assertDecision } from './events.js';
 import { contentOfRow, type AuditEventRow } from './verify.js';
 
+/** The outcomes an audit event can have. */
+export const AUDIT_OUTCOMES = ['success', 'denied', 'error'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
 export interface AuditFilters {
   readonly from?: Date;
   readonly to?: Date;
@@ -11,7 +15,7 @@ export interface AuditFilters {
   readonly action?: string;
   readonly targetType?: string;
   readonly targetId?: string;
-  readonly outcome?: 'success' | 'denied' | 'error';
+  readonly outcome?: AuditOutcome;
   /** Return events with seq greater than this (keyset pagination, oldest first). */
   readonly afterSeq?: number;
   /** Newest first instead (what a person browsing wants); the cursor is then the seq to go below. */

@@ -9,7 +9,7 @@ import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { AUDIT_ACTIONS, isAuditAction } from '../audit/events.js';
-import { decodeAuditCursor, listAuditEvents, type AuditFilters } from '../audit/query.js';
+import { AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditFilters, type AuditOutcome } from '../audit/query.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
 import type { DB } from '../db/schema.js';
@@ -38,7 +38,6 @@ function decisionText(decision: unknown): string {
 
 /** Events per page of the audit trail page. */
 const EVENTS_PER_PAGE = 50;
-const OUTCOMES = ['success', 'denied', 'error'] as const;
 const DAY_MS = 86_400_000;
 
 /** What the audit trail page's filters hold, as typed (empty: no filter). */
@@ -59,7 +58,8 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
   const value = (name: string): string => {
     const v = req.query[name];
     if (v === undefined) return '';
-    if (typeof v !== 'string' || v.length > 200) throw new AppError('bad-request', `The filter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+    if (typeof v !== 'string') throw new AppError('bad-request', `The filter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+    if (v.length > 200) throw new AppError('bad-request', `The filter ${name} is longer than 200 characters`, { errors: [{ pointer: `/${name}`, detail: 'longer than 200 characters' }] });
     return v.trim();
   };
   const date = (name: string): Date | undefined => {
@@ -70,7 +70,7 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
     return d;
   };
   const typed: TrailFilters = { outcome: value('outcome'), action: value('action'), from: value('from'), to: value('to'), actor: value('actor') };
-  if (typed.outcome !== '' && !(OUTCOMES as readonly string[]).includes(typed.outcome)) throw new AppError('bad-request', 'The outcome filter must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'unknown outcome' }] });
+  if (typed.outcome !== '' && !(AUDIT_OUTCOMES as readonly string[]).includes(typed.outcome)) throw new AppError('bad-request', 'The outcome filter must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'unknown outcome' }] });
   if (typed.action !== '' && !isAuditAction(typed.action)) throw new AppError('bad-request', `No audit action is called ${typed.action}`, { errors: [{ pointer: '/action', detail: 'unknown action' }] });
   const from = date('from');
   const to = date('to');
@@ -79,7 +79,7 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
     typed,
     filters: {
       newestFirst: true,
-      ...(typed.outcome !== '' ? { outcome: typed.outcome as (typeof OUTCOMES)[number] } : {}),
+      ...(typed.outcome !== '' ? { outcome: typed.outcome as AuditOutcome } : {}),
       ...(typed.action !== '' ? { action: typed.action } : {}),
       ...(typed.actor !== '' ? { actorId: typed.actor } : {}),
       ...(from ? { from } : {}),
@@ -122,6 +122,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       active: 'trail',
       scopeLabel: scope === 'all' ? 'All organisations' : scope.map((id) => names.get(id) ?? id).join(', '),
       filters: typed,
+      outcomes: AUDIT_OUTCOMES,
       actions: Object.keys(AUDIT_ACTIONS).sort(),
       events: list.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
       showOrg: scope === 'all' || scope.length > 1,

@@ -1,3 +1,4 @@
+import { AUDIT_OUTCOMES } from '../../audit/query.js';
 import { CreateAssessmentBody, EvaluateBody, ReportRequestBody, ReviseAssessmentBody, VerifyBody } from '../schemas/assessments.js';
 import { PROBLEM_TYPES } from '../../errors.js';
 
@@ -184,7 +185,7 @@ const listParams = [
   { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. assessment.created' },
   { name: 'targetType', in: 'query', schema: { type: 'string' } },
   { name: 'targetId', in: 'query', schema: { type: 'string' } },
-  { name: 'outcome', in: 'query', schema: { enum: ['success', 'denied', 'error'] } },
+  { name: 'outcome', in: 'query', schema: { enum: [...AUDIT_OUTCOMES] } },
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   { name: 'cursor', in: 'query', schema: { type: 'string' } },
 ];

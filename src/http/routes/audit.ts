@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { createCheckpoint } from '../../audit/checkpoint.js';
 import { exportAuditTrail } from '../../audit/export.js';
-import { auditTrailOfAssessment, decodeAuditCursor, listAuditEvents } from '../../audit/query.js';
+import { AUDIT_OUTCOMES, auditTrailOfAssessment, decodeAuditCursor, listAuditEvents, type AuditOutcome } from '../../audit/query.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
 import { verifyAuditChain } from '../../audit/verify.js';
 import { reportJwks } from '../../assessments/keys.js';
@@ -25,8 +25,6 @@ export interface AuditRouteDeps {
   readonly principalOf: (req: Request) => Principal;
   readonly deniedPerMinute?: number;
 }
-
-const OUTCOMES = ['success', 'denied', 'error'] as const;
 
 function one(req: Request, name: string, pattern?: RegExp): string | undefined {
   const v = queryParam(req, name);
@@ -49,7 +47,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const limit = one(req, 'limit', /^(1000|[1-9]\d{0,2})$/);
     const cursor = one(req, 'cursor');
     const outcome = one(req, 'outcome');
-    if (outcome !== undefined && !(OUTCOMES as readonly string[]).includes(outcome)) throw new AppError('bad-request', 'outcome must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'invalid value' }] });
+    if (outcome !== undefined && !(AUDIT_OUTCOMES as readonly string[]).includes(outcome)) throw new AppError('bad-request', 'outcome must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'invalid value' }] });
     const from = dateQueryParam(req, 'from');
     const to = dateQueryParam(req, 'to');
     const actor = one(req, 'actor');
@@ -60,7 +58,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
       await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), {
         limit: limit !== undefined ? Number(limit) : 100,
         ...(cursor !== undefined ? { afterSeq: decodeAuditCursor(cursor) } : {}),
-        ...(outcome !== undefined ? { outcome: outcome as (typeof OUTCOMES)[number] } : {}),
+        ...(outcome !== undefined ? { outcome: outcome as AuditOutcome } : {}),
         ...(from ? { from } : {}),
         ...(to ? { to } : {}),
         ...(actor !== undefined ? { actorId: actor } : {}),
