@@ -17,7 +17,7 @@ import type { Report } from '../reports/report.js';
 import { isUuid } from '../auth/secrets.js';
 import { buildFormView, formValuesOf, parseAnswerForm, questionIdOfPointer, type FormValue } from './questionnaire-form.js';
 import { renderLogin, type RestoreStash } from './login-routes.js';
-import { organizationNames, page, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
+import { organizationNames, page, pageFilter, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
 import { buildReportView } from './report-view.js';
 import { stashOf, type AnswerStash } from './stash.js';
 
@@ -170,9 +170,13 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       return;
     }
     const scope = reachableOrganizations(p, 'assessments.read');
-    const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
-    const status = req.query.status === 'draft' || req.query.status === 'submitted' ? req.query.status : '';
-    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
+    // As on the trail page: an empty field is no filter, a value the form cannot send is a 400
+    // page naming it (a list that silently ignored `?status=archived` would be counted as filtered).
+    const q = pageFilter(req, 'q');
+    const status = pageFilter(req, 'status');
+    if (status !== '' && status !== 'draft' && status !== 'submitted') throw new AppError('bad-request', 'The status filter must be draft or submitted', { errors: [{ pointer: '/status', detail: 'unknown status' }] });
+    const cursorText = pageFilter(req, 'cursor');
+    const cursor = cursorText === '' ? undefined : cursorText;
     const list = await listAssessments(db, scope, { limit: 25, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
     const names = await organizationNames(db, [...new Set(list.items.map((i) => i.organizationId))]);
     const items = list.items.map((i) => ({ ...i, organizationName: names.get(i.organizationId) ?? '' }));

@@ -19,7 +19,7 @@ import type { KeyRing } from '../signing/key-ring.js';
 import { verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
 import { assessmentAuditTrail } from './audit-trail.js';
-import { organizationNames, page, recordPageRefusal, renderPage, type WebContext } from './page.js';
+import { organizationNames, page, pageFilter, recordPageRefusal, renderPage, type WebContext } from './page.js';
 
 /** Longest report JSON accepted by the verify form (the body limit applies first). */
 const MAX_REPORT_CHARS = 5 * 1024 * 1024;
@@ -55,26 +55,19 @@ interface TrailFilters {
  * action, a date that is not YYYY-MM-DD) is a 400 page at its field.
  */
 function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<AuditFilters, 'limit'> } {
-  const value = (name: string): string => {
-    const v = req.query[name];
-    if (v === undefined) return '';
-    if (typeof v !== 'string') throw new AppError('bad-request', `The filter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
-    if (v.length > 200) throw new AppError('bad-request', `The filter ${name} is longer than 200 characters`, { errors: [{ pointer: `/${name}`, detail: 'longer than 200 characters' }] });
-    return v.trim();
-  };
   const date = (name: string): Date | undefined => {
-    const v = value(name);
+    const v = pageFilter(req, name);
     if (v === '') return undefined;
     const d = new Date(`${v}T00:00:00Z`);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) throw new AppError('bad-request', `The filter ${name} must be a date, YYYY-MM-DD`, { errors: [{ pointer: `/${name}`, detail: 'must be a date, YYYY-MM-DD' }] });
     return d;
   };
-  const typed: TrailFilters = { outcome: value('outcome'), action: value('action'), from: value('from'), to: value('to'), actor: value('actor') };
+  const typed: TrailFilters = { outcome: pageFilter(req, 'outcome'), action: pageFilter(req, 'action'), from: pageFilter(req, 'from'), to: pageFilter(req, 'to'), actor: pageFilter(req, 'actor') };
   if (typed.outcome !== '' && !(AUDIT_OUTCOMES as readonly string[]).includes(typed.outcome)) throw new AppError('bad-request', 'The outcome filter must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'unknown outcome' }] });
   if (typed.action !== '' && !isAuditAction(typed.action)) throw new AppError('bad-request', `No audit action is called ${typed.action}`, { errors: [{ pointer: '/action', detail: 'unknown action' }] });
   const from = date('from');
   const to = date('to');
-  const cursor = value('cursor');
+  const cursor = pageFilter(req, 'cursor');
   return {
     typed,
     filters: {

@@ -122,6 +122,19 @@ export function pageUserOf(p: Principal): PageUser {
   return { email: p.displayName, roles: p.roles, organizationName: p.organizationName, nav: navFor(p) };
 }
 
+/**
+ * One filter of a page's query string (a GET form's field), trimmed; '' when absent or empty
+ * (a GET form sends every field). What the form cannot send (a repeated or nested parameter, a
+ * value over `maxLength`) is a 400 page naming it.
+ */
+export function pageFilter(req: Request, name: string, maxLength = 200): string {
+  const v = req.query[name];
+  if (v === undefined) return '';
+  if (typeof v !== 'string') throw new AppError('bad-request', `The filter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+  if (v.length > maxLength) throw new AppError('bad-request', `The filter ${name} is longer than ${maxLength} characters`, { errors: [{ pointer: `/${name}`, detail: `longer than ${maxLength} characters` }] });
+  return v.trim();
+}
+
 /** What the audit trail records of a page request refused or denied. */
 export interface PageRefusal {
   readonly status: number;

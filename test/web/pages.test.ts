@@ -231,6 +231,24 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect((await officer.get('/audit/export')).status).toBe(403);
   });
 
+  it('filters the dashboard by what its form sends, and refuses what it cannot send with a page naming the filter', async () => {
+    const c = new PageClient(app.url);
+    await c.login(app.users.officer);
+    const csrf = PageClient.csrfOf(await (await c.get('/assessments/new')).text());
+    const title = `Filter probe ${randomUUID()}`;
+    expect((await c.post('/assessments/new', new URLSearchParams({ _csrf: csrf, title, _action: 'draft' }))).status).toBe(303);
+    // The form's empty fields are no filter; a status filter keeps only its status (the row's
+    // link holds the title; the search box echoes it anyway).
+    const row = `">${title}</a></th>`;
+    expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=`)).text()).toContain(row);
+    expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=draft`)).text()).toContain(row);
+    expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=submitted`)).text()).not.toContain(row);
+    for (const [query, named] of [['status=archived', 'status'], ['status=draft&status=submitted', 'status'], [`q=${'x'.repeat(201)}`, 'q'], ['cursor=zzz', 'cursor']] as const) {
+      const res = await c.get(`/?${query}`);
+      expect([query, res.status, await res.text()]).toEqual([query, 400, expect.stringContaining(named)]);
+    }
+  });
+
   it('shows the auditor the trail of the granted organisations, newest first, filtered and paged', async () => {
     const seqsOf = (html: string): number[] => [...html.matchAll(/<th scope="row">(\d+)<\/th>/g)].map((m) => Number(m[1]));
     // Another organisation's activity, which the auditor (granted Riverside only) must not see.
