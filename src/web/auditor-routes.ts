@@ -9,9 +9,10 @@ import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { AUDIT_ACTIONS, isAuditAction } from '../audit/events.js';
-import { AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditFilters, type AuditOutcome } from '../audit/query.js';
+import { AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditEventView, type AuditFilters, type AuditOutcome } from '../audit/query.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
+import { isUuid } from '../auth/secrets.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
@@ -34,6 +35,21 @@ function decisionText(decision: unknown): string {
     .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'status', 'route', 'reason'].includes(k))
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' · ');
+}
+
+/**
+ * The trail pages' rows: each event with a summary of its decision, the decision in full, and who
+ * its actor is to a person (a user's e-mail address, an API client's name; the id stays in the
+ * title). Events record ids only: names can change, ids cannot.
+ */
+async function eventRows(db: Kysely<DB>, events: readonly AuditEventView[]): Promise<(AuditEventView & { summary: string; decisionJson: string; actorName: string })[]> {
+  const ids = (type: string): string[] => [...new Set(events.filter((e) => e.actor.type === type && e.actor.id !== null && isUuid(e.actor.id)).map((e) => e.actor.id!))];
+  const [users, clients] = [ids('user'), ids('client')];
+  const names = new Map<string, string>([
+    ...(users.length > 0 ? await db.selectFrom('users').select(['id', 'email']).where('id', 'in', users).execute() : []).map((u): [string, string] => [`user:${u.id}`, u.email]),
+    ...(clients.length > 0 ? await db.selectFrom('api_clients').select(['id', 'name']).where('id', 'in', clients).execute() : []).map((c): [string, string] => [`client:${c.id}`, c.name]),
+  ]);
+  return events.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2), actorName: names.get(`${e.actor.type}:${e.actor.id ?? ''}`) ?? '' }));
 }
 
 /** Events per page of the audit trail page. */
@@ -96,7 +112,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       active: 'home',
       trail,
       organizationName: names.get(trail.organizationId) ?? '',
-      events: trail.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
+      events: await eventRows(db, trail.items),
     });
   }));
 
@@ -117,7 +133,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       filters: typed,
       outcomes: AUDIT_OUTCOMES,
       actions: Object.keys(AUDIT_ACTIONS).sort(),
-      events: list.items.map((e) => ({ ...e, summary: decisionText(e.decision), decisionJson: JSON.stringify(e.decision, null, 2) })),
+      events: await eventRows(db, list.items),
       showOrg: scope === 'all' || scope.length > 1,
       orgNames: Object.fromEntries(names),
       nextHref: list.nextCursor !== null ? `/audit?${query.toString()}` : null,

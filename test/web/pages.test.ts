@@ -269,6 +269,10 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(all.status).toBe(200);
     const html = await all.text();
     expect(html).toContain('href="/audit/verify"');
+    // Who acted, as a person reads it: the officer's e-mail address (the id in the title); an
+    // actor id that is no user's stays an id.
+    expect(html).toMatch(new RegExp(`<span title="[0-9a-f-]{36}">${app.users.officer.replaceAll('.', '\\.')}</span>`));
+    expect(html).toContain(`<code>${actor.slice(0, 8)}`);
     const seqs = seqsOf(html);
     expect(seqs.length).toBe(50);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
