@@ -65,6 +65,8 @@ const ASSESSMENT_LOCK_NAMESPACE = 73_116_404;
  * the answer is still 404 (no existence oracle), but the route records the denial in the trail.
  */
 export const OTHER_ORGANIZATION = Symbol('resource of another organisation');
+/** The reason such a denial is recorded with, by the API and the pages alike. */
+export const OTHER_ORGANIZATION_REASON = 'resource of another organisation';
 
 /** The organisations a caller may see: a list, or every organisation. */
 export type OrgScope = 'all' | readonly string[];

@@ -7,7 +7,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
-import { OTHER_ORGANIZATION } from '../assessments/service.js';
+import { OTHER_ORGANIZATION, OTHER_ORGANIZATION_REASON } from '../assessments/service.js';
 import { isRefusedStatus, recordDenied, type RefusedStatus } from '../audit/denied.js';
 import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../auth/context.js';
 import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
@@ -149,7 +149,7 @@ export interface PageRefusal {
 /** The refusal a client error stands for. */
 export function refusalOf(err: AppError): PageRefusal {
   const pointers = err.errors.length > 0 ? err.errors.map((e) => e.pointer) : err.pointer !== undefined ? [err.pointer] : [];
-  return err.cause === OTHER_ORGANIZATION ? { status: err.status, reason: 'resource of another organisation', otherOrganization: true } : { status: err.status, reason: err.code, pointers };
+  return err.cause === OTHER_ORGANIZATION ? { status: err.status, reason: OTHER_ORGANIZATION_REASON, otherOrganization: true } : { status: err.status, reason: err.code, pointers };
 }
 
 /** A page's denial (403, or 404 for another organisation's resource), recorded whatever the method. */
@@ -167,9 +167,10 @@ export function isRecordedRefusal(req: Request, refusal: PageRefusal): boolean {
  * §denials): a form post answered 400, 409, 413, 415 or 422 is a `request.refused` event with the
  * failing fields' pointers (never an input hash: a form holds its CSRF token, and the sign-in and
  * user forms a password); a 403, and a 404 for an assessment or report of another organisation,
- * a `request.denied` event. The actor is `principal` (default: the request's, once authenticated). Bounded per (IP, status)
- * and minute like every denial. Other answers, and refused reads, are not recorded. Call it
- * before the page is sent: a client that got the page can rely on the event being there.
+ * a `request.denied` event. The actor is `principal` (default: the request's, once
+ * authenticated). Bounded per (IP, status) and minute like every denial. Other answers, and
+ * refused reads, are not recorded. Call it before the page is sent: a client that got the page
+ * can rely on the event being there.
  */
 export async function recordPageRefusal(ctx: Pick<WebContext, 'db' | 'deniedPerMinute' | 'clock'>, req: Request, refusal: PageRefusal, principal: Principal | undefined = req.principal): Promise<void> {
   if (!isRecordedRefusal(req, refusal)) return;

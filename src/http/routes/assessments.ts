@@ -4,7 +4,7 @@ import type { Action, Principal } from '../../auth/permissions.js';
 import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError, validationError } from '../../errors.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
-import { OTHER_ORGANIZATION, type AssessmentService, type StoredReport } from '../../assessments/service.js';
+import { OTHER_ORGANIZATION, OTHER_ORGANIZATION_REASON, type AssessmentService, type StoredReport } from '../../assessments/service.js';
 import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
@@ -273,7 +273,7 @@ export function recordCrossOrganizationDenials(db: Kysely<DB>, principalOf: (req
     }
     recordDenied(
       db,
-      { status: 404, method: req.method, route: routeOf(req), reason: 'resource of another organisation', actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
+      { status: 404, method: req.method, route: routeOf(req), reason: OTHER_ORGANIZATION_REASON, actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
       { limitPerMinute },
     ).then(
       () => next(err),
