@@ -84,7 +84,7 @@ export async function refresh(app: TestApp, session: Pick<Session, 'cookie'>): P
 }
 
 /** A client access token from the token endpoint (HTTP Basic); throws unless 200. */
-export async function clientToken(app: TestApp, client: { id: string; secret: string }, scope?: string): Promise<string> {
+export async function clientToken(app: Pick<TestApp, 'url'>, client: { id: string; secret: string }, scope?: string): Promise<string> {
   const form = new URLSearchParams({ grant_type: 'client_credentials', ...(scope !== undefined ? { scope } : {}) });
   const res = await fetch(`${app.url}/v1/oauth/token`, {
     method: 'POST',

@@ -4,8 +4,10 @@
  * expiry stash, escaping, tenancy, the auditor's and the administrator's pages.
  */
 import { randomUUID } from 'node:crypto';
-import { recordAuditEventAlone } from '../../src/audit/record.js';
+import { recordAuditEventAlone, SYSTEM_ACTOR } from '../../src/audit/record.js';
+import { createApiClient } from '../../src/auth/api-clients.js';
 import { verifyAuditExport } from '../../src/audit/verify-export.js';
+import { clientToken } from '../auth/helpers.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { answersToForm, example, poorlyControlled } from './helpers.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
@@ -349,6 +351,14 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     await other.login(app.users.otherOfficer);
     expect((await other.get(`/reports/${reportId}`)).status).toBe(404);
     expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: await idOf(app.users.otherOfficer), decision: { status: 404, method: 'GET', route: '/reports/:id', reason: 'resource of another organisation' } });
+
+    // An API client's token on a page, beside a session cookie: the token wins, and pages are
+    // for people: 403, recorded as a denial by that client.
+    const made = await app.t.database.db.transaction().execute((trx) => createApiClient(trx, { name: 'Page prober', organizationId: app.orgs.main, scopes: ['assessments:read'] }, { actor: SYSTEM_ACTOR, request: null, now: new Date() }));
+    const bearer = await clientToken(app, { id: made.client.id, secret: made.clientSecret });
+    const probe = await c.get('/', { authorization: `Bearer ${bearer}` });
+    expect(probe.status).toBe(403);
+    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: made.client.id, decision: { status: 403, method: 'GET', route: '/', reason: 'pages_need_a_user' } });
 
     // A sign-in form without a password: refused, anonymous, never the e-mail or password.
     const anonymous = new PageClient(app.url);
