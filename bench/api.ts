@@ -29,7 +29,7 @@ try {
   const body = JSON.stringify({ title: 'Benchmark: patient messaging agent', ...example });
   // Warm up (JIT, connection pool, engine caches).
   await run('warm-up', { url: `${service.url}/v1/assessments`, method: 'POST', connections, duration: 3, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body });
-  const cpuBefore = { service: service.cpuSeconds(), eventLoop: service.mainThreadCpuSeconds(), postgres: postgresCpuSeconds(), redis: redisCpu(), bench: process.cpuUsage() };
+  const cpuBefore = { service: service.cpuSeconds(), eventLoop: service.mainThreadCpuSeconds(), threads: service.threadCpuSeconds(), postgres: postgresCpuSeconds(), redis: redisCpu(), bench: process.cpuUsage() };
   // Alongside the submissions, a light probe at a fixed rate: how long any other request (a load
   // balancer's health check, a read) waits behind them on the service's event loop.
   const [post, probe] = await Promise.all([
@@ -42,6 +42,17 @@ try {
   const benchCpu = process.cpuUsage(cpuBefore.bench);
   // The service's main thread is its ceiling: one core at most, whatever the others do.
   const cpuLine = `CPU per submission: service ${perRequest(service.cpuSeconds() - cpuBefore.service)} ms (of which its event loop ${perRequest(service.mainThreadCpuSeconds() - cpuBefore.eventLoop)} ms), PostgreSQL ${perRequest(postgresCpuSeconds() - cpuBefore.postgres)} ms, ${store === 'redis' ? `Redis ${perRequest(redisCpu() - cpuBefore.redis)} ms, ` : ''}load generator ${perRequest((benchCpu.user + benchCpu.system) / 1e6)} ms\n`;
+  // The service's threads by name: the event loop, the report workers (which name themselves),
+  // and the rest (V8's GC and compiler threads, libuv's pool).
+  const threadsAfter = service.threadCpuSeconds();
+  const threadLine = `service threads per submission: ${Object.keys(threadsAfter)
+    .sort((a, b) => (a === 'main' ? -1 : b === 'main' ? 1 : a === 'other' ? 1 : b === 'other' ? -1 : a < b ? -1 : 1))
+    .map((name) => {
+      const { seconds, threads } = threadsAfter[name]!;
+      const label = name === 'main' ? 'event loop' : name === 'other' ? `${threads} others (V8's GC and compiler, libuv)` : `${name} ×${threads}`;
+      return `${label} ${perRequest(seconds - (cpuBefore.threads[name]?.seconds ?? 0))} ms`;
+    })
+    .join(', ')}\n`;
   const rows = [
     post,
     probe,
@@ -49,6 +60,7 @@ try {
   ];
   printTable(rows);
   process.stdout.write(cpuLine);
+  process.stdout.write(threadLine);
   process.stdout.write(`service RSS after the runs: ${service.rssMb()} MB; body ${body.length} bytes; target ≥ 300 req/s with p99 < 150 ms\n`);
   process.stdout.write(`PostgreSQL server's allocator: ${postgresAllocatorSettings() ?? 'unknown (its environment is not readable here)'}\n`);
 } finally {

@@ -84,6 +84,12 @@ export interface ServiceInstance {
   /** The same for its main thread (the event loop) alone. */
   mainThreadCpuSeconds(): number;
   /**
+   * CPU seconds per thread name: `main` (the event loop), the workers by the names they give
+   * themselves (`report-worker`, `pdf-worker`), `other` for the rest (V8's GC and compiler
+   * threads, libuv's pool: all named `node`). Threads that exit between two samples drop out.
+   */
+  threadCpuSeconds(): Record<string, ThreadCpu>;
+  /**
    * SIGTERM, then SIGKILL after `graceMs` (default 15 s); resolves when the process has exited
    * (and its temporary data directory, if `startService` made one, is removed).
    */
@@ -105,19 +111,50 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /**
  * utime + stime of a process from /proc/<pid>/stat, in seconds; NaN when it cannot be read. With
- * `mainThreadOnly`, of its main thread alone (/proc/<pid>/task/<pid>/stat): the event loop, without
- * the thread pool, worker threads and V8's helper threads.
+ * `tid`, of that thread alone (/proc/<pid>/task/<tid>/stat); the main thread's tid is the pid:
+ * the event loop, without the thread pool, worker threads and V8's helper threads.
  */
-export function cpuSecondsOf(pid: number | undefined, mainThreadOnly = false): number {
+export function cpuSecondsOf(pid: number | undefined, tid?: number | string): number {
   if (pid === undefined) return NaN;
   try {
-    const stat = fs.readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds of the threads of one name, and how many threads there are. */
+export interface ThreadCpu {
+  readonly seconds: number;
+  readonly threads: number;
+}
+
+/** CPU seconds of each thread of `pid` by thread name, as ServiceInstance.threadCpuSeconds. */
+export function threadCpuSecondsOf(pid: number | undefined): Record<string, ThreadCpu> {
+  const out: Record<string, ThreadCpu> = {};
+  if (pid === undefined) return out;
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let name: string;
+    try {
+      name = tid === String(pid) ? 'main' : fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // exited meanwhile
+    }
+    const seconds = cpuSecondsOf(pid, tid);
+    if (Number.isNaN(seconds)) continue;
+    const key = name === 'node' ? 'other' : name;
+    out[key] = { seconds: (out[key]?.seconds ?? 0) + seconds, threads: (out[key]?.threads ?? 0) + 1 };
+  }
+  return out;
 }
 
 /**
@@ -240,7 +277,8 @@ export async function startService(env: Record<string, string>): Promise<Service
     rssMb: () => Math.round(rssKibOf(child.pid) / 1024),
     rssKib: () => rssKibOf(child.pid),
     cpuSeconds: () => cpuSecondsOf(child.pid),
-    mainThreadCpuSeconds: () => cpuSecondsOf(child.pid, true),
+    mainThreadCpuSeconds: () => cpuSecondsOf(child.pid, child.pid),
+    threadCpuSeconds: () => threadCpuSecondsOf(child.pid),
     stop,
   };
 }

@@ -115,6 +115,9 @@ export interface ReportPoolOptions {
   readonly maxQueue?: number;
 }
 
+/** The OS name of report worker threads (`top -H`, /proc/<pid>/task/<tid>/comm; bench/api counts their CPU by it). */
+export const REPORT_WORKER_THREAD_NAME = 'report-worker';
+
 /** What a report worker returns (structured clone turns the Buffer into an ArrayBuffer). */
 export interface WorkerBuiltReport extends Omit<BuiltReport, 'bytes'> {
   readonly bytes: ArrayBuffer;

@@ -4,7 +4,7 @@
  */
 import { evaluate, listRulesets } from '../rules/index.js';
 import { ownArrayBuffer, serveWorkerRequests } from '../util/worker-serve.js';
-import { buildReport } from './report-builder.js';
+import { buildReport, REPORT_WORKER_THREAD_NAME } from './report-builder.js';
 import type { BuildReportRequest, WorkerBuiltReport } from './report-builder.js';
 
 async function handle(message: unknown): Promise<{ result: WorkerBuiltReport; transfer: ArrayBuffer[] }> {
@@ -22,4 +22,4 @@ async function handle(message: unknown): Promise<{ result: WorkerBuiltReport; tr
 }
 
 // Loads and checks every ruleset once, before the first request.
-serveWorkerRequests(handle, () => void listRulesets());
+serveWorkerRequests(REPORT_WORKER_THREAD_NAME, handle, () => void listRulesets());

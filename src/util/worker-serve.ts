@@ -3,6 +3,7 @@
  * `{ id, request }` message with `{ id, ok: true, result }` or `{ id, ok: false, error }`. Errors
  * keep their AppError code, detail and field errors, so the pool rethrows the same AppError.
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { Transferable } from 'node:worker_threads';
 import { AppError } from '../errors.js';
@@ -31,13 +32,28 @@ function failure(error: unknown): WorkerFailure {
 }
 
 /**
- * Serves requests in this worker thread with `handle`, one reply per request, after running
- * `prepare` once (loading fonts, layouts, rules) and announcing readiness. Does nothing when not
- * in a worker thread.
+ * Names this thread for the operating system (at most 15 bytes on Linux), so that `top -H`,
+ * `ps -L`, `perf` and /proc/<pid>/task/<tid>/comm tell the workers from the event loop (`node`)
+ * and from V8's and libuv's helper threads (also `node`). Linux only; elsewhere, or where /proc is
+ * not writable, the thread keeps its name.
  */
-export function serveWorkerRequests(handle: (request: unknown) => Promise<HandlerResult>, prepare?: () => void): void {
+function nameThisThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+  } catch {
+    // not Linux, or /proc read-only: the name is for people, nothing depends on it
+  }
+}
+
+/**
+ * Serves requests in this worker thread with `handle`, one reply per request, after running
+ * `prepare` once (loading fonts, layouts, rules) and announcing readiness; the thread is named
+ * `threadName` (see nameThisThread). Does nothing when not in a worker thread.
+ */
+export function serveWorkerRequests(threadName: string, handle: (request: unknown) => Promise<HandlerResult>, prepare?: () => void): void {
   const port = parentPort;
   if (port === null) return;
+  nameThisThread(threadName);
   prepare?.();
   port.on('message', (message: { id: number; request: unknown }) => {
     void handle(message.request).then(

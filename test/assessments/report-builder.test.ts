@@ -4,11 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rulesEvaluator } from '../../src/assessments/evaluator.js';
-import { createReportPool, inProcessReportBuilder, workerReportBuilder } from '../../src/assessments/report-builder.js';
+import { createReportPool, inProcessReportBuilder, REPORT_WORKER_THREAD_NAME, workerReportBuilder } from '../../src/assessments/report-builder.js';
 import type { BuildReportRequest, BuiltReport, ReportPool } from '../../src/assessments/report-builder.js';
 import { AppError } from '../../src/errors.js';
 import { verifyReport } from '../../src/signing/jws.js';
@@ -73,6 +73,17 @@ describe('report builders', () => {
       expect((JSON.parse(remote[i]!.bytes.toString('utf8')) as { reportId: string }).reportId).toBe(r.reportId);
     }
     expect(pool.stats()).toEqual({ workers: 1, busy: 0, queued: 0 });
+  });
+
+  it('name their threads for the operating system (report-worker), leaving the event loop as node', async () => {
+    if (!existsSync('/proc/self/task')) {
+      process.stdout.write('skipped: no /proc/self/task here (thread names are Linux only)\n');
+      return;
+    }
+    await workerReportBuilder(() => pool).build(request());
+    const names = readdirSync('/proc/self/task').map((tid) => ({ tid: Number(tid), name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() }));
+    expect(names.filter((t) => t.name === REPORT_WORKER_THREAD_NAME).length).toBeGreaterThanOrEqual(pool.stats().workers);
+    expect(names.find((t) => t.tid === process.pid)?.name).not.toBe(REPORT_WORKER_THREAD_NAME);
   });
 
   it.each([

@@ -15,7 +15,11 @@ export interface WorkerRequest {
   readonly signer: { readonly p12: Uint8Array; readonly passphrase: string };
 }
 
+/** The OS name of PDF worker threads (`top -H`, /proc/<pid>/task/<tid>/comm). */
+export const PDF_WORKER_THREAD_NAME = 'pdf-worker';
+
 serveWorkerRequests(
+  PDF_WORKER_THREAD_NAME,
   async (message) => {
     const request = message as WorkerRequest;
     const pdf = await renderReportPdf({
