@@ -13,6 +13,7 @@ import { AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditEventView
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
 import { isUuid } from '../auth/secrets.js';
+import { normalizeEmail } from '../auth/sessions.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
@@ -90,13 +91,22 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
       newestFirst: true,
       ...(typed.outcome !== '' ? { outcome: typed.outcome as AuditOutcome } : {}),
       ...(typed.action !== '' ? { action: typed.action } : {}),
-      ...(typed.actor !== '' ? { actorId: typed.actor } : {}),
       ...(from ? { from } : {}),
       // "Until" a day includes that day.
       ...(to ? { to: new Date(to.getTime() + DAY_MS) } : {}),
       ...(cursor !== '' ? { afterSeq: decodeAuditCursor(cursor) } : {}),
     },
   };
+}
+
+/**
+ * The actor filter as the trail records actors: for an e-mail address, that user's id (null when
+ * no user has it: nothing matches); anything else is taken as an actor id, as typed.
+ */
+async function actorIdOf(db: Kysely<DB>, typed: string): Promise<string | null> {
+  if (!typed.includes('@')) return typed;
+  const user = await db.selectFrom('users').select('id').where('email', '=', normalizeEmail(typed)).executeTakeFirst();
+  return user?.id ?? null;
 }
 
 /** The auditor routes. */
@@ -122,7 +132,8 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     const p = session.principal;
     const scope = reachableOrganizations(p, 'audit.read');
     const { typed, filters } = trailFiltersOf(req);
-    const list = await listAuditEvents(db, scope, { ...filters, limit: EVENTS_PER_PAGE });
+    const actorId = typed.actor === '' ? undefined : await actorIdOf(db, typed.actor);
+    const list = actorId === null ? { items: [], nextCursor: null } : await listAuditEvents(db, scope, { ...filters, ...(actorId === undefined ? {} : { actorId }), limit: EVENTS_PER_PAGE });
     const names = await organizationNames(db, scope === 'all' ? undefined : scope);
     const query = new URLSearchParams(Object.entries(typed).filter(([, v]) => v !== ''));
     if (list.nextCursor !== null) query.set('cursor', list.nextCursor);

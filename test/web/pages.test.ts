@@ -295,6 +295,14 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     expect(seqsOf(await (await auditor.get(`/audit?actor=${actor}&from=${today}&to=${today}`)).text())).toHaveLength(50);
     expect(await (await auditor.get(`/audit?actor=${actor}&to=${yesterday}`)).text()).toContain('No events.');
+    // An actor by e-mail address, as a person types it: the officer's events, the same as by the
+    // officer's id, which the actor's link on each row filters by; an address no user has: none.
+    const officerId = new RegExp(`<a href="/audit\\?actor=([0-9a-f-]{36})"><span title="[0-9a-f-]{36}">${app.users.officer.replaceAll('.', '\\.')}</span></a>`).exec(html)![1]!;
+    const byId = seqsOf(await (await auditor.get(`/audit?actor=${officerId}`)).text());
+    expect(byId.length).toBeGreaterThan(0);
+    expect(seqsOf(await (await auditor.get(`/audit?actor=${encodeURIComponent(` ${app.users.officer.toUpperCase()} `)}`)).text())).toEqual(byId);
+    const nobody = await auditor.get(`/audit?actor=${encodeURIComponent('nobody@example.org')}`);
+    expect([nobody.status, await nobody.text()]).toEqual([200, expect.stringContaining('No events.')]);
     // The form's empty fields are no filter; outcome and action filter.
     const denied = await (await auditor.get('/audit?outcome=denied&action=request.denied&from=&to=&actor=')).text();
     const deniedSeqs = seqsOf(denied);
