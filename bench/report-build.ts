@@ -1,11 +1,18 @@
 /**
- * `npx tsx bench/report-build.ts [seconds]`: CPU per signed report (validate, evaluate, canonical
+ * `npm run bench:report -- [seconds] [modes]` (modes: any of `thread,1,2`, all by default): CPU per signed report (validate, evaluate, canonical
  * JSON, SHA-256, Ed25519) of the poorly-controlled example, built on this thread in a loop, then
  * in the report pool with 1 and with 2 workers kept busy (twice as many requests in flight as
  * workers). Nothing else runs: the pool's figures against the loop's show what a worker thread
  * adds (messages, its own isolate and GC) and what two builds at once cost each other on this
  * machine's cores, without HTTP or PostgreSQL. bench/api gives the same split under load
  * ("service threads per submission").
+ *
+ * Session 12: with the report's bytes left in the worker instead of transferred (a throwaway
+ * change), one worker cost 1.07–1.34 times the calling thread instead of 1.33–1.59 (four
+ * interleaved pairs): the fresh ~160 KB buffer each report needs once the last one has left the
+ * worker is most of what a worker adds here. Copying the bytes instead of transferring them moved
+ * the cost to the event loop (0.44–0.75 ms per report). In the service the difference did not
+ * show: 6 page faults per submission in all, against 16 in PostgreSQL (docs/deployment.md §10).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +24,8 @@ import { loadReportKeyRing } from '../src/signing/report-keys.js';
 import { ROOT, threadCpuSecondsOf, type ThreadCpu } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 5);
+// Which measurements, comma-separated: `thread` (the calling thread), `1` and `2` (pool sizes).
+const modes = (process.argv[3] ?? 'thread,1,2').split(',');
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-keys-'));
 const ring = await loadReportKeyRing({ kind: 'directory', dir: keyDir });
 const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/poorly-controlled.json'), 'utf8')) as BuildReportRequest['input'];
@@ -70,10 +79,12 @@ function line(label: string, r: Measured): void {
 
 process.stdout.write(`node ${process.version}, ${os.cpus().length} cores, ${seconds} s per measurement, answers: docs/examples/poorly-controlled.json\n`);
 try {
-  const local = inProcessReportBuilder(rulesEvaluator);
-  await measure(local, 1, 1); // warm-up
-  line('this thread, one at a time', await measure(local, 1, seconds));
-  for (const size of [1, 2]) {
+  if (modes.includes('thread')) {
+    const local = inProcessReportBuilder(rulesEvaluator);
+    await measure(local, 1, 1); // warm-up
+    line('this thread, one at a time', await measure(local, 1, seconds));
+  }
+  for (const size of [1, 2].filter((n) => modes.includes(String(n)))) {
     const pool = createReportPool({ size });
     try {
       const builder = workerReportBuilder(() => pool);
