@@ -11,8 +11,9 @@
  * change), one worker cost 1.07–1.34 times the calling thread instead of 1.33–1.59 (four
  * interleaved pairs): the fresh ~160 KB buffer each report needs once the last one has left the
  * worker is most of what a worker adds here. Copying the bytes instead of transferring them moved
- * the cost to the event loop (0.44–0.75 ms per report). In the service the difference did not
- * show: 6 page faults per submission in all, against 16 in PostgreSQL (docs/deployment.md §10).
+ * the cost to the event loop (0.44–0.75 ms per report). The service under bench:api took few
+ * page faults (one run: ~6 per submission, against ~16 in PostgreSQL's processes), so this is not
+ * the whole of what its workers cost there (docs/deployment.md §10).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
