@@ -1,7 +1,7 @@
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { createApp } from './http/app.js';
+import { createApp, SHARED_WORKER_POOLS } from './http/app.js';
 import { listen, type RunningServer } from './http/server.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { flushDenialWindows } from './audit/denied.js';
@@ -90,7 +90,7 @@ export async function startService(
     if (missing.length > 0) logger.warn({ kids: missing }, 'report-signing keys recorded in the database are not in the configured key ring: reports they signed will not verify until the keys are added back (REPORT_SIGNING_RETIRED_JWKS_FILE); investigate any key you do not recognise');
     const pdfIdentity = await loadOrCreatePdfSigningIdentity(await pdfIdentitySourceFromEnv(options.env ?? process.env, config.dataDir));
     logger.info({ source: pdfIdentity.source, fingerprintSha256: pdfIdentity.fingerprintSha256, notAfter: pdfIdentity.notAfter, selfSigned: pdfIdentity.selfSigned }, 'PDF signing certificate loaded');
-    const metrics = createMetrics({ database });
+    const metrics = createMetrics({ database, workerPools: SHARED_WORKER_POOLS });
     const rateLimits = createRateLimiters({ config, database, logger, metrics });
     try {
       await rateLimits.ready();

@@ -17,7 +17,7 @@ import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../report
 import type { EvaluationResult } from '../rules/types.js';
 import { signReport } from '../signing/jws.js';
 import { createWorkerPool } from '../util/worker-pool.js';
-import type { WorkerPool } from '../util/worker-pool.js';
+import type { WorkerPool, WorkerPoolStats } from '../util/worker-pool.js';
 import type { Evaluator, RulesetRef } from './types.js';
 
 /** Who and what a report is about: everything it carries besides the evaluation. */
@@ -168,6 +168,11 @@ let shared: ReportPool | undefined;
 export function sharedReportPool(size?: number): ReportPool {
   shared ??= createReportPool(size === undefined ? {} : { size });
   return shared;
+}
+
+/** What the process-wide report pool is doing; undefined before its first use. */
+export function sharedReportPoolStats(): WorkerPoolStats | undefined {
+  return shared?.stats();
 }
 
 /** Closes the process-wide report pool, if one was started. Idempotent. */

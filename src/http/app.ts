@@ -19,10 +19,10 @@ import { authOpenApi } from './openapi/auth.js';
 import { AssessmentService } from '../assessments/service.js';
 import { pageErrors, webRoutes, webStatic } from '../web/index.js';
 import { PdfReports, type PdfRenderer } from '../reports/pdf-store.js';
-import { renderInPool } from '../reports/pdf/pool.js';
+import { renderInPool, sharedPdfPoolStats } from '../reports/pdf/pool.js';
 import type { PdfSignerIdentity } from '../signing/pdf-sign.js';
 import { rulesEvaluator, timedEvaluator } from '../assessments/evaluator.js';
-import { inProcessReportBuilder, sharedReportPool, workerReportBuilder } from '../assessments/report-builder.js';
+import { inProcessReportBuilder, sharedReportPool, sharedReportPoolStats, workerReportBuilder } from '../assessments/report-builder.js';
 import type { ReportBuilder } from '../assessments/report-builder.js';
 import type { Evaluator } from '../assessments/types.js';
 import type { KeyRing } from '../signing/key-ring.js';
@@ -36,6 +36,9 @@ import { healthRoutes } from './health.js';
 import { requestId } from './request-id.js';
 import { createMetrics, metricsRouter, traceContext, type Metrics } from './metrics/index.js';
 import { createRateLimiters, type RateLimiters } from './rate-limit/index.js';
+
+/** The process-wide worker pools, for the `worker_pool_tasks` gauge (src/http/metrics). */
+export const SHARED_WORKER_POOLS = { report: sharedReportPoolStats, pdf: sharedPdfPoolStats } as const;
 
 /** What the HTTP app is built from; tests build it in-process with their own database. */
 export interface AppDeps {
@@ -119,7 +122,7 @@ export function createApp(deps: AppDeps): Express {
   // src/http/rate-limit). Trace context and request metrics wrap everything, health checks and
   // /metrics (token-protected, absent without METRICS_TOKEN) are not rate limited, the per-IP
   // limit applies before any body is parsed.
-  const metrics = deps.metrics ?? createMetrics({ database });
+  const metrics = deps.metrics ?? createMetrics({ database, workerPools: SHARED_WORKER_POOLS });
   const rateLimits = deps.rateLimits ?? createRateLimiters({ config, database, logger, metrics });
   app.use(traceContext());
   app.use(metrics.middleware);

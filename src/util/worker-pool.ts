@@ -32,6 +32,13 @@ export interface WorkerPoolOptions<I, O> {
   readonly decode: (result: unknown) => O;
 }
 
+/** What a pool is doing: its workers, the requests they are working on, the requests waiting. */
+export interface WorkerPoolStats {
+  readonly workers: number;
+  readonly busy: number;
+  readonly queued: number;
+}
+
 /** A running pool. */
 export interface WorkerPool<I, O> {
   /**
@@ -44,7 +51,7 @@ export interface WorkerPool<I, O> {
   /** Rejects queued requests, waits for nothing else, and terminates the workers. Idempotent. */
   close(): Promise<void>;
   /** Workers, requests being worked on, requests waiting. */
-  stats(): { readonly workers: number; readonly busy: number; readonly queued: number };
+  stats(): WorkerPoolStats;
 }
 
 interface Task<I, O> {

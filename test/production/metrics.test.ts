@@ -5,9 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
+import { createReportPool, workerReportBuilder, type BuildReportRequest } from '../../src/assessments/report-builder.js';
 import { createMetrics, listenMetrics, routeLabel } from '../../src/http/metrics/index.js';
 import { parseTraceparent } from '../../src/http/metrics/trace-context.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { example, tempReportKeys } from '../support/fixtures.js';
 import { sample, startInstance, type Instance } from './support.js';
 
 const TOKEN = 'metrics-token-0123456789abcdefghijklmnop';
@@ -95,6 +97,40 @@ describe('/metrics on the main listener', () => {
     expect(sample(text, 'db_pool_connections', { state: 'total' })).toBe(1); // PGlite: one connection
     expect(text).toContain('# TYPE rate_limit_rejections_total counter');
     expect(text).toContain('# TYPE rate_limit_store_errors_total counter');
+    // The app's worker pools are on the gauge whether or not this process started them yet.
+    for (const pool of ['report', 'pdf']) for (const state of ['workers', 'busy', 'queued']) expect(sample(text, 'worker_pool_tasks', { pool, state })).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('worker_pool_tasks', () => {
+  it("shows a pool's workers, busy workers and waiting requests at scrape time, and zeros for a pool not started", async () => {
+    const ring = await tempReportKeys();
+    const pool = createReportPool({ size: 1 });
+    try {
+      const metrics = createMetrics({ processMetrics: false, workerPools: { report: () => pool.stats(), pdf: () => undefined } });
+      const build = workerReportBuilder(() => pool);
+      const request = (): BuildReportRequest => ({
+        input: example('poorly-controlled'),
+        subject: { assessmentId: randomUUID(), title: 't', organizationId: randomUUID(), organizationName: 'o', revision: { revision: 1, submittedAt: '2026-12-07T00:00:00.000Z', submittedBy: { type: 'client', id: randomUUID(), name: 'c' } } },
+        reportId: randomUUID(),
+        key: { kid: ring.current.kid, privateKey: ring.current.privateKey },
+      });
+      await build.build(request()); // the worker is up
+      const states = async (): Promise<Record<string, number | undefined>> => {
+        const text = await metrics.registry.metrics();
+        return Object.fromEntries(['workers', 'busy', 'queued'].map((state) => [state, sample(text, 'worker_pool_tasks', { pool: 'report', state })]));
+      };
+      // Two requests for one worker: one is built, the other waits (replies arrive as messages,
+      // which cannot run while the scrape only awaits promises).
+      const pending = [build.build(request()), build.build(request())];
+      expect(await states()).toEqual({ workers: 1, busy: 1, queued: 1 });
+      await Promise.all(pending);
+      expect(await states()).toEqual({ workers: 1, busy: 0, queued: 0 });
+      const text = await metrics.registry.metrics();
+      expect(['workers', 'busy', 'queued'].map((state) => sample(text, 'worker_pool_tasks', { pool: 'pdf', state }))).toEqual([0, 0, 0]);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

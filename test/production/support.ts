@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import type { Router } from 'express';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import type { Database } from '../../src/db/database.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp, SHARED_WORKER_POOLS } from '../../src/http/app.js';
 import type { AuthMiddleware } from '../../src/http/middleware/auth.js';
 import { createMetrics, type Metrics } from '../../src/http/metrics/index.js';
 import { createRateLimiters, type RateLimiters } from '../../src/http/rate-limit/index.js';
@@ -76,7 +76,7 @@ export function captureLogger(config: Config): { logger: Logger; logs: () => str
 export async function startInstance(database: Database, options: InstanceOptions = {}): Promise<Instance> {
   const config = testConfig(options.env);
   const { logger, logs } = captureLogger(config);
-  const metrics = createMetrics({ database, processMetrics: false });
+  const metrics = createMetrics({ database, processMetrics: false, workerPools: SHARED_WORKER_POOLS });
   const rateLimits = createRateLimiters({ config, database, logger, metrics, purgeIntervalMs: 0, ...(options.prefix ? { prefix: options.prefix } : {}) });
   try {
     await rateLimits.ready();

@@ -8,6 +8,8 @@
  * - `evaluation_duration_seconds`, `pdf_render_duration_seconds`: fed by `observeEvaluation` /
  *   `observePdfRender` or the timers.
  * - `db_pool_connections{state}`: from `database.poolStats()` at scrape time.
+ * - `worker_pool_tasks{pool,state}`: the worker pools' workers, busy workers and waiting
+ *   requests at scrape time (0 for a pool not started yet).
  * - `rate_limit_rejections_total{limiter}`, `rate_limit_store_errors_total{limiter}`,
  *   `audit_denials_unforwarded_total`.
  * - process metrics (CPU, memory, event loop lag, GC, handles) by `collectDefaultMetrics`.
@@ -15,6 +17,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../../db/database.js';
+import type { WorkerPoolStats } from '../../util/worker-pool.js';
 
 export { metricsRouter, listenMetrics, type MetricsListener } from './endpoint.js';
 export { traceContext, type TraceContext } from './trace-context.js';
@@ -44,6 +47,8 @@ export interface Metrics {
 export interface MetricsOptions {
   /** Pool gauges read `poolStats()` at scrape time. */
   readonly database?: Pick<Database, 'poolStats'>;
+  /** Worker pools by name (`report`, `pdf`): their stats at scrape time, undefined while not started. */
+  readonly workerPools?: Readonly<Record<string, () => WorkerPoolStats | undefined>>;
   /** Process metrics (default true). */
   readonly processMetrics?: boolean;
 }
@@ -115,6 +120,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         this.set({ state: 'total' }, s.total);
         this.set({ state: 'idle' }, s.idle);
         this.set({ state: 'waiting' }, s.waiting);
+      },
+    });
+  }
+
+  const workerPools = options.workerPools;
+  if (workerPools) {
+    new Gauge({
+      name: 'worker_pool_tasks',
+      help: 'Worker thread pools (report building, PDF rendering): workers, requests being worked on (busy) and requests waiting (queued)',
+      labelNames: ['pool', 'state'] as const,
+      registers: [registry],
+      collect() {
+        for (const [pool, stats] of Object.entries(workerPools)) {
+          const s = stats() ?? { workers: 0, busy: 0, queued: 0 };
+          this.set({ pool, state: 'workers' }, s.workers);
+          this.set({ pool, state: 'busy' }, s.busy);
+          this.set({ pool, state: 'queued' }, s.queued);
+        }
       },
     });
   }

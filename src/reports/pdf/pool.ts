@@ -7,7 +7,7 @@
  * running from source (src/util/worker-pool.ts).
  */
 import { availableParallelism } from 'node:os';
-import { createWorkerPool } from '../../util/worker-pool.js';
+import { createWorkerPool, type WorkerPoolStats } from '../../util/worker-pool.js';
 import type { RenderReportPdfInput } from './render.js';
 import type { WorkerRequest } from './worker.js';
 
@@ -45,7 +45,7 @@ export interface PdfRenderPool {
   /** Rejects queued requests, waits for nothing else, and terminates the workers. Idempotent. */
   close(): Promise<void>;
   /** Workers, requests being rendered, requests waiting. */
-  stats(): { readonly workers: number; readonly busy: number; readonly queued: number };
+  stats(): WorkerPoolStats;
 }
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -78,6 +78,11 @@ let shared: PdfRenderPool | undefined;
 export function renderInPool(input: RenderReportPdfInput): Promise<Buffer> {
   shared ??= createPdfRenderPool();
   return shared.renderInPool(input);
+}
+
+/** What the process-wide PDF pool is doing; undefined before its first use. */
+export function sharedPdfPoolStats(): WorkerPoolStats | undefined {
+  return shared?.stats();
 }
 
 /** Closes the process-wide pool, if one was started. Idempotent. */
