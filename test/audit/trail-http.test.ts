@@ -169,6 +169,54 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect(login).toMatchObject({ actor_type: 'anonymous', input_sha256: null, decision: { status: 422, route: '/v1/auth/login', reason: 'validation-failed' } });
   });
 
+  it('filters the trail by actor, action, outcome, target and time, pages it by cursor, and refuses filters it cannot read', async () => {
+    // Events of several kinds: a creation by the officer, a denial of the officer, a revision by
+    // the integrator.
+    const created = (await (await send(app, 'POST', '/v1/assessments', officer, { title: 'Filter probe', ...poorly })).json()) as { assessment: { id: string } };
+    expect((await send(app, 'GET', '/v1/users', officer)).status).toBe(403);
+    expect((await send(app, 'POST', `/v1/assessments/${created.assessment.id}/revisions`, integrator, { answers: well.answers })).status).toBe(201);
+    type Page = { items: (Event & { occurredAt: string })[]; nextCursor: string | null };
+    const get = async (query: string): Promise<Page> => {
+      const res = await send(app, 'GET', `/v1/audit/events?${query}`, auditor);
+      expect([query, res.status]).toEqual([query, 200]);
+      return (await res.json()) as Page;
+    };
+    const all = (await get('limit=1000')).items;
+    expect(all.length).toBeGreaterThan(5);
+    const seqs = (items: readonly Event[]): number[] => items.map((e) => e.seq);
+    // Each filter gives exactly the events of the whole trail that match it, oldest first.
+    const cases: [string, (e: Event & { occurredAt: string }) => boolean][] = [
+      [`actor=${officerId}`, (e) => e.actor.id === officerId],
+      ['action=assessment.revised', (e) => e.action === 'assessment.revised'],
+      ['outcome=denied', (e) => e.outcome === 'denied'],
+      [`targetType=assessment&targetId=${created.assessment.id}`, (e) => e.target?.type === 'assessment' && e.target.id === created.assessment.id],
+      [`actor=${officerId}&outcome=denied`, (e) => e.actor.id === officerId && e.outcome === 'denied'],
+    ];
+    const middle = all[Math.floor(all.length / 2)]!.occurredAt;
+    cases.push([`from=${encodeURIComponent(middle)}`, (e) => e.occurredAt >= middle], [`to=${encodeURIComponent(middle)}`, (e) => e.occurredAt < middle]);
+    for (const [query, keep] of cases) {
+      const expected = seqs(all.filter(keep));
+      expect([query, expected.length > 0]).toEqual([query, true]);
+      expect([query, seqs((await get(`limit=1000&${query}`)).items)]).toEqual([query, expected]);
+    }
+    // Pages of 2 through the cursor: the whole trail, in order, nothing twice.
+    const paged: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await get(`limit=2${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      paged.push(...seqs(page.items));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(seqs(all));
+    // What cannot be read is a 400 naming the parameter.
+    for (const [query, pointer] of [['outcome=maybe', '/outcome'], ['limit=0', '/limit'], ['limit=1001', '/limit'], ['from=yesterday', '/from'], ['cursor=zzz', '/cursor'], [`actor=${'x'.repeat(201)}`, '/actor']] as const) {
+      const res = await send(app, 'GET', `/v1/audit/events?${query}`, auditor);
+      const body = (await res.json()) as { errors?: { pointer: string }[] };
+      expect([query, res.status, body.errors?.map((e) => e.pointer)]).toEqual([query, 400, expect.arrayContaining([pointer])]);
+    }
+  });
+
   it('refuses the trail to roles without audit access, and another organisation sees none of it', async () => {
     expect((await send(app, 'GET', '/v1/audit/events', officer)).status).toBe(403);
     expect((await send(app, 'GET', '/v1/audit/verify', integrator)).status).toBe(403);
