@@ -37,6 +37,8 @@ export interface DeniedRequest {
   readonly reason: string | null;
   readonly actor: AuditActor;
   readonly request: AuditRequestContext;
+  /** The resource the request named in its path, if any (src/http/audit-context.ts). */
+  readonly target?: { readonly type: string; readonly id: string } | null;
   /** Refusals: the JSON pointers of the failing fields (at most 10 kept). */
   readonly pointers?: readonly string[];
   /** Refusals: SHA-256 of the request's input (its canonical JSON body), when there is one. */
@@ -126,6 +128,7 @@ export async function recordDenied(db: Kysely<DB>, denial: DeniedRequest, option
         actor: denial.actor,
         organizationId: denial.actor.organizationId,
         request: denial.request,
+        target: denial.target ?? null,
         ...(denial.inputSha256 ? { inputSha256: denial.inputSha256 } : {}),
         decision: {
           status: denial.status,

@@ -13,7 +13,7 @@ import type { Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
-import { auditRequestContext, routeOf } from './audit-context.js';
+import { deniedRequestFacts } from './audit-context.js';
 import { clientProblemOf } from './errors-middleware.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -59,11 +59,9 @@ export function recordRefusals(options: {
           options.db,
           {
             status,
-            method: req.method,
-            route: routeOf(req),
+            ...deniedRequestFacts(req),
             reason: problem.code,
             actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
-            request: auditRequestContext(req),
             pointers,
             inputSha256: inputSha256(req),
           },

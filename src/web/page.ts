@@ -14,7 +14,7 @@ import { isPermitted, type Action, type Principal } from '../auth/permissions.js
 import type { DB } from '../db/schema.js';
 import { firstUncleanString } from '../util/clean-strings.js';
 import { AppError } from '../errors.js';
-import { auditRequestContext, routeOf } from '../http/audit-context.js';
+import { deniedRequestFacts } from '../http/audit-context.js';
 import type { Logger } from '../logging/logger.js';
 import type { PageSessions } from './session.js';
 import { newNonce, type PageContext, type PageUser, type Views } from './view.js';
@@ -180,11 +180,9 @@ export async function recordPageRefusal(ctx: Pick<WebContext, 'db' | 'deniedPerM
     {
       // A refusal's status (400, 409, 413, 415, 422) or a denial's (403, 404), as just checked.
       status: refusal.status as RefusedStatus | 403 | 404,
-      method: req.method,
-      route: routeOf(req),
+      ...deniedRequestFacts(req),
       reason: refusal.reason,
       actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
-      request: auditRequestContext(req),
       ...(refused ? { pointers: refusal.pointers ?? [] } : {}),
     },
     { limitPerMinute: ctx.deniedPerMinute, now: ctx.clock() },

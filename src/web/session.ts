@@ -20,7 +20,7 @@ import { loadUserPrincipal } from '../auth/principal.js';
 import { refresh } from '../auth/sessions.js';
 import { verifySessionToken } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
-import { auditRequestContext, routeOf } from '../http/audit-context.js';
+import { auditRequestContext, deniedRequestFacts } from '../http/audit-context.js';
 import { clearSessionCookies, cookieNames, readSessionCookies, setSessionCookies } from '../http/middleware/auth-cookies.js';
 import type { AuthMiddleware } from '../http/middleware/auth.js';
 
@@ -132,7 +132,7 @@ export function createPageSessions(ctx: AuthContext, auth: AuthMiddleware): Page
       const principal = auth.principalOf(req);
       // Pages are for people: a bearer token of an API client does not open them (a denial, recorded as the middleware's are).
       if (principal.type !== 'user') {
-        await recordDenied(ctx.database.db, { status: 403, method: req.method, route: routeOf(req), reason: 'pages_need_a_user', actor: actorOf(principal), request: auditRequestContext(req) }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now: ctx.clock() });
+        await recordDenied(ctx.database.db, { status: 403, ...deniedRequestFacts(req), reason: 'pages_need_a_user', actor: actorOf(principal) }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now: ctx.clock() });
         return { ok: false, status: 403, code: 'forbidden', detail: 'Pages are for people; API clients use the API.' };
       }
       return { ok: true, principal, csrfToken: req.csrfToken ?? '' };

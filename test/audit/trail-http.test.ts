@@ -169,6 +169,50 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect(login).toMatchObject({ actor_type: 'anonymous', input_sha256: null, decision: { status: 422, route: '/v1/auth/login', reason: 'validation-failed' } });
   });
 
+  it('names the resource a refused or denied request was for, so its own trail shows the attempt, and never in another organisation', async () => {
+    const created = (await (await send(app, 'POST', '/v1/assessments', officer, { title: 'Target probe', ...poorly })).json()) as { assessment: { id: string }; report: { id: string } };
+    const id = created.assessment.id;
+    const before = (await app.t.database.db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq;
+    const bearer = (integrator as { token: string }).token;
+    const notJson = (path: string): Promise<Response> => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: '{' });
+    // Answers that fail the questionnaire; a body that is not JSON, to the id in upper case
+    // (refused before any route ran); a role that may not revise.
+    expect((await send(app, 'POST', `/v1/assessments/${id}/revisions`, integrator, { answers: { ...well.answers, 'uc.autonomy': 'telepathy' } })).status).toBe(422);
+    expect((await notJson(`/v1/assessments/${id.toUpperCase()}/revisions`)).status).toBe(400);
+    expect((await send(app, 'POST', `/v1/assessments/${id}/revisions`, auditor, { answers: well.answers })).status).toBe(403);
+    // What names no resource: a path without a well-formed id, and a diff of two reports.
+    expect((await notJson('/v1/assessments/not-an-id/revisions')).status).toBe(400);
+    // An administrator's change of a user refused for its body names the user.
+    expect((await send(app, 'PATCH', `/v1/users/${officerId}`, admin, { roles: ['wizard'] })).status).toBe(422);
+    // Another organisation's officer, at this organisation's assessment and report: 404s, recorded
+    // in that organisation's trail.
+    const otherOrg = await seedOrganization(app, `Target other ${kind}`);
+    const stranger = { kind: 'session', session: await login(app, (await seedUser(app, otherOrg, ['compliance_officer'])).email) } as Credentials;
+    expect((await send(app, 'POST', `/v1/assessments/${id}/revisions`, stranger, { answers: well.answers })).status).toBe(404);
+    expect((await send(app, 'GET', `/v1/reports/${created.report.id}/signature`, stranger)).status).toBe(404);
+    expect((await send(app, 'GET', `/v1/reports/${created.report.id}/diff/${created.report.id}`, stranger)).status).toBe(404);
+
+    const rows = await app.t.database.db.selectFrom('audit_events').select(['action', 'organization_id', 'target_type', 'target_id', 'decision']).where('seq', '>', Number(before)).where('action', 'like', 'request.%').orderBy('seq').execute();
+    expect(rows.map((r) => [r.action, (r.decision as { status: number }).status, r.organization_id === org ? 'this' : 'other', r.target_type === null ? null : `${r.target_type}/${r.target_id}`])).toEqual([
+      ['request.refused', 422, 'this', `assessment/${id}`],
+      ['request.refused', 400, 'this', `assessment/${id}`],
+      ['request.denied', 403, 'this', `assessment/${id}`],
+      ['request.refused', 400, 'this', null],
+      ['request.refused', 422, 'this', `user/${officerId}`],
+      ['request.denied', 404, 'other', `assessment/${id}`],
+      ['request.denied', 404, 'other', `report/${created.report.id}`],
+      ['request.denied', 404, 'other', null],
+    ]);
+    // The assessment's trail: its creation and this organisation's three attempts, not the stranger's.
+    const trail = ((await (await send(app, 'GET', `/v1/assessments/${id}/audit`, auditor)).json()) as { items: Event[] }).items;
+    expect(trail.filter((e) => e.action.startsWith('request.')).map((e) => [e.action, e.decision.status, e.organizationId])).toEqual([
+      ['request.refused', 422, org],
+      ['request.refused', 400, org],
+      ['request.denied', 403, org],
+    ]);
+    expect(trail[0]!.action).toBe('assessment.created');
+  });
+
   it('filters the trail by actor, action, outcome, target and time, pages it by cursor, and refuses filters it cannot read', async () => {
     // Events of several kinds: a creation by the officer, a denial of the officer, a revision by
     // the integrator.
@@ -229,7 +273,7 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     // A 404 for another organisation's resource is a denial, recorded (bounded) in the trail;
     // a 404 for an id that exists nowhere is not.
     expect((await send(app, 'GET', `/v1/assessments/00000000-0000-4000-8000-000000000000/audit`, outsider)).status).toBe(404);
-    const denials = await app.t.database.db.selectFrom('audit_events').select(['decision', 'outcome']).where('action', '=', 'request.denied').execute();
+    const denials = await app.t.database.db.selectFrom('audit_events').select(['decision', 'outcome']).where('action', '=', 'request.denied').where('organization_id', '=', otherOrg).execute();
     const notFound = denials.filter((d) => (d.decision as { status: number }).status === 404);
     expect(notFound).toHaveLength(1);
     expect(notFound[0]).toMatchObject({ outcome: 'denied', decision: { route: '/v1/assessments/:id/audit', reason: 'resource of another organisation' } });

@@ -332,8 +332,10 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
   });
 
   it('records what it refuses and denies in the audit trail, with who and which fields, before the page is sent', async () => {
-    const newest = async (): Promise<{ action: string; outcome: string; actor_id: string | null; decision: Record<string, unknown> }> => {
-      const [row] = await app.t.database.raw.query<{ action: string; outcome: string; actor_id: string | null; decision: Record<string, unknown> }>('SELECT action, outcome, actor_id, decision FROM audit_events ORDER BY seq DESC LIMIT 1');
+    type Newest = { action: string; outcome: string; actor_id: string | null; target: string | null; decision: Record<string, unknown> };
+    // The target as `type/id` (what the request named in its path), or null.
+    const newest = async (): Promise<Newest> => {
+      const [row] = await app.t.database.raw.query<Newest>("SELECT action, outcome, actor_id, target_type || '/' || target_id AS target, decision FROM audit_events ORDER BY seq DESC LIMIT 1");
       return row!;
     };
     const idOf = async (email: string): Promise<string> => (await app.t.database.raw.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]))[0]!.id;
@@ -344,7 +346,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
 
     // A questionnaire that fails validation: 422, re-shown, recorded with the failing field.
     expect((await c.post('/assessments/new', new URLSearchParams({ _csrf: csrf, title: '', _action: 'draft' }))).status).toBe(422);
-    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: officerId, decision: { status: 422, method: 'POST', route: '/assessments/new', reason: 'validation-failed', pointers: ['/title'] } });
+    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: officerId, target: null, decision: { status: 422, method: 'POST', route: '/assessments/new', reason: 'validation-failed', pointers: ['/title'] } });
     // A form over the body limit, refused before any handler ran: the session's user is named.
     expect((await c.post('/assessments/new', `_csrf=${csrf}&title=${'x'.repeat(app.config.bodyLimitBytes + 10)}`)).status).toBe(413);
     expect(await newest()).toMatchObject({ action: 'request.refused', actor_id: officerId, decision: { status: 413, reason: 'payload-too-large' } });
@@ -358,7 +360,18 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const other = new PageClient(app.url);
     await other.login(app.users.otherOfficer);
     expect((await other.get(`/reports/${reportId}`)).status).toBe(404);
-    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: await idOf(app.users.otherOfficer), decision: { status: 404, method: 'GET', route: '/reports/:id', reason: 'resource of another organisation' } });
+    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: await idOf(app.users.otherOfficer), target: `report/${reportId}`, decision: { status: 404, method: 'GET', route: '/reports/:id', reason: 'resource of another organisation' } });
+
+    // A revision refused for its answers names the assessment, so the assessment's own trail
+    // shows who tried what and why, beside what was done.
+    const assessmentId = /\/assessments\/([0-9a-f-]{36})\/edit/.exec(await (await c.get(`/reports/${reportId}`)).text())![1]!;
+    const refusedEdit = await c.post(`/assessments/${assessmentId}/edit`, answersToForm({ 'uc.workforce_users': 'lots' }, new URLSearchParams({ _csrf: csrf, _action: 'submit' })));
+    expect(refusedEdit.status).toBe(422);
+    expect(await newest()).toMatchObject({ action: 'request.refused', actor_id: officerId, target: `assessment/${assessmentId}`, decision: { status: 422, route: '/assessments/:id/edit' } });
+    const auditor = new PageClient(app.url);
+    await auditor.login(app.users.auditor);
+    const trail = await (await auditor.get(`/assessments/${assessmentId}/audit`)).text();
+    expect(trail.indexOf('request.refused')).toBeGreaterThan(trail.indexOf('assessment.created'));
 
     // An API client's token on a page, beside a session cookie: the token wins, and pages are
     // for people: 403, recorded as a denial by that client.
@@ -366,13 +379,13 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const bearer = await clientToken(app, { id: made.client.id, secret: made.clientSecret });
     const probe = await c.get('/', { authorization: `Bearer ${bearer}` });
     expect(probe.status).toBe(403);
-    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: made.client.id, decision: { status: 403, method: 'GET', route: '/', reason: 'pages_need_a_user' } });
+    expect(await newest()).toEqual({ action: 'request.denied', outcome: 'denied', actor_id: made.client.id, target: null, decision: { status: 403, method: 'GET', route: '/', reason: 'pages_need_a_user' } });
 
     // A sign-in form without a password: refused, anonymous, never the e-mail or password.
     const anonymous = new PageClient(app.url);
     const token = PageClient.csrfOf(await (await anonymous.get('/login')).text());
     expect((await anonymous.post('/login', new URLSearchParams({ _csrf: token, email: app.users.officer, password: '' }))).status).toBe(422);
-    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: null, decision: { status: 422, method: 'POST', route: '/login', reason: 'validation-failed', pointers: ['/password'] } });
+    expect(await newest()).toEqual({ action: 'request.refused', outcome: 'error', actor_id: null, target: null, decision: { status: 422, method: 'POST', route: '/login', reason: 'validation-failed', pointers: ['/password'] } });
   });
 
   it('lets the administrator manage users, API clients and grants, and shows the keys', async () => {

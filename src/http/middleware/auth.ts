@@ -20,7 +20,7 @@ import { loadClientPrincipal, loadUserPrincipal, PrincipalRefused } from '../../
 import { safeEqual } from '../../auth/secrets.js';
 import { TokenError, verifyClientToken, verifySessionToken } from '../../auth/tokens.js';
 import { AppError, type ProblemCode } from '../../errors.js';
-import { auditRequestContext, routeOf } from '../audit-context.js';
+import { deniedRequestFacts } from '../audit-context.js';
 import { readSessionCookies } from './auth-cookies.js';
 
 declare module 'express-serve-static-core' {
@@ -66,7 +66,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
   async function deny(req: Request, status: 401 | 403, code: ProblemCode, detail: string, reason: string, headers: Record<string, string>, principal?: Principal): Promise<AppError> {
     await recordDenied(
       ctx.database.db,
-      { status, method: req.method, route: routeOf(req), reason, actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR, request: auditRequestContext(req) },
+      { status, ...deniedRequestFacts(req), reason, actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR },
       { limitPerMinute, now: ctx.clock() },
     );
     return new AppError(code, detail, { headers });

@@ -12,7 +12,7 @@ import { recordDenied } from '../../audit/denied.js';
 import type { AuditActor } from '../../audit/record.js';
 import type { Database } from '../../db/database.js';
 import type { Logger } from '../../logging/logger.js';
-import { auditRequestContext } from '../audit-context.js';
+import { deniedRequestFacts } from '../audit-context.js';
 
 const ANONYMOUS: AuditActor = { type: 'anonymous', id: null, role: null, organizationId: null };
 /** Distinct IPs tracked per minute per instance; beyond, rejections are only counted. */
@@ -35,11 +35,6 @@ export interface DenialForwarder {
   forward(req: Request, limiter: string): void;
   /** Resolves when every forwarded denial is written (tests, shutdown). */
   drain(): Promise<void>;
-}
-
-function routeOf(req: Request): string {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? req.baseUrl + path : req.path;
 }
 
 /**
@@ -70,7 +65,7 @@ export function createDenialForwarder(options: DenialForwarderOptions): DenialFo
       counts.set(ip, seen + 1);
       const write = recordDenied(
         options.database.db,
-        { status: 429, method: req.method, route: routeOf(req), reason: `rate_limited:${limiter}`, actor: options.actorOf?.(req) ?? ANONYMOUS, request: auditRequestContext(req) },
+        { status: 429, ...deniedRequestFacts(req), reason: `rate_limited:${limiter}`, actor: options.actorOf?.(req) ?? ANONYMOUS },
         { limitPerMinute: options.limitPerMinute, now },
       ).catch((err: unknown) => {
         options.logger.error({ err, reqId: req.id }, 'could not record a rate-limited request in the audit trail');

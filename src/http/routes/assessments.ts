@@ -20,7 +20,7 @@ import type { KeyRing } from '../../signing/key-ring.js';
 import { verifyReportOffline } from '../../signing/verify-offline.js';
 import { sha256Hex } from '../../util/hash.js';
 import { canonicalJson } from '../../util/canonical-json.js';
-import { auditRequestContext, routeOf } from '../audit-context.js';
+import { auditRequestContext, deniedRequestFacts } from '../audit-context.js';
 import { validateBody } from '../validate.js';
 import {
   CreateAssessmentBody,
@@ -273,7 +273,7 @@ export function recordCrossOrganizationDenials(db: Kysely<DB>, principalOf: (req
     }
     recordDenied(
       db,
-      { status: 404, method: req.method, route: routeOf(req), reason: OTHER_ORGANIZATION_REASON, actor: actorOfPrincipal(principalOf(req)), request: auditRequestContext(req) },
+      { status: 404, ...deniedRequestFacts(req), reason: OTHER_ORGANIZATION_REASON, actor: actorOfPrincipal(principalOf(req)) },
       { limitPerMinute },
     ).then(
       () => next(err),
