@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { normalizeEmail } from '../auth/sessions.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { assertDecision } from './events.js';
@@ -44,6 +45,18 @@ export function viewOfRow(row: AuditEventRow): AuditEventView {
   const content = contentOfRow(row);
   assertDecision(row.action, content.decision);
   return { ...content, hash: row.hash };
+}
+
+/**
+ * The actor filter (API and pages) as the trail records actors: for an e-mail address, in any case
+ * and with surrounding spaces, that user's id (null when no user has it: nothing matches, and
+ * the answer does not say whether the user exists elsewhere); anything else is an actor id (a user's
+ * or an API client's), as given.
+ */
+export async function actorIdOf(db: Kysely<DB>, typed: string): Promise<string | null> {
+  if (!typed.includes('@')) return typed;
+  const user = await db.selectFrom('users').select('id').where('email', '=', normalizeEmail(typed)).executeTakeFirst();
+  return user?.id ?? null;
 }
 
 /** Opaque cursor of the audit listing: the last sequence number seen. */

@@ -9,11 +9,10 @@ import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
 import { AUDIT_ACTIONS, isAuditAction } from '../audit/events.js';
-import { AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditEventView, type AuditFilters, type AuditOutcome } from '../audit/query.js';
+import { actorIdOf, AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, type AuditEventView, type AuditFilters, type AuditOutcome } from '../audit/query.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { verifyAuditChain } from '../audit/verify.js';
 import { isUuid } from '../auth/secrets.js';
-import { normalizeEmail } from '../auth/sessions.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
@@ -97,16 +96,6 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
       ...(cursor !== '' ? { afterSeq: decodeAuditCursor(cursor) } : {}),
     },
   };
-}
-
-/**
- * The actor filter as the trail records actors: for an e-mail address, that user's id (null when
- * no user has it: nothing matches); anything else is taken as an actor id, as typed.
- */
-async function actorIdOf(db: Kysely<DB>, typed: string): Promise<string | null> {
-  if (!typed.includes('@')) return typed;
-  const user = await db.selectFrom('users').select('id').where('email', '=', normalizeEmail(typed)).executeTakeFirst();
-  return user?.id ?? null;
 }
 
 /** The auditor routes. */

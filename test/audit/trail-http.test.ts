@@ -28,6 +28,7 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
   let org: string;
   let officer: Credentials;
   let officerId: string;
+  let officerEmail: string;
   let auditor: Credentials;
   let admin: Credentials;
   let integrator: Credentials;
@@ -41,6 +42,7 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     org = await seedOrganization(app, `Trail clinic ${kind}`);
     const o = await seedUser(app, org, ['compliance_officer']);
     officerId = o.id;
+    officerEmail = o.email;
     officer = { kind: 'session', session: await login(app, o.email) };
     auditor = { kind: 'session', session: await login(app, (await seedUser(app, org, ['auditor'], { grants: [org] })).email) };
     admin = { kind: 'session', session: await login(app, (await seedUser(app, org, ['admin'])).email) };
@@ -231,6 +233,8 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     // Each filter gives exactly the events of the whole trail that match it, oldest first.
     const cases: [string, (e: Event & { occurredAt: string }) => boolean][] = [
       [`actor=${officerId}`, (e) => e.actor.id === officerId],
+      // A user's e-mail address, in any case and with spaces around it, stands for the user's id.
+      [`actor=${encodeURIComponent(` ${officerEmail.toUpperCase()} `)}`, (e) => e.actor.id === officerId],
       ['action=assessment.revised', (e) => e.action === 'assessment.revised'],
       ['outcome=denied', (e) => e.outcome === 'denied'],
       [`targetType=assessment&targetId=${created.assessment.id}`, (e) => e.target?.type === 'assessment' && e.target.id === created.assessment.id],
@@ -243,6 +247,8 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
       expect([query, expected.length > 0]).toEqual([query, true]);
       expect([query, seqs((await get(`limit=1000&${query}`)).items)]).toEqual([query, expected]);
     }
+    // An address no user has matches nothing (and says nothing more).
+    expect(await get('actor=nobody%40example.org')).toEqual({ items: [], nextCursor: null });
     // Pages of 2 through the cursor: the whole trail, in order, nothing twice.
     const paged: number[] = [];
     let cursor: string | null = null;

@@ -181,7 +181,7 @@ export const assessmentSchemas: Record<string, unknown> = {
 const listParams = [
   { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' } },
   { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' } },
-  { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'user or client id' },
+  { name: 'actor', in: 'query', schema: { type: 'string', maxLength: 200 }, description: "the actor's id (a user or an API client), or a user's e-mail address in any case; an address no user has matches no event" },
   { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. assessment.created' },
   { name: 'targetType', in: 'query', schema: { type: 'string' } },
   { name: 'targetId', in: 'query', schema: { type: 'string' } },

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { createCheckpoint } from '../../audit/checkpoint.js';
 import { exportAuditTrail } from '../../audit/export.js';
-import { AUDIT_OUTCOMES, auditTrailOfAssessment, decodeAuditCursor, listAuditEvents, type AuditOutcome } from '../../audit/query.js';
+import { actorIdOf, AUDIT_OUTCOMES, auditTrailOfAssessment, decodeAuditCursor, listAuditEvents, type AuditOutcome } from '../../audit/query.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
 import { verifyAuditChain } from '../../audit/verify.js';
 import { reportJwks } from '../../assessments/keys.js';
@@ -54,19 +54,19 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const action = one(req, 'action');
     const targetType = one(req, 'targetType');
     const targetId = one(req, 'targetId');
-    res.json(
-      await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), {
-        limit: limit !== undefined ? Number(limit) : 100,
-        ...(cursor !== undefined ? { afterSeq: decodeAuditCursor(cursor) } : {}),
-        ...(outcome !== undefined ? { outcome: outcome as AuditOutcome } : {}),
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-        ...(actor !== undefined ? { actorId: actor } : {}),
-        ...(action !== undefined ? { action } : {}),
-        ...(targetType !== undefined ? { targetType } : {}),
-        ...(targetId !== undefined ? { targetId } : {}),
-      }),
-    );
+    const filters = {
+      limit: limit !== undefined ? Number(limit) : 100,
+      ...(cursor !== undefined ? { afterSeq: decodeAuditCursor(cursor) } : {}),
+      ...(outcome !== undefined ? { outcome: outcome as AuditOutcome } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      ...(action !== undefined ? { action } : {}),
+      ...(targetType !== undefined ? { targetType } : {}),
+      ...(targetId !== undefined ? { targetId } : {}),
+    };
+    // An actor id, or a user's e-mail address (as on the trail page); an address no user has matches nothing.
+    const actorId = actor === undefined ? undefined : await actorIdOf(db, actor);
+    res.json(actorId === null ? { items: [], nextCursor: null } : await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), { ...filters, ...(actorId === undefined ? {} : { actorId }) }));
   });
 
   router.get('/v1/assessments/:id/audit', authorize('audit.read'), async (req, res) => {
