@@ -64,7 +64,7 @@ const compiledCache = new Map<string, CompiledRuleset>();
  * Prepares a ruleset for evaluation. Rulesets from the registry are compiled once per process
  * (`compiledFor`); this is exported so tests can evaluate hand-made rulesets (e.g. a broken rule).
  */
-export function compileRuleset(data: RulesetData, meta: { sha256: string; title?: string; status?: EvaluationRulesetRef['status'] }): CompiledRuleset {
+export function compileRuleset(data: RulesetData, meta: { sha256: string; title?: string }): CompiledRuleset {
   const contextIndex = new Map(data.contexts.map((c, i) => [c.id, i] as const));
   const contextQuestions = data.contexts.map((ctx) => Object.freeze([...new Set(leaves(ctx.conditions).map((l) => l.path))]));
   const ruleQuestions = data.rules.map((r) => {
@@ -75,7 +75,7 @@ export function compileRuleset(data: RulesetData, meta: { sha256: string; title?
     return Object.freeze([...ids]);
   });
   return {
-    ref: Object.freeze({ id: data.id, version: data.version, title: meta.title ?? data.title, status: meta.status ?? data.status, sha256: meta.sha256 }),
+    ref: Object.freeze({ id: data.id, version: data.version, title: meta.title ?? data.title, sha256: meta.sha256 }),
     data,
     engine: buildEngine(data),
     isolated: new Map(),
@@ -90,7 +90,7 @@ function compiledFor(loaded: LoadedRuleset): CompiledRuleset {
   const k = key(loaded.id, loaded.version);
   let c = compiledCache.get(k);
   if (!c) {
-    c = compileRuleset(loaded.data, { sha256: loaded.sha256, title: loaded.title, status: loaded.status });
+    c = compileRuleset(loaded.data, { sha256: loaded.sha256, title: loaded.title });
     compiledCache.set(k, c);
   }
   return c;

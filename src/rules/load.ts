@@ -7,12 +7,24 @@ import { loadCatalogue, RULES_DIR } from './catalogue.js';
 import { lintRuleset, lintRulesetSet } from './lint.js';
 import type { Ruleset, RulesetData } from './types.js';
 
-/** A loaded ruleset version, with its canonical content (exactly what the hash covers). */
+/** A loaded ruleset version, with its canonical content (exactly what the hash covers: all but `status`). */
 export interface LoadedRuleset extends Ruleset {
   readonly canonical: string;
 }
 
 let registry: ReadonlyMap<string, LoadedRuleset> | undefined;
+
+/**
+ * What identifies a ruleset version: the file's content without `status`. The status (current,
+ * superseded, proposed) is publication metadata that changes when another version is published:
+ * hashed or reported, it would make the same answers under the same version give other bytes
+ * after a newer version came out (until session 13 it did: the hash covered it and every
+ * evaluation listed it). It still chooses the default versions and is listed by GET /v1/rulesets.
+ */
+export function rulesetIdentityContent(data: RulesetData): Omit<RulesetData, 'status'> {
+  const { status: _status, ...content } = data;
+  return content;
+}
 
 /** `rules/<id>/<version>.json` relative paths of every ruleset file, sorted. */
 export function rulesetFiles(): string[] {
@@ -26,8 +38,9 @@ export function rulesetFiles(): string[] {
 
 /**
  * Loads every ruleset once per process. Each file is parsed, linted (a ruleset with problems refuses to
- * load: fail fast), and hashed: sha256 = SHA-256 of the RFC 8785 canonical JSON of the file's content,
- * so whitespace and key order in the file do not change it.
+ * load: fail fast), and hashed: sha256 = SHA-256 of the RFC 8785 canonical JSON of the file's content
+ * without `status` (rulesetIdentityContent), so whitespace and key order in the file do not change it,
+ * and neither does superseding the version.
  */
 export function loadRegistry(): ReadonlyMap<string, LoadedRuleset> {
   if (registry) return registry;
@@ -45,7 +58,7 @@ export function loadRegistry(): ReadonlyMap<string, LoadedRuleset> {
     }
     problems.push(...lintRuleset(data, questionnaire, catalogue));
     datas.push(data);
-    const canonical = canonicalJson(data);
+    const canonical = canonicalJson(rulesetIdentityContent(data));
     deepFreeze(data);
     map.set(key(data.id, data.version), Object.freeze({
       id: data.id,

@@ -128,7 +128,7 @@ export interface RulesetInfo {
   readonly title: string;
   readonly status: RulesetStatus;
   readonly questionnaireVersion: string;
-  /** SHA-256 (hex) of the RFC 8785 canonical JSON of the ruleset file's content. */
+  /** SHA-256 (hex) of the RFC 8785 canonical JSON of the ruleset file's content without `status`. */
   readonly sha256: string;
   readonly ruleCount: number;
 }
@@ -244,11 +244,14 @@ export interface EvaluationSummary {
   };
 }
 
+/**
+ * A ruleset version as an evaluation names it. No `status`: whether the version is current is a
+ * fact about the day, not about the version (src/rules/load.ts, rulesetIdentityContent).
+ */
 export interface EvaluationRulesetRef {
   readonly id: string;
   readonly version: string;
   readonly title: string;
-  readonly status: RulesetStatus;
   readonly sha256: string;
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AppError } from '../../src/errors.js';
 import { getQuestionnaire, validateAnswers } from '../../src/questionnaire/index.js';
 import { compileRuleset, evaluateCompiled, resolveRulesetRefs } from '../../src/rules/evaluate.js';
+import { rulesetIdentityContent } from '../../src/rules/load.js';
 import {
   currentRulesets,
   ENGINE_INFO,
@@ -43,7 +44,15 @@ describe('evaluate: stamps and format', () => {
       const content = rulesetContent(rs);
       expect(rs.sha256).toBe(content.sha256);
       expect(sha256Hex(content.content)).toBe(rs.sha256);
-      expect(sha256Hex(canonicalJson(JSON.parse(readFileSync(join(root, 'rules', rs.id, `${rs.version}.json`), 'utf8'))))).toBe(rs.sha256);
+      // The hash is the file's content without its status (publication metadata, not content):
+      // superseding the version, as publishing a newer one does, leaves its hash as it was.
+      const { status, ...file } = JSON.parse(readFileSync(join(root, 'rules', rs.id, `${rs.version}.json`), 'utf8')) as Record<string, unknown>;
+      expect(status).toBe('current');
+      expect(sha256Hex(canonicalJson(file))).toBe(rs.sha256);
+      expect(JSON.parse(content.content)).toEqual(file);
+      expect(rulesetIdentityContent({ ...file, status: 'superseded' } as unknown as RulesetData)).toEqual(file);
+      // Nor does an evaluation say whether its version is current: a fact of the day, not of the version.
+      expect(Object.keys(rs).sort()).toEqual(['id', 'sha256', 'title', 'version']);
     }
     const pkg = JSON.parse(readFileSync(join(root, 'node_modules', 'json-rules-engine', 'package.json'), 'utf8')) as { version: string };
     expect(r.engine).toEqual({ name: 'json-rules-engine', version: pkg.version });

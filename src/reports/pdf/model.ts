@@ -162,7 +162,7 @@ export function buildPdfModel(report: Report, layout: PdfLayout): PdfReportModel
     signing: report.signing,
     versions: [
       { label: 'questionnaire', value: `${evaluation.questionnaire.id} v${evaluation.questionnaire.version}`, sha256: undefined },
-      ...evaluation.rulesets.map((r) => ({ label: 'ruleset' as const, value: `${r.id} ${r.version} (${r.status})`, sha256: r.sha256 })),
+      ...evaluation.rulesets.map((r) => ({ label: 'ruleset' as const, value: `${r.id} ${r.version}`, sha256: r.sha256 })),
       { label: 'engine', value: `${evaluation.engine.name} ${evaluation.engine.version}`, sha256: undefined },
     ],
     answersSha256: evaluation.answersSha256,
