@@ -13,6 +13,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { defaultReportWorkers } from '../config/index.js';
+import { AppError, validationError } from '../errors.js';
+import { validateAnswers } from '../questionnaire/index.js';
 import { REPORT_SCHEMA, reportBytes, reportSha256, type Report } from '../reports/report.js';
 import type { EvaluationResult } from '../rules/types.js';
 import { signReport } from '../signing/jws.js';
@@ -149,13 +151,27 @@ export function createReportPool(options: ReportPoolOptions = {}): ReportPool {
 
 /**
  * Builds in the pool `pool()` returns at each call (the shared pool is started again after it
- * was closed). Guarantees: those of `ReportBuilder.build` and of the pool; `observeEvaluation`
+ * was closed). Guarantees: those of `ReportBuilder.build` and of the pool, including the 422 for
+ * answers that fail the questionnaire even when they cannot reach a worker; `observeEvaluation`
  * gets each evaluation's duration in ms, measured in the worker (for the metrics).
  */
 export function workerReportBuilder(pool: () => ReportPool, observeEvaluation?: (ms: number) => void): ReportBuilder {
   return {
     async build(request) {
-      const { evaluationMs, bytes, ...rest } = await pool().run(request);
+      let built: WorkerBuiltReport;
+      try {
+        built = await pool().run(request);
+      } catch (err) {
+        // What is not a problem for the client (a structured clone that overflowed the stack on
+        // answers nested thousands deep, which a worker would have refused) is checked here
+        // first, so invalid answers get the same 422 as in-process, never a 500.
+        if (!(err instanceof AppError)) {
+          const validated = validateAnswers(request.input.questionnaireVersion, request.input.answers);
+          if (!validated.ok) throw validationError(validated.errors);
+        }
+        throw err;
+      }
+      const { evaluationMs, bytes, ...rest } = built;
       observeEvaluation?.(evaluationMs);
       return { ...rest, bytes: Buffer.from(bytes) };
     },

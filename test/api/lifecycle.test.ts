@@ -224,6 +224,8 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     ['unknown questionnaire version', () => ({ body: JSON.stringify({ title: 'x', questionnaireVersion: '99', answers: well.answers }) }), 422, 'validation-failed', '/questionnaireVersion'],
     ['unknown ruleset version', () => ({ body: JSON.stringify({ title: 'x', ...well, rulesets: [{ id: 'hipaa-security', version: '9.9.9' }] }) }), 422, 'validation-failed', undefined],
     ['nesting deeper than the schema', () => ({ body: JSON.stringify({ title: 'x', questionnaireVersion: '1', answers: { 'uc.purpose': { a: { b: { c: [[[1]]] } } } } }) }), 422, 'validation-failed', '/answers/uc.purpose'],
+    // Deeper than structured clone can copy to a report worker (a RangeError there was a 500).
+    ['nesting 5,000 deep', () => ({ body: `{"title":"x","questionnaireVersion":"1","answers":{"uc.users":${'['.repeat(5000)}${']'.repeat(5000)}}}` }), 422, 'validation-failed', '/answers/uc.users/0'],
     ['prototype-pollution key', () => ({ body: `{"title":"x","questionnaireVersion":"1","answers":{"__proto__":{"admin":true}}}` }), 422, 'validation-failed', '/answers/__proto__'],
     ['10,000-character answer', () => ({ body: JSON.stringify({ title: 'x', questionnaireVersion: '1', answers: { ...well.answers, 'uc.purpose': 'x'.repeat(10_000) } }) }), 422, 'validation-failed', '/answers/uc.purpose'],
     ['oversized body', () => ({ body: JSON.stringify({ title: 'x', ...well, pad: 'x'.repeat(2 * 1024 * 1024) }) }), 413, 'payload-too-large', undefined],
