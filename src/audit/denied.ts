@@ -37,6 +37,13 @@ export interface DeniedRequest {
   readonly reason: string | null;
   readonly actor: AuditActor;
   readonly request: AuditRequestContext;
+  /**
+   * Whose trail the event is in (default: the actor's organisation). A 404 for another
+   * organisation's resource goes in the installation's (null): in the actor's own trail, which its
+   * auditors, administrators and API clients with audit access read, it would tell them that the
+   * id exists elsewhere, since a 404 for an id that exists nowhere records nothing.
+   */
+  readonly organizationId?: string | null;
   /** The resource the request named in its path, if any (src/http/audit-context.ts). */
   readonly target?: { readonly type: string; readonly id: string } | null;
   /** Refusals: the JSON pointers of the failing fields (at most 10 kept). */
@@ -126,7 +133,7 @@ export async function recordDenied(db: Kysely<DB>, denial: DeniedRequest, option
       {
         ...kindOf(denial.status),
         actor: denial.actor,
-        organizationId: denial.actor.organizationId,
+        organizationId: denial.organizationId !== undefined ? denial.organizationId : denial.actor.organizationId,
         request: denial.request,
         target: denial.target ?? null,
         ...(denial.inputSha256 ? { inputSha256: denial.inputSha256 } : {}),

@@ -184,6 +184,8 @@ export async function recordPageRefusal(ctx: Pick<WebContext, 'db' | 'deniedPerM
       reason: refusal.reason,
       actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
       ...(refused ? { pointers: refusal.pointers ?? [] } : {}),
+      // Another organisation's resource: the installation's trail, not the actor's (src/audit/denied.ts).
+      ...(refusal.otherOrganization === true ? { organizationId: null } : {}),
     },
     { limitPerMinute: ctx.deniedPerMinute, now: ctx.clock() },
   );

@@ -187,7 +187,7 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     // An administrator's change of a user refused for its body names the user.
     expect((await send(app, 'PATCH', `/v1/users/${officerId}`, admin, { roles: ['wizard'] })).status).toBe(422);
     // Another organisation's officer, at this organisation's assessment and report: 404s, recorded
-    // in that organisation's trail.
+    // in the installation's trail (no organisation), where neither organisation's readers see them.
     const otherOrg = await seedOrganization(app, `Target other ${kind}`);
     const stranger = { kind: 'session', session: await login(app, (await seedUser(app, otherOrg, ['compliance_officer'])).email) } as Credentials;
     expect((await send(app, 'POST', `/v1/assessments/${id}/revisions`, stranger, { answers: well.answers })).status).toBe(404);
@@ -195,15 +195,15 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect((await send(app, 'GET', `/v1/reports/${created.report.id}/diff/${created.report.id}`, stranger)).status).toBe(404);
 
     const rows = await app.t.database.db.selectFrom('audit_events').select(['action', 'organization_id', 'target_type', 'target_id', 'decision']).where('seq', '>', Number(before)).where('action', 'like', 'request.%').orderBy('seq').execute();
-    expect(rows.map((r) => [r.action, (r.decision as { status: number }).status, r.organization_id === org ? 'this' : 'other', r.target_type === null ? null : `${r.target_type}/${r.target_id}`])).toEqual([
+    expect(rows.map((r) => [r.action, (r.decision as { status: number }).status, r.organization_id === org ? 'this' : r.organization_id === null ? 'installation' : 'other', r.target_type === null ? null : `${r.target_type}/${r.target_id}`])).toEqual([
       ['request.refused', 422, 'this', `assessment/${id}`],
       ['request.refused', 400, 'this', `assessment/${id}`],
       ['request.denied', 403, 'this', `assessment/${id}`],
       ['request.refused', 400, 'this', null],
       ['request.refused', 422, 'this', `user/${officerId}`],
-      ['request.denied', 404, 'other', `assessment/${id}`],
-      ['request.denied', 404, 'other', `report/${created.report.id}`],
-      ['request.denied', 404, 'other', null],
+      ['request.denied', 404, 'installation', `assessment/${id}`],
+      ['request.denied', 404, 'installation', `report/${created.report.id}`],
+      ['request.denied', 404, 'installation', null],
     ]);
     // The assessment's trail: its creation and this organisation's three attempts, not the stranger's.
     const trail = ((await (await send(app, 'GET', `/v1/assessments/${id}/audit`, auditor)).json()) as { items: Event[] }).items;
@@ -276,12 +276,16 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
     expect(items.every((e) => e.organizationId === otherOrg)).toBe(true);
     const first = await app.t.database.db.selectFrom('assessments').select('id').where('organization_id', '=', org).executeTakeFirstOrThrow();
     expect((await send(app, 'GET', `/v1/assessments/${first.id}/audit`, outsider)).status).toBe(404);
-    // A 404 for another organisation's resource is a denial, recorded (bounded) in the trail;
-    // a 404 for an id that exists nowhere is not.
+    // A 404 for another organisation's resource is a denial, recorded (bounded) in the
+    // installation's trail; a 404 for an id that exists nowhere is not. Were it in the outsider's
+    // organisation's trail, that organisation's readers could tell which ids exist elsewhere.
     expect((await send(app, 'GET', `/v1/assessments/00000000-0000-4000-8000-000000000000/audit`, outsider)).status).toBe(404);
-    const denials = await app.t.database.db.selectFrom('audit_events').select(['decision', 'outcome']).where('action', '=', 'request.denied').where('organization_id', '=', otherOrg).execute();
+    const denials = await app.t.database.db.selectFrom('audit_events').select(['decision', 'outcome', 'organization_id']).where('action', '=', 'request.denied').where('actor_organization_id', '=', otherOrg).execute();
     const notFound = denials.filter((d) => (d.decision as { status: number }).status === 404);
     expect(notFound).toHaveLength(1);
-    expect(notFound[0]).toMatchObject({ outcome: 'denied', decision: { route: '/v1/assessments/:id/audit', reason: 'resource of another organisation' } });
+    expect(notFound[0]).toMatchObject({ outcome: 'denied', organization_id: null, decision: { route: '/v1/assessments/:id/audit', reason: 'resource of another organisation' } });
+    const seen = async (who: Credentials): Promise<Event[]> => ((await (await send(app, 'GET', `/v1/audit/events?limit=1000&targetId=${first.id}&action=request.denied`, who)).json()) as { items: Event[] }).items;
+    expect(await seen(outsider)).toEqual([]);
+    expect((await seen(admin)).map((e) => [e.organizationId, e.actor.organizationId])).toContainEqual([null, otherOrg]);
   });
 });

@@ -273,7 +273,7 @@ export function recordCrossOrganizationDenials(db: Kysely<DB>, principalOf: (req
     }
     recordDenied(
       db,
-      { status: 404, ...deniedRequestFacts(req), reason: OTHER_ORGANIZATION_REASON, actor: actorOfPrincipal(principalOf(req)) },
+      { status: 404, ...deniedRequestFacts(req), reason: OTHER_ORGANIZATION_REASON, actor: actorOfPrincipal(principalOf(req)), organizationId: null },
       { limitPerMinute },
     ).then(
       () => next(err),
