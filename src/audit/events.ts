@@ -60,6 +60,9 @@ export const AUDIT_ACTIONS = {
   'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { draft: { type: 'boolean' }, ...evaluationOptional }),
   'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),
   'report.downloaded': obj({ format: { enum: ['json', 'pdf', 'signature', 'diff', 'audit'] } }, { sha256: str }),
+  // A report's findings shown on a page (the result page, or a comparison of two reports, one
+  // event per report), as the API's downloads are `report.downloaded`.
+  'report.viewed': obj({ page: { enum: ['result', 'compare'] }, sha256: str }),
   'report.verified': obj({ valid: { type: 'boolean' } }, { kid: nullableStr, reason: nullableStr, reportId: nullableStr }),
   // the trail itself
   'audit.checkpoint.created': obj({ seq: int, hash: str, kid: str }),

@@ -10,6 +10,8 @@ import type { AssessmentService } from '../assessments/service.js';
 import { listAssessments } from '../assessments/queries.js';
 import type { Actor } from '../assessments/types.js';
 import { AppError, type FieldError } from '../errors.js';
+import { recordAuditEventAlone } from '../audit/record.js';
+import { actorOf as auditActorOf } from '../auth/context.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } from '../questionnaire/index.js';
 import { diffReports } from '../reports/diff.js';
@@ -242,10 +244,29 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     });
   }));
 
+  /**
+   * Records that a page showed a report's findings: what the API records of a download, so an
+   * auditor reading another organisation's report through the pages leaves the same trace.
+   * Before the page is sent: a reader who got the page can rely on the event being there.
+   */
+  const recordView = async (req: Request, session: PageSession, found: { row: { id: string; sha256: string }; organizationId: string }, page: 'result' | 'compare'): Promise<void> => {
+    await recordAuditEventAlone(ctx.db, {
+      action: 'report.viewed',
+      outcome: 'success',
+      actor: auditActorOf(session.principal, 'reports.read'),
+      organizationId: found.organizationId,
+      target: { type: 'report', id: found.row.id },
+      request: auditRequestContext(req),
+      inputSha256: null,
+      decision: { page, sha256: found.row.sha256 },
+    });
+  };
+
   // ------------------------------------------------------------------ result
   router.get('/reports/:id', ...page(ctx, { action: 'reports.read' }, async (req, res, session) => {
     const p = session.principal;
-    const { row, organizationId } = await service.report(String(req.params.id), reachableOrganizations(p, 'reports.read'));
+    const found = await service.report(String(req.params.id), reachableOrganizations(p, 'reports.read'));
+    const { row, organizationId } = found;
     const report = parseReport(row.bytes);
     const view = buildReportView(report);
     const a = await service.get(row.assessment_id, reachableOrganizations(p, 'reports.read'));
@@ -253,6 +274,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const index = allReports.findIndex((r) => r.id === row.id);
     const previous = index > 0 ? allReports[index - 1]! : null;
     const latestRevision = a.revisions.at(-1)!;
+    await recordView(req, session, found, 'result');
     renderPage(ctx, res, session, 'report.njk', {
       title: `Result: ${report.assessment.title}`,
       active: 'home',
@@ -308,8 +330,10 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     };
     const fromId = pick('from', reports.at(-2)!.id);
     const toId = pick('to', reports.at(-1)!.id);
-    const a1 = parseReport((await service.report(fromId, scope)).row.bytes);
-    const b1 = parseReport((await service.report(toId, scope)).row.bytes);
+    const [foundA, foundB] = [await service.report(fromId, scope), await service.report(toId, scope)];
+    const a1 = parseReport(foundA.row.bytes);
+    const b1 = parseReport(foundB.row.bytes);
+    for (const found of [foundA, foundB]) await recordView(req, session, found, 'compare');
     const diff = diffReports(a1, b1);
     const titles = new Map([...a1.evaluation.findings, ...b1.evaluation.findings].map((f) => [`${f.rulesetId}|${f.citation}`, f.specification ?? f.standard]));
     const rows = diff.changes.map((c) => ({ ...c, title: titles.get(`${c.rulesetId}|${c.citation}`) ?? '' }));

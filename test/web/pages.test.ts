@@ -149,9 +149,15 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(second.status).toBe(303);
     const r2 = /reports\/([0-9a-f-]{36})/.exec(second.headers.get('location')!)![1]!;
 
+    const viewed = async (): Promise<unknown[]> =>
+      (await app.t.database.raw.query<{ target_id: string; decision: unknown }>("SELECT target_id, decision FROM audit_events WHERE action = 'report.viewed' ORDER BY seq")).map((r) => [r.target_id, r.decision]);
+    const before = (await viewed()).length;
     const both = await c.get(`/assessments/${id}/compare?from=${r1}&to=${r2}`);
     expect(both.status).toBe(200);
     expect(await both.text()).toMatch(/Revision 1 → revision 2 · \d+ findings changed/);
+    // Both reports' findings were shown: one event each, as the API's diff records two downloads.
+    const sha = async (r: string): Promise<string> => (await app.t.database.raw.query<{ sha256: string }>('SELECT sha256 FROM reports WHERE id = $1', [r]))[0]!.sha256;
+    expect((await viewed()).slice(before)).toEqual([[r1, { page: 'compare', sha256: await sha(r1) }], [r2, { page: 'compare', sha256: await sha(r2) }]]);
     const unknown = await c.get(`/assessments/${id}/compare?from=00000000-0000-4000-8000-000000000000&to=${r2}`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('Page not found');
@@ -200,6 +206,14 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(list).toContain('Riverside Health');
     const report = await auditor.get(`/reports/${reportId}`);
     expect(report.status).toBe(200);
+    // Reading the findings on the page leaves the trace a download through the API does: who
+    // (the auditor, of another organisation), which report, in the report's organisation's trail.
+    const [view] = await app.t.database.raw.query<{ actor_id: string; actor_role: string; organization_id: string; target_type: string; target_id: string; decision: unknown }>(
+      "SELECT actor_id, actor_role, organization_id, target_type, target_id, decision FROM audit_events WHERE action = 'report.viewed' ORDER BY seq DESC LIMIT 1",
+    );
+    const auditorId = (await app.t.database.raw.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [app.users.auditor]))[0]!.id;
+    const reportRow = (await app.t.database.raw.query<{ sha256: string }>('SELECT sha256 FROM reports WHERE id = $1', [reportId]))[0]!;
+    expect(view).toEqual({ actor_id: auditorId, actor_role: 'auditor', organization_id: app.orgs.main, target_type: 'report', target_id: reportId, decision: { page: 'result', sha256: reportRow.sha256 } });
     const reportHtml = await report.text();
     expect(reportHtml).not.toContain('>Revise<');
     const assessmentId = /\/assessments\/([0-9a-f-]{36})\/audit/.exec(reportHtml)![1]!;
