@@ -15,16 +15,34 @@ export function queryParam(req: Request, name: string): string | undefined {
   return v;
 }
 
-/** ISO 8601 dates and date-times with an offset, years 1900–2199. */
-const ISO_DATE = /^(19|20|21)\d{2}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+/** ISO 8601 dates and date-times with an offset, years 1900–2199; the fields are checked against the calendar by `isCalendarDate`. */
+const ISO_DATE = /^((?:19|20|21)\d{2})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
 
-/** A date or date-time parameter (`2026-12-01`, `2026-12-01T08:00:00Z`), or undefined; anything else is a 400 at `/name`. */
+/**
+ * Whether the fields matched by ISO_DATE name a real moment: a month 01–12, a day that month has
+ * (29 February in leap years only), hours 00–23, minutes and seconds 00–59, an offset of at most
+ * 23:59. `Date` would roll the others over (`2026-02-30` to 2 March, `T24:00Z` to the next day).
+ */
+function isCalendarDate(m: RegExpExecArray): boolean {
+  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((f) => (f === undefined ? undefined : Number(f)));
+  if (year === undefined || month === undefined || day === undefined) return false;
+  if (month < 1 || month > 12 || day < 1) return false;
+  // Day 0 of the next month is the last day of this one.
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return false;
+  return hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+}
+
+/**
+ * A date or date-time parameter (`2026-12-01`, `2026-12-01T08:00:00Z`), or undefined; anything
+ * else, a date the calendar does not have (`2026-02-30`, `T24:00Z`) included, is a 400 at `/name`.
+ */
 export function dateQueryParam(req: Request, name: string): Date | undefined {
   const v = queryParam(req, name);
   if (v === undefined) return undefined;
+  const m = ISO_DATE.exec(v);
   const d = new Date(v);
-  if (!ISO_DATE.test(v) || Number.isNaN(d.getTime())) {
-    throw new AppError('bad-request', `The query parameter ${name} must be an ISO 8601 date or date-time`, { errors: [{ pointer: `/${name}`, detail: 'must be an ISO 8601 date or date-time' }] });
+  if (m === null || !isCalendarDate(m) || Number.isNaN(d.getTime())) {
+    throw new AppError('bad-request', `The query parameter ${name} must be an ISO 8601 date or date-time that exists in the calendar`, { errors: [{ pointer: `/${name}`, detail: 'must be an ISO 8601 date or date-time that exists in the calendar' }] });
   }
   return d;
 }

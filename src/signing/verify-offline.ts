@@ -41,6 +41,18 @@ const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
  * read only from the same bytes; surrounding whitespace of the JWS text (a trailing newline of a
  * `.jws` file) is ignored, nothing else is.
  */
+/**
+ * The reason of a failed verification as an audit event can hold it (at most 500 characters, no
+ * NUL, well-formed). The reason quotes the caller's JWS header (its `kid`), so it is unbounded and
+ * may hold any character: every UTF-16 unit that is not printable ASCII becomes `?`, then the
+ * first 300 characters are kept. The cut comes after the replacement, so astral characters (two
+ * `?` each) cannot take the result past 300: cut first, 300 emoji made 600 and a 500 (session 13).
+ * For `POST /v1/verify` and the verify page alike.
+ */
+export function auditableVerifyReason(reason: string): string {
+  return reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
+}
+
 export async function verifyReportOffline(reportBytes: Uint8Array, jwsText: string, jwks: unknown): Promise<OfflineVerification> {
   const identity = reportIdentity(reportBytes);
   const result = await verifyReport(reportBytes, jwsText.trim(), jwks);

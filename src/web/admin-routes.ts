@@ -18,6 +18,7 @@ import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
+import { CreateOrganizationBody, CreateUserBody } from '../http/routes/auth-schemas.js';
 import { publishKeys } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
@@ -29,9 +30,31 @@ function list(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function text(body: Record<string, unknown>, name: string, max = 500): string {
+/**
+ * A field, trimmed; with `max`, at most that many code points (never half of a surrogate pair),
+ * for fields checked further (ids). Text with a limit is refused by `assertMaxLength`, not cut.
+ */
+function text(body: Record<string, unknown>, name: string, max = Infinity): string {
   const v = body[name];
-  return typeof v === 'string' ? v.trim().slice(0, max) : '';
+  if (typeof v !== 'string') return '';
+  const trimmed = v.trim();
+  return trimmed.length <= max ? trimmed : [...trimmed].slice(0, max).join('');
+}
+
+/** The admin API's limits (its request schemas), so that a page accepts exactly what the API does. */
+const EMAIL_MAX_LENGTH = CreateUserBody.properties.email.maxLength;
+const NAME_MAX_LENGTH = CreateOrganizationBody.properties.name.maxLength;
+
+/**
+ * Refuses (422 at `pointer`) a value longer than `max` characters, counted as the API's schema
+ * validation counts them (code points, so an emoji is one) and with the API's wording. Over-long
+ * values are refused, never cut: a cut could split a surrogate pair, which neither the database nor
+ * the audit trail can hold.
+ */
+function assertMaxLength(value: string, max: number, pointer: string, label: string): void {
+  if (value.length <= max || [...value].length <= max) return;
+  const detail = `must NOT have more than ${max} characters`;
+  throw new AppError('validation-failed', `${label} ${detail}`, { errors: [{ pointer, detail: `${label} ${detail}.` }] });
 }
 
 /** Messages shown after a redirect, chosen by a fixed code (nothing from the URL is echoed). */
@@ -88,8 +111,8 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
 
   router.post('/admin/users', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const email = text(body, 'email', 320);
-    const name = text(body, 'name', 200);
+    const email = text(body, 'email');
+    const name = text(body, 'name');
     const organizationId = text(body, 'organizationId', 64);
     const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
     const values = { email, name, organizationId, roles };
@@ -97,6 +120,9 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const password = typed === '' ? generatePassword(email) : typed;
     try {
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new AppError('validation-failed', 'Enter a valid e-mail address', { errors: [{ pointer: '/email', detail: 'Enter a valid e-mail address.' }] });
+      // Counted as stored: lower-cased (which can lengthen it, `İ` is two code points in lower case).
+      assertMaxLength(email.toLowerCase(), EMAIL_MAX_LENGTH, '/email', 'The e-mail address');
+      assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
       if (roles.length === 0) throw new AppError('validation-failed', 'Choose at least one role', { errors: [{ pointer: '/roles', detail: 'Choose at least one role.' }] });
       assertPasswordPolicy(password, email, '/password');
       const passwordHash = await hashPassword(password, cost);
@@ -130,7 +156,9 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
         assertPasswordPolicy(password, user.email, '/password');
         passwordHash = await hashPassword(password, cost);
       }
-      await db.transaction().execute((trx) => updateUser(trx, id, { roles, disabled: body.disabled === 'on', name: text(body, 'name', 200) || null, ...(passwordHash ? { passwordHash } : {}) }, auditOf(req, session, 'users.manage')));
+      const name = text(body, 'name');
+      assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
+      await db.transaction().execute((trx) => updateUser(trx, id, { roles, disabled: body.disabled === 'on', name: name || null, ...(passwordHash ? { passwordHash } : {}) }, auditOf(req, session, 'users.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
@@ -146,9 +174,10 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   }
   router.get('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, (req, res, session) => renderOrgs(req, res, session)));
   router.post('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, async (req, res, session) => {
-    const name = text((req.body ?? {}) as Record<string, unknown>, 'name', 200);
+    const name = text((req.body ?? {}) as Record<string, unknown>, 'name');
     try {
       if (name === '') throw new AppError('validation-failed', 'Give the organisation a name', { pointer: '/name' });
+      assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
       await db.transaction().execute((trx) => createOrganization(trx, { name }, auditOf(req, session, 'organizations.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -179,11 +208,12 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   router.get('/admin/clients', ...page(ctx, { action: 'api_clients.manage' }, (req, res, session) => renderClients(req, res, session, {})));
   router.post('/admin/clients', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const name = text(body, 'name', 200);
+    const name = text(body, 'name');
     const organizationId = text(body, 'organizationId', 64) || session.principal.organizationId;
     const scopes = list(body.scopes).filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
     try {
       if (name === '') throw new AppError('validation-failed', 'Give the client a name', { pointer: '/name' });
+      assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
       if (scopes.length === 0) throw new AppError('validation-failed', 'Choose at least one scope', { pointer: '/scopes' });
       const made = await db.transaction().execute((trx) => createApiClient(trx, { name, organizationId, scopes }, auditOf(req, session, 'api_clients.manage')));
       await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: false } }, 201);

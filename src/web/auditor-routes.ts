@@ -17,7 +17,7 @@ import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import type { KeyRing } from '../signing/key-ring.js';
-import { verifyReportOffline } from '../signing/verify-offline.js';
+import { auditableVerifyReason, verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
 import { assessmentAuditTrail } from './audit-trail.js';
 import { organizationNames, page, pageFilter, recordPageRefusal, renderPage, type WebContext } from './page.js';
@@ -167,7 +167,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       target: result.valid && result.identity.reportId ? { type: 'report', id: result.identity.reportId } : null,
       request: auditRequestContext(req),
       inputSha256: sha256Hex(bytes),
-      decision: result.valid ? { valid: true, kid: result.kid, reason: null, reportId: result.identity.reportId ?? null } : { valid: false, kid: null, reason: result.reason, reportId: null },
+      decision: result.valid ? { valid: true, kid: result.kid, reason: null, reportId: result.identity.reportId ?? null } : { valid: false, kid: null, reason: auditableVerifyReason(result.reason), reportId: null },
     });
     let summary: { title: string; organization: string; revision: string; submittedAt: string; overallRisk: string } | null = null;
     if (result.valid) {

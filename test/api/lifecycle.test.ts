@@ -329,5 +329,13 @@ describe.each(DATABASE_KINDS)('hostile strings on %s', (kind) => {
     const res = await send(app, 'POST', '/v1/verify', integrator, { report: '{"reportId":"' + 'r'.repeat(3000) + '"}', jws: `${header}..AAAA`.slice(0, 4000) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { valid: boolean }).valid).toBe(false);
+    // A kid of 300 emoji: each is two UTF-16 units, so a reason cut before its characters were
+    // replaced grew to 600 and the event was refused (a 500). Recorded bounded and clean.
+    const emoji = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: '\u{1F600}'.repeat(300), b64: false, crit: ['b64'] })).toString('base64url');
+    const res2 = await send(app, 'POST', '/v1/verify', integrator, { report: '{}', jws: `${emoji}..${Buffer.alloc(64).toString('base64url')}` });
+    expect(res2.status).toBe(200);
+    expect(((await res2.json()) as { valid: boolean }).valid).toBe(false);
+    const [event] = await app.t.database.raw.query<{ decision: { reason: string } }>("SELECT decision FROM audit_events WHERE action = 'report.verified' ORDER BY seq DESC LIMIT 1");
+    expect(event!.decision.reason).toMatch(/^[\x20-\x7e]{1,300}$/);
   });
 });

@@ -17,7 +17,7 @@ import type { DB } from '../../db/schema.js';
 import { diffReports } from '../../reports/diff.js';
 import type { Report } from '../../reports/report.js';
 import type { KeyRing } from '../../signing/key-ring.js';
-import { verifyReportOffline } from '../../signing/verify-offline.js';
+import { auditableVerifyReason, verifyReportOffline } from '../../signing/verify-offline.js';
 import { sha256Hex } from '../../util/hash.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { auditRequestContext, deniedRequestFacts } from '../audit-context.js';
@@ -243,7 +243,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     const reportId = typeof result.identity.reportId === 'string' && UUID.test(result.identity.reportId) ? result.identity.reportId : null;
     const decision = result.valid
       ? { valid: true, kid: result.kid, reason: null, reportId }
-      : { valid: false, kid: null, reason: [...result.reason].slice(0, 300).join('').replace(/[^\x20-\x7e]/g, '?'), reportId: null };
+      : { valid: false, kid: null, reason: auditableVerifyReason(result.reason), reportId: null };
     await recordAuditEventAlone(db, {
       action: 'report.verified',
       outcome: 'success',
