@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { Canvas } from '../../src/reports/pdf/canvas.js';
@@ -8,8 +8,8 @@ import { installPdfkitFastPaths, literalCode, preloadSubset } from '../../src/re
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { collectPdfBytes } from '../../src/signing/pdf-sign.js';
 import { hasExecutable, makeTempDir, run } from '../signing/helpers.js';
-import { contentStreams, fontFileStreams, normaliseContentStrings, pdfObjects } from './pdf-objects.js';
-import { buildFixtureReport, fixturePdfIdentity, MIXED_SCRIPT_ANSWERS, ROOT } from './pdf-fixture.js';
+import { contentStreams, fontFileStreams, normaliseContentStrings, pdfObjects, toUnicodeMaps } from './pdf-objects.js';
+import { buildFixtureReport, fixturePdfIdentity, LIGATURE_TEXT, MIXED_SCRIPT_ANSWERS, ROOT, writeAnswersWithText } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 
@@ -28,6 +28,23 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
+/** `report` rendered by a new process (render-child.ts), in a directory of its own under `name`. */
+async function renderInChild(report: FixtureReport, name: string, env: Record<string, string> = {}): Promise<Buffer> {
+  const dir = join(tmp.dir, name);
+  await mkdir(dir);
+  await writeFile(join(dir, 'report.json'), report.bytes);
+  await writeFile(join(dir, 'report.jws'), report.jws);
+  await writeFile(join(dir, 'signing.p12'), identity.p12);
+  await writeFile(join(dir, 'signing.pass'), identity.passphrase);
+  const child = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'reports', 'render-child.ts'), dir], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  expect(child.stderr).toBe('');
+  expect(child.code).toBe(0);
+  return readFile(join(dir, 'out.pdf'));
+}
+
 describe('report PDF bytes are a pure function of the stored report, its JWS and the certificate', () => {
   it('renders the same bytes twice in one process', async () => {
     const input = { reportBytes: fixture.bytes, jws: fixture.jws, signer: identity };
@@ -37,17 +54,7 @@ describe('report PDF bytes are a pure function of the stored report, its JWS and
   });
 
   it('renders the same bytes in another process with another time zone and locale', async () => {
-    await writeFile(join(tmp.dir, 'report.json'), fixture.bytes);
-    await writeFile(join(tmp.dir, 'report.jws'), fixture.jws);
-    await writeFile(join(tmp.dir, 'signing.p12'), identity.p12);
-    await writeFile(join(tmp.dir, 'signing.pass'), identity.passphrase);
-    const child = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'reports', 'render-child.ts'), tmp.dir], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TZ: 'America/Los_Angeles', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' },
-    });
-    expect(child.stderr).toBe('');
-    expect(child.code).toBe(0);
-    const inChild = await readFile(join(tmp.dir, 'out.pdf'));
+    const inChild = await renderInChild(fixture, 'tz-locale', { TZ: 'America/Los_Angeles', LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' });
 
     // This process: UTC (jest may have been started with any TZ; Date reads TZ on each call).
     const savedTz = process.env.TZ;
@@ -67,6 +74,47 @@ describe('report PDF bytes are a pure function of the stored report, its JWS and
     const a = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer: identity });
     const b = await renderReportPdf({ reportBytes: other.bytes, jws: other.jws, signer: identity });
     expect(b.equals(a)).toBe(false);
+  });
+});
+
+describe('a report PDF does not depend on what the thread rendered before it (fonts shared by documents)', () => {
+  // fontkit keeps one glyph object per glyph id for the thread, with the code points of the text
+  // that first reached it; a ToUnicode map written from those would depend on the documents before.
+  let ligatures: FixtureReport;
+  beforeAll(async () => {
+    const answersFile = await writeAnswersWithText(tmp.dir, LIGATURE_TEXT);
+    ligatures = await buildFixtureReport({ keyDir: join(tmp.dir, 'report-keys'), answersFile, title: `Speciﬁcation ﬂow: ${LIGATURE_TEXT}`, revision: 5 });
+  });
+  const input = (report: FixtureReport) => ({ reportBytes: report.bytes, jws: report.jws, signer: identity });
+
+  it('renders each report the same after the other as a fresh process renders it first', async () => {
+    const [ordinaryFresh, ligaturesFresh] = await Promise.all([renderInChild(fixture, 'fresh-ordinary'), renderInChild(ligatures, 'fresh-ligatures')]);
+    // Both orders in this thread, which has rendered other reports before.
+    const ligaturesFirst = await renderReportPdf(input(ligatures));
+    const ordinaryAfter = await renderReportPdf(input(fixture));
+    const ligaturesAfter = await renderReportPdf(input(ligatures));
+    expect(toUnicodeMaps(ordinaryAfter)).toEqual(toUnicodeMaps(ordinaryFresh));
+    expect(ordinaryAfter.length).toBe(ordinaryFresh.length);
+    expect(ordinaryAfter.equals(ordinaryFresh)).toBe(true);
+    expect(toUnicodeMaps(ligaturesFirst)).toEqual(toUnicodeMaps(ligaturesFresh));
+    expect(ligaturesFirst.equals(ligaturesFresh)).toBe(true);
+    expect(ligaturesAfter.equals(ligaturesFresh)).toBe(true);
+    // Not vacuous: the ordinary report draws "fi" with the ligature glyph and maps it to "f" "i";
+    // no ligature character (U+FB00–U+FB06) appears in any of its maps.
+    const maps = toUnicodeMaps(ordinaryAfter).map(([, cmap]) => cmap);
+    expect(maps.some((cmap) => cmap.includes('<0066 0069>'))).toBe(true);
+    for (const cmap of maps) expect(cmap).not.toMatch(/<fb0[0-6]>/i);
+    // The other report's maps have the ligature characters it drew.
+    expect(toUnicodeMaps(ligaturesFresh).some(([, cmap]) => /<fb01>/i.test(cmap))).toBe(true);
+  });
+
+  (HAS_PDFTOTEXT ? it : it.skip)('extracts "specification" as plain letters from a report rendered after one with ligatures', async () => {
+    await renderReportPdf(input(ligatures));
+    const after = await renderReportPdf(input(fixture));
+    await writeFile(join(tmp.dir, 'ordinary-after-ligatures.pdf'), after);
+    const text = (await run('pdftotext', ['-enc', 'UTF-8', join(tmp.dir, 'ordinary-after-ligatures.pdf'), '-'])).stdout;
+    expect(text).toContain('specification');
+    expect(text).not.toMatch(/[\ufb00-\ufb06]/u);
   });
 });
 

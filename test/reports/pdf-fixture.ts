@@ -4,7 +4,7 @@
  * report key from a temporary directory. Also makes a PDF signing identity once per directory.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evaluate } from '../../src/rules/index.js';
 import { REPORT_SCHEMA, reportBytes } from '../../src/reports/report.js';
@@ -28,6 +28,26 @@ export const HOSTILE = {
   submitter: 'Zoë Ångström-Çelik <script>alert(1)</script>',
   title: 'Triage assistant — Ασθενής Пациент <script>alert(1)</script>',
 };
+
+/**
+ * Text whose glyphs a thread's other reports also reach with other characters: the Latin
+ * ligatures U+FB00–U+FB06 (DejaVu draws "fi" in "specification" with the glyph of U+FB01, and
+ * "ff", "fl", "ffi", "ffl" likewise), a variation selector, a zero-width space, a combining mark,
+ * characters DejaVu lacks (.notdef) and others outside the report's usual ones.
+ */
+export const LIGATURE_TEXT = 'Oﬃce ﬁnal ﬂow \ufb00 \ufb01 \ufb02 \ufb03 \ufb04 \ufb05 \ufb06 — ﬁ\ufe0f ﬂ\u200bﬀ e\u0301 \u2126 \u212a \u212b µ ‐ 😀 中文 שלום';
+
+/**
+ * Writes the mixed-script answers to `dir` with `text` appended to each free-text answer of more
+ * than one word, and returns the file's path (for `buildFixtureReport`'s `answersFile`).
+ */
+export async function writeAnswersWithText(dir: string, text: string): Promise<string> {
+  const input = JSON.parse(await readFile(MIXED_SCRIPT_ANSWERS, 'utf8')) as { questionnaireVersion: string; answers: Record<string, unknown> };
+  for (const [key, value] of Object.entries(input.answers)) if (typeof value === 'string' && value.includes(' ')) input.answers[key] = `${value} ${text}`;
+  const file = join(dir, 'answers-with-text.json');
+  await writeFile(file, JSON.stringify(input));
+  return file;
+}
 
 export interface FixtureReport {
   readonly report: Report;

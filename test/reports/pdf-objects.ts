@@ -176,3 +176,18 @@ export function fontFileStreams(pdf: Buffer): Buffer[] {
     return pdf.subarray(dataStart, dataStart + Number(length[1]));
   });
 }
+
+/** The ToUnicode CMaps of a file (decoded), by font: `[BaseFont, CMap]`, strings as written. */
+export function toUnicodeMaps(pdf: Buffer): [string, string][] {
+  const { objects } = pdfObjects(pdf, { normaliseStrings: false });
+  const byId = new Map(objects.map((o) => [o.id, o]));
+  const maps: [string, string][] = [];
+  for (const o of objects) {
+    const ref = /\/ToUnicode (\d+) (\d+) R/.exec(o.value);
+    if (ref === null) continue;
+    const cmap = byId.get(`${ref[1]} ${ref[2]} obj`)?.stream;
+    if (cmap === undefined) throw new Error(`ToUnicode ${ref[1]}: no stream`);
+    maps.push([/\/BaseFont \/(\S+)/.exec(o.value)?.[1] ?? '', cmap]);
+  }
+  return maps;
+}

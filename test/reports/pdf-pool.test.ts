@@ -5,7 +5,8 @@ import { renderReportPdf } from '../../src/reports/pdf/render.js';
 import { AppError } from '../../src/errors.js';
 import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 import { makeTempDir } from '../signing/helpers.js';
-import { buildFixtureReport, fixturePdfIdentity } from './pdf-fixture.js';
+import { toUnicodeMaps } from './pdf-objects.js';
+import { buildFixtureReport, fixturePdfIdentity, LIGATURE_TEXT, writeAnswersWithText } from './pdf-fixture.js';
 import type { FixtureReport } from './pdf-fixture.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -39,6 +40,26 @@ describe('the PDF worker pool', () => {
     expect(b.equals(local)).toBe(true);
     expect(c.equals(local)).toBe(true);
     expect(p.stats()).toEqual({ workers: 2, busy: 0, queued: 0 });
+  });
+
+  it('renders a report in a worker the same whatever the worker rendered before (ligatures, unusual characters)', async () => {
+    const answersFile = await writeAnswersWithText(tmp.dir, LIGATURE_TEXT);
+    const ligatures = await buildFixtureReport({ keyDir: join(tmp.dir, 'report-keys'), answersFile, title: `Speciﬁcation ﬂow: ${LIGATURE_TEXT}`, revision: 5 });
+    const input = (report: FixtureReport) => ({ reportBytes: report.bytes, jws: report.jws, signer: identity });
+    // Two one-worker pools, each worker rendering the two reports in the other order.
+    const [one, two] = [pool({ size: 1 }), pool({ size: 1 })];
+    const ligaturesFirst = await one.renderInPool(input(ligatures));
+    const ordinaryAfter = await one.renderInPool(input(fixture));
+    const ordinaryFirst = await two.renderInPool(input(fixture));
+    const ligaturesAfter = await two.renderInPool(input(ligatures));
+    expect(toUnicodeMaps(ordinaryAfter)).toEqual(toUnicodeMaps(ordinaryFirst));
+    expect(ordinaryAfter.equals(ordinaryFirst)).toBe(true);
+    expect(toUnicodeMaps(ligaturesAfter)).toEqual(toUnicodeMaps(ligaturesFirst));
+    expect(ligaturesAfter.equals(ligaturesFirst)).toBe(true);
+    // Not vacuous: the ordinary report maps its "fi" ligature glyph to "f" "i", the other to U+FB01.
+    expect(toUnicodeMaps(ordinaryAfter).some(([, cmap]) => cmap.includes('<0066 0069>'))).toBe(true);
+    for (const [, cmap] of toUnicodeMaps(ordinaryAfter)) expect(cmap).not.toMatch(/<fb0[0-6]>/i);
+    expect(toUnicodeMaps(ligaturesFirst).some(([, cmap]) => /<fb01>/i.test(cmap))).toBe(true);
   });
 
   it('passes the worker\'s refusal of a bad report through as the same AppError', async () => {

@@ -472,7 +472,9 @@ function cacheEncodedWords(font: PdfkitFont): void {
     return run;
   };
   const words = new Map<string, EncodedWord>();
-  // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use.
+  // As pdfkit's `encode`: every glyph into the subset in order, widths and ToUnicode on first use
+  // in this document. A glyph's `codePoints` are those of the word that was shaped (fonts.ts gives
+  // each lookup its own), never those of another document's text that reached the glyph first.
   const intoSubset = (glyph: Run['glyphs'][number]): number => {
     const gid = subset.includeGlyph(glyph.id);
     if (widths[gid] == null) widths[gid] = glyph.advanceWidth * scale;
