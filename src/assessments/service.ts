@@ -10,6 +10,7 @@ import { withLatestKeys } from '../signing/rotatable.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import type { Actor, Evaluator, RequestMeta, RulesetRef } from './types.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export interface AssessmentServiceDeps {
   readonly db: Kysely<DB>;
@@ -573,8 +574,4 @@ export function summaryOfRow(r: { id: string; revision: number; sha256: string; 
     summary: r.summary,
     createdAt: r.created_at.toISOString(),
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }

@@ -6,6 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { recordAuditEvent } from '../audit/record.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { assertOrganizationExists } from './organizations.js';
 import { isUuid, newId } from './secrets.js';
 import type { AuditInfo } from './users.js';
@@ -35,7 +36,7 @@ export async function listAuditorGrants(db: Kysely<DB>, filter: { auditorId?: st
 /**
  * Grants an auditor read access to an organisation, in the caller's transaction, recording
  * `auditor_grant.created`. Guarantees: the user exists and holds the `auditor` role (422
- * otherwise), the organisation exists (422), a grant is unique (409).
+ * otherwise), the organisation exists (422), a grant is unique (409, also when two requests race).
  */
 export async function createAuditorGrant(trx: Transaction<DB>, input: { auditorId: string; organizationId: string }, audit: AuditInfo): Promise<AuditorGrant> {
   const auditor = !isUuid(input.auditorId) ? undefined : await trx.selectFrom('users').select(['id', 'roles']).where('id', '=', input.auditorId).executeTakeFirst();
@@ -43,9 +44,16 @@ export async function createAuditorGrant(trx: Transaction<DB>, input: { auditorI
   if (!auditor.roles.includes('auditor')) throw new AppError('validation-failed', 'The user does not hold the auditor role', { errors: [{ pointer: '/auditorId', detail: 'the user does not hold the auditor role' }] });
   await assertOrganizationExists(trx, input.organizationId, '/organizationId');
   const clash = await trx.selectFrom('auditor_grants').select('id').where('auditor_id', '=', input.auditorId).where('organization_id', '=', input.organizationId).executeTakeFirst();
-  if (clash) throw new AppError('conflict', 'This auditor already holds a grant for this organisation');
+  const duplicate = (): AppError => new AppError('conflict', 'This auditor already holds a grant for this organisation');
+  if (clash) throw duplicate();
   const row = { id: newId(), auditor_id: input.auditorId, organization_id: input.organizationId, created_at: audit.now, created_by: audit.actor.type === 'user' ? audit.actor.id : null };
-  await trx.insertInto('auditor_grants').values(row).execute();
+  // A concurrent request may have granted the same since the check: the unique index decides.
+  try {
+    await trx.insertInto('auditor_grants').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw duplicate();
+    throw err;
+  }
   await recordAuditEvent(trx, { action: 'auditor_grant.created', outcome: 'success', actor: audit.actor, organizationId: input.organizationId, target: { type: 'auditor_grant', id: row.id }, request: audit.request, decision: { auditorId: input.auditorId, organizationId: input.organizationId } }, audit.now);
   return toGrant(row);
 }

@@ -1,12 +1,40 @@
 /**
- * Brute-force limits on logins: failed attempts are counted over a sliding window per account
- * (the SHA-256 of the e-mail, whether or not such a user exists, so limiting reveals nothing) and
- * per client IP. The counters live in the database (`login_failures`), so every instance behind a
- * load balancer shares them. A successful login clears its account's counter, not the IP's.
+ * Brute-force limits on password guesses: failed attempts are counted over a sliding window per
+ * account (the SHA-256 of the e-mail, whether or not such a user exists, so limiting reveals
+ * nothing) and per client IP. Failed sign-ins and wrong current passwords of
+ * `POST /v1/me/password` count alike (a stolen session cookie is no way around the limit). The
+ * counters live in the database (`login_failures`), so every instance behind a load balancer
+ * shares them. A successful login (or password change) clears its account's counter, not the IP's.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { AppError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
+
+/** The limits of one attempt: the failure window and the maximum failures per account and per IP. */
+export interface LoginLimitSettings {
+  readonly windowSeconds: number;
+  readonly maxPerAccount: number;
+  readonly maxPerIp: number;
+}
+
+/** The keys a password guess for `normalizedEmail` from `ip` counts against: account first, then IP. */
+export function attemptKeys(normalizedEmail: string, ip: string | null | undefined): readonly [string, string] {
+  return [accountKey(normalizedEmail), ipKey(ip)];
+}
+
+/**
+ * The 429 of an attempt refused by the limits, the same for a sign-in and a password change:
+ * it says when to try again and nothing about the account.
+ */
+export function loginLimitedError(retryAfterSeconds: number): AppError {
+  return new AppError('rate-limited', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} seconds`, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+}
+
+/** `loginLimitStatus` of the account and IP keys of `attemptKeys`. Reads only. */
+export async function attemptLimitStatus(db: Kysely<DB> | Transaction<DB>, keys: readonly [string, string], settings: LoginLimitSettings, now: Date): Promise<{ limited: boolean; retryAfterSeconds: number }> {
+  return loginLimitStatus(db, [{ key: keys[0], max: settings.maxPerAccount }, { key: keys[1], max: settings.maxPerIp }], now, settings.windowSeconds);
+}
 
 export interface LoginLimit {
   readonly key: string;

@@ -7,6 +7,7 @@ import { recordAuditEvent, type AuditActor, type AuditRequestContext } from '../
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { isUuid, newId } from './secrets.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export interface Organization {
   readonly id: string;
@@ -26,14 +27,22 @@ export async function listOrganizations(db: Kysely<DB>): Promise<Organization[]>
 
 /**
  * Creates an organisation inside the caller's transaction and records `organization.created`.
- * Guarantees: names are unique case-insensitively (409 `conflict` otherwise).
+ * Guarantees: names are unique case-insensitively (409 `conflict` otherwise, also when two
+ * requests for one name race: the unique index decides).
  */
 export async function createOrganization(trx: Transaction<DB>, input: { name: string }, audit: { actor: AuditActor; request: AuditRequestContext | null; now: Date }): Promise<Organization> {
   const name = input.name.trim();
+  const duplicate = (): AppError => new AppError('conflict', 'An organisation with this name already exists', { pointer: '/name' });
   const clash = await trx.selectFrom('organizations').select('id').where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase())).executeTakeFirst();
-  if (clash) throw new AppError('conflict', 'An organisation with this name already exists', { pointer: '/name' });
+  if (clash) throw duplicate();
   const row = { id: newId(), name, created_at: audit.now };
-  await trx.insertInto('organizations').values(row).execute();
+  // A concurrent request may have inserted the name since the check: the unique index decides.
+  try {
+    await trx.insertInto('organizations').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw duplicate();
+    throw err;
+  }
   await recordAuditEvent(trx, { action: 'organization.created', outcome: 'success', actor: audit.actor, organizationId: row.id, target: { type: 'organization', id: row.id }, request: audit.request, decision: { name } }, audit.now);
   return toOrganization(row);
 }

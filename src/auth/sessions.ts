@@ -19,7 +19,7 @@ import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { ANONYMOUS_ACTOR, type AuthContext } from './context.js';
-import { accountKey, clearLoginFailures, ipKey, loginLimitStatus, recordLoginFailure } from './login-limits.js';
+import { attemptKeys, attemptLimitStatus, clearLoginFailures, loginLimitedError, recordLoginFailure, type LoginLimitSettings } from './login-limits.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { csrfTokenFor, normalizeRoles } from './principal.js';
 import type { Role } from './permissions.js';
@@ -53,6 +53,11 @@ export function normalizeEmail(email: string): string {
 }
 
 const INVALID_CREDENTIALS = 'Invalid e-mail or password';
+
+/** The brute-force limits of the configuration (shared by sign-in and `POST /v1/me/password`). */
+export function loginLimitSettings(config: AuthContext['config']): LoginLimitSettings {
+  return { windowSeconds: config.auth.loginFailureWindowSeconds, maxPerAccount: config.auth.loginMaxFailuresPerAccount, maxPerIp: config.auth.loginMaxFailuresPerIp };
+}
 
 interface UserRow {
   id: string;
@@ -105,12 +110,12 @@ export async function login(ctx: AuthContext, input: { email: string; password: 
   const now = ctx.clock();
   const email = normalizeEmail(input.email);
   const emailSha256 = sha256Hex(email);
-  const keys = [accountKey(email), ipKey(input.request.ip)] as const;
+  const keys = attemptKeys(email, input.request.ip);
   const window = config.auth.loginFailureWindowSeconds;
-  const limit = await loginLimitStatus(database.db, [{ key: keys[0], max: config.auth.loginMaxFailuresPerAccount }, { key: keys[1], max: config.auth.loginMaxFailuresPerIp }], now, window);
+  const limit = await attemptLimitStatus(database.db, keys, loginLimitSettings(config), now);
   if (limit.limited) {
     await recordDenied(database.db, { status: 429, method: 'POST', route: '/v1/auth/login', reason: 'login_rate_limited', actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: config.auth.auditDeniedPerMinute, now });
-    throw new AppError('rate-limited', `Too many failed sign-in attempts; try again in ${limit.retryAfterSeconds} seconds`, { headers: { 'Retry-After': String(limit.retryAfterSeconds) } });
+    throw loginLimitedError(limit.retryAfterSeconds);
   }
   const user = await database.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   const stored = user?.password_hash ?? (await dummyPasswordHash(config.auth.passwordHashCost));

@@ -4,10 +4,12 @@
  * Every change bumps what it must: roles, organisation or disabled → `authz_version` (tokens
  * minted before are refused at once); disabled or password reset → every session revoked.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { recordAuditEvent, type AuditActor, type AuditRequestContext } from '../audit/record.js';
 import type { DB, UsersTable } from '../db/schema.js';
 import { AppError, validationError } from '../errors.js';
+import { attemptKeys, attemptLimitStatus, clearLoginFailures, loginLimitedError, recordLoginFailure, type LoginLimitSettings } from './login-limits.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { assertOrganizationExists } from './organizations.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
 import type { Role } from './permissions.js';
@@ -79,15 +81,22 @@ export interface NewUser {
   readonly passwordHash: string;
 }
 
+/** The longest e-mail address stored (RFC 5321's path limit; migrations/0003_auth.sql checks it). */
+export const EMAIL_MAX_LENGTH = 254;
+
 /**
  * Creates a user inside the caller's transaction and records `user.created`. Guarantees: the
  * e-mail is stored normalised and unique (409 `conflict`), the organisation exists (422).
  */
 export async function createUser(trx: Transaction<DB>, input: NewUser, audit: AuditInfo): Promise<User> {
   const email = normalizeEmail(input.email);
+  // Counted as stored: lower-casing can lengthen an address (`İ` becomes two code points), past
+  // what the request's schema checked and the column holds (a 500 before session 13).
+  if ([...email].length > EMAIL_MAX_LENGTH) throw validationError([{ pointer: '/email', detail: `must NOT have more than ${EMAIL_MAX_LENGTH} characters once lower-cased` }]);
   await assertOrganizationExists(trx, input.organizationId, '/organizationId');
+  const duplicate = (): AppError => new AppError('conflict', 'A user with this e-mail address already exists', { pointer: '/email' });
   const clash = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-  if (clash) throw new AppError('conflict', 'A user with this e-mail address already exists', { pointer: '/email' });
+  if (clash) throw duplicate();
   const roles = normalizeRoles(input.roles);
   const row = {
     id: newId(),
@@ -101,7 +110,14 @@ export async function createUser(trx: Transaction<DB>, input: NewUser, audit: Au
     created_at: audit.now,
     updated_at: audit.now,
   };
-  await trx.insertInto('users').values(row).execute();
+  // A concurrent request for the same e-mail may have inserted it since the check: the unique
+  // index decides, and the loser gets the same 409 as the check gives.
+  try {
+    await trx.insertInto('users').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw duplicate();
+    throw err;
+  }
   await recordAuditEvent(
     trx,
     { action: 'user.created', outcome: 'success', actor: audit.actor, organizationId: input.organizationId, target: { type: 'user', id: row.id }, request: audit.request, decision: { email, roles: [...roles], organizationId: input.organizationId } },
@@ -119,6 +135,13 @@ export interface UserChanges {
   readonly passwordHash?: string;
 }
 
+/**
+ * Key of the transaction-scoped advisory lock that serialises the changes that may remove an
+ * enabled administrator (any constant unique to this service; see src/audit/record.ts,
+ * src/auth/bootstrap.ts, src/db/migrate.ts for the others).
+ */
+const ADMINISTRATORS_LOCK = 73_116_405;
+
 async function activeAdminsOtherThan(trx: Transaction<DB>, userId: string): Promise<number> {
   const row = await trx
     .selectFrom('users')
@@ -133,11 +156,18 @@ async function activeAdminsOtherThan(trx: Transaction<DB>, userId: string): Prom
 /**
  * Applies an administrator's changes to a user inside the caller's transaction and records
  * `user.updated` (with what changed, never a password). Guarantees: 404 for an unknown user;
- * 409 if the change would leave no enabled administrator; roles, organisation or disabled bump
+ * 409 if the change would leave no enabled administrator, even under concurrent changes (they are
+ * serialised by an advisory lock); roles, organisation or disabled bump
  * `authz_version`; disabling or a password reset revokes every session of the user.
  */
 export async function updateUser(trx: Transaction<DB>, id: string, changes: UserChanges, audit: AuditInfo): Promise<User> {
   if (!isUuid(id)) throw new AppError('not-found', 'No such user');
+  // A change of roles or a disabling may remove an administrator: such changes run one at a time,
+  // so the count below sees every one committed before (READ COMMITTED takes a new snapshot per
+  // statement). Locking only the target row would let two administrators demote each other at
+  // once, each counting the other as still enabled. Taken before the row lock, so a transaction
+  // waiting here holds no lock another one needs.
+  if (changes.roles !== undefined || changes.disabled === true) await sql`SELECT pg_advisory_xact_lock(${ADMINISTRATORS_LOCK})`.execute(trx);
   const row = await trx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
   if (!row) throw new AppError('not-found', 'No such user');
   const before = toUser(row);
@@ -177,22 +207,34 @@ export async function updateUser(trx: Transaction<DB>, id: string, changes: User
 }
 
 /**
- * A user changes their own password. Guarantees: the current password must verify (401
- * otherwise, same message as a failed login); the new one must pass the policy (422); every
- * other session of the user is revoked; `user.password_changed` is recorded.
+ * A user changes their own password. Guarantees:
+ * - the current password is a password guess like a sign-in: once the brute-force limits of its
+ *   account or client IP are reached (failed sign-ins and wrong current passwords count alike,
+ *   src/auth/login-limits.ts) it is refused with the sign-in's 429 and Retry-After, even when
+ *   right; a wrong one is counted against both and refused with 401 (no more said than a failed
+ *   sign-in says). The caller records both as denials;
+ * - the new password must pass the policy (422); every other session of the user is revoked;
+ *   the account's failure counter is cleared; `user.password_changed` is recorded.
  */
 export async function changeOwnPassword(
   db: Kysely<DB>,
-  input: { userId: string; sessionId?: string; currentPassword: string; newPassword: string; cost: number },
+  input: { userId: string; sessionId?: string; currentPassword: string; newPassword: string; cost: number; limits: LoginLimitSettings },
   audit: AuditInfo,
 ): Promise<void> {
   const row = await db.selectFrom('users').select(['email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
-  if (!(await verifyPassword(input.currentPassword, row.password_hash))) throw new AppError('unauthenticated', 'The current password is not correct');
+  const keys = attemptKeys(row.email, audit.request?.ip);
+  const limit = await attemptLimitStatus(db, keys, input.limits, audit.now);
+  if (limit.limited) throw loginLimitedError(limit.retryAfterSeconds);
+  if (!(await verifyPassword(input.currentPassword, row.password_hash))) {
+    await db.transaction().execute((trx) => recordLoginFailure(trx, keys, audit.now, input.limits.windowSeconds));
+    throw new AppError('unauthenticated', 'The current password is not correct');
+  }
   assertPasswordPolicy(input.newPassword, row.email, '/newPassword');
   const hash = await hashPassword(input.newPassword, input.cost);
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: hash, updated_at: audit.now }).where('id', '=', input.userId).execute();
     await revokeUserSessions(trx, input.userId, 'password_changed', audit.now, input.sessionId);
+    await clearLoginFailures(trx, keys[0]);
     await recordAuditEvent(trx, { action: 'user.password_changed', outcome: 'success', actor: audit.actor, organizationId: audit.actor.organizationId, target: { type: 'user', id: input.userId }, request: audit.request, decision: { userId: input.userId } }, audit.now);
   });
 }

@@ -248,6 +248,10 @@ describe.each(DATABASE_KINDS)('browser sessions on %s', (kind) => {
     expect(((await bad.json()) as { errors: { pointer: string }[] }).errors[0]!.pointer).toBe('/roles/0');
     expect((await send(app, 'PATCH', '/v1/users/not-a-uuid', { kind: 'session', session: admin }, { disabled: true })).status).toBe(404);
     expect((await send(app, 'POST', '/v1/users', { kind: 'session', session: admin }, { email: 'x@example.org', organizationId: orgId, roles: ['auditor'], password: 'password1234' })).status).toBe(422);
+    // 254 characters as sent, 255 once lower-cased as stored (İ is two code points in lower case): 422, not a 500.
+    const growing = await send(app, 'POST', '/v1/users', { kind: 'session', session: admin }, { email: `İ${'a'.repeat(241)}@example.org`, organizationId: orgId, roles: ['auditor'], password: 'a long enough passphrase for this test 7' });
+    expect(growing.status).toBe(422);
+    expect(((await growing.json()) as { errors: { pointer: string }[] }).errors[0]!.pointer).toBe('/email');
     // A repeated filter is refused (it listed every organisation's users), a misspelt one too.
     for (const [url, pointer] of [
       [`/v1/users?organizationId=${orgId}&organizationId=${orgId}`, '/organizationId'],

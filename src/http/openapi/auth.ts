@@ -153,11 +153,11 @@ export const authPaths: Record<string, unknown> = {
   '/v1/me/password': {
     post: {
       tags: ['Authentication'],
-      summary: 'Change your own password (users); ends your other sessions',
+      summary: 'Change your own password (users); ends your other sessions. Wrong current passwords count against the sign-in limits (429 once locked)',
       security: cookieOnly,
       parameters: [csrfHeader],
       requestBody: { required: true, ...json(ChangePasswordBody) },
-      responses: { '204': { description: 'Changed' }, ...problem('validation-failed', 'unauthenticated', 'forbidden', 'csrf-token-invalid') },
+      responses: { '204': { description: 'Changed' }, ...problem('validation-failed', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited') },
     },
   },
   '/v1/oauth/token': {

@@ -6,14 +6,15 @@
 import { Router, type Request, type Response } from 'express';
 import { exchangeClientCredentials, OAuthError } from '../../auth/api-clients.js';
 import { recordDenied } from '../../audit/denied.js';
+import type { AuditActor } from '../../audit/record.js';
 import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../../auth/context.js';
-import { csrfTokenFor, grantedOrganizations } from '../../auth/principal.js';
-import { login, logout, refresh, sessionOfRefreshToken, type IssuedSession } from '../../auth/sessions.js';
+import { csrfTokenFor, grantedOrganizations, normalizeRoles } from '../../auth/principal.js';
+import { login, loginLimitSettings, logout, refresh, sessionOfRefreshToken, type IssuedSession } from '../../auth/sessions.js';
 import { safeEqual } from '../../auth/secrets.js';
 import { TokenError, verifySessionToken } from '../../auth/tokens.js';
 import { changeOwnPassword } from '../../auth/users.js';
 import { AppError } from '../../errors.js';
-import { auditRequestContext } from '../audit-context.js';
+import { auditRequestContext, deniedRequestFacts } from '../audit-context.js';
 import { clearSessionCookies, readSessionCookies, setSessionCookies } from '../middleware/auth-cookies.js';
 import { CSRF_HEADER, type AuthMiddleware } from '../middleware/auth.js';
 import { validateBody } from '../validate.js';
@@ -25,15 +26,13 @@ function noStore(res: Response): void {
 }
 
 /**
- * Refuses a cross-site browser request to the cookie-issuing endpoints (login CSRF, forced
- * logout): an `Origin` other than PUBLIC_URL's, or `Sec-Fetch-Site: cross-site`.
+ * Whether a browser request to the cookie-issuing endpoints comes from another site (login CSRF,
+ * forced logout): an `Origin` other than PUBLIC_URL's (or `null`), or `Sec-Fetch-Site: cross-site`.
  */
-function assertSameOrigin(req: Request, allowedOrigins: readonly string[]): void {
+function isCrossSite(req: Request, allowedOrigins: readonly string[]): boolean {
   const origin = req.get('origin');
   const site = req.get('sec-fetch-site');
-  if ((origin !== undefined && origin !== 'null' && !allowedOrigins.includes(origin)) || origin === 'null' || site === 'cross-site') {
-    throw new AppError('forbidden', 'Cross-site requests cannot sign in or out');
-  }
+  return (origin !== undefined && (origin === 'null' || !allowedOrigins.includes(origin))) || site === 'cross-site';
 }
 
 function sessionAnswer(issued: IssuedSession): { csrfToken: string; user: IssuedSession['user']; expiresIn: number } {
@@ -60,8 +59,19 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   const router = Router();
   const secure = ctx.config.auth.secureCookies;
 
+  /** Records a denial of `req` (bounded, src/audit/denied.ts) and returns the error to throw. */
+  async function denied(req: Request, status: 401 | 403 | 429, reason: string, actor: AuditActor, error: AppError): Promise<AppError> {
+    await recordDenied(ctx.database.db, { status, ...deniedRequestFacts(req), reason, actor }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now: ctx.clock() });
+    return error;
+  }
+
+  /** Refuses, and records, a cross-site request to sign in, refresh or sign out (anonymous: cookies are not read). */
+  async function assertSameOrigin(req: Request): Promise<void> {
+    if (isCrossSite(req, ctx.config.allowedOrigins)) throw await denied(req, 403, 'cross_site', ANONYMOUS_ACTOR, new AppError('forbidden', 'Cross-site requests cannot sign in or out'));
+  }
+
   router.post('/v1/auth/login', async (req, res) => {
-    assertSameOrigin(req, ctx.config.allowedOrigins);
+    await assertSameOrigin(req);
     const body = validateBody<LoginInput>(LoginBody, req.body);
     const issued = await login(ctx, { email: body.email, password: body.password, request: auditRequestContext(req) });
     noStore(res);
@@ -70,10 +80,10 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   });
 
   router.post('/v1/auth/refresh', async (req, res) => {
-    assertSameOrigin(req, ctx.config.allowedOrigins);
+    await assertSameOrigin(req);
     const { refresh: token } = readSessionCookies(req, secure);
     noStore(res);
-    if (token === undefined) throw new AppError('unauthenticated', 'No refresh token: sign in');
+    if (token === undefined) throw await denied(req, 401, 'no_refresh_token', ANONYMOUS_ACTOR, new AppError('unauthenticated', 'No refresh token: sign in'));
     try {
       const issued = await refresh(ctx, { refreshToken: token, request: auditRequestContext(req) });
       setSessionCookies(res, issued, secure);
@@ -85,7 +95,7 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   });
 
   router.post('/v1/auth/logout', async (req, res) => {
-    assertSameOrigin(req, ctx.config.allowedOrigins);
+    await assertSameOrigin(req);
     noStore(res);
     const cookies = readSessionCookies(req, secure);
     // Find the session by the refresh token (works after the access token expired) or the access token.
@@ -101,7 +111,12 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
     }
     if (session && session.revoked_at === null) {
       const presented = req.get(CSRF_HEADER) ?? (typeof (req.body as Record<string, unknown> | undefined)?._csrf === 'string' ? ((req.body as Record<string, string>)._csrf) : undefined);
-      if (presented === undefined || !safeEqual(presented, csrfTokenFor(session))) throw new AppError('csrf-token-invalid', 'Logout must send the session CSRF token in X-CSRF-Token');
+      if (presented === undefined || !safeEqual(presented, csrfTokenFor(session))) {
+        // The session's user sent the cookie (SameSite=Strict), so the denial names them.
+        const user = await ctx.database.db.selectFrom('users').select(['id', 'organization_id', 'roles']).where('id', '=', session.user_id).executeTakeFirstOrThrow();
+        const actor: AuditActor = { type: 'user', id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id };
+        throw await denied(req, 403, 'csrf', actor, new AppError('csrf-token-invalid', 'Logout must send the session CSRF token in X-CSRF-Token'));
+      }
       await logout(ctx, { sessionId: session.id, request: auditRequestContext(req) });
     }
     clearSessionCookies(res, secure);
@@ -124,11 +139,19 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   router.post('/v1/me/password', auth.authorize('self.password'), async (req, res) => {
     const p = auth.principalOf(req);
     const body = validateBody<ChangePasswordInput>(ChangePasswordBody, req.body);
-    await changeOwnPassword(
-      ctx.database.db,
-      { userId: p.id, sessionId: p.sessionId, currentPassword: body.currentPassword, newPassword: body.newPassword, cost: ctx.config.auth.passwordHashCost },
-      { actor: actorOf(p, 'self.password'), request: auditRequestContext(req), now: ctx.clock() },
-    );
+    const actor = actorOf(p, 'self.password');
+    try {
+      await changeOwnPassword(
+        ctx.database.db,
+        { userId: p.id, sessionId: p.sessionId, currentPassword: body.currentPassword, newPassword: body.newPassword, cost: ctx.config.auth.passwordHashCost, limits: loginLimitSettings(ctx.config) },
+        { actor, request: auditRequestContext(req), now: ctx.clock() },
+      );
+    } catch (err) {
+      // A wrong current password (401) and a guess refused by the brute-force limits (429) are
+      // denials of this user, like the sign-in's.
+      if (err instanceof AppError && (err.status === 401 || err.status === 429)) throw await denied(req, err.status, err.status === 401 ? 'current_password_invalid' : 'login_rate_limited', actor, err);
+      throw err;
+    }
     res.status(204).end();
   });
 
