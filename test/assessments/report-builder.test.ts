@@ -108,9 +108,14 @@ describe('report builders', () => {
     expect(refusal(remote)).toEqual(refusal(local));
   });
 
-  it('refuse a request that cannot be copied to a worker, and go on serving', async () => {
+  it('refuse a request that cannot be copied to a worker with the 422 the calling thread gives, and go on serving', async () => {
+    // A function (no JSON body holds one; a library caller's may), or answers nested deeper than
+    // structured clone can copy: validated on this thread instead, as a worker would have.
     const uncopyable = request({ answers: { ...example('poorly-controlled').answers, 'uc.decision_support': () => true } });
-    await expect(workerReportBuilder(() => pool).build(uncopyable)).rejects.toThrow(/could not be cloned/);
+    const remote = await workerReportBuilder(() => pool).build(uncopyable).then(() => 'built', (error: unknown) => error);
+    const local = await inProcessReportBuilder(rulesEvaluator).build(uncopyable).then(() => 'built', (error: unknown) => error);
+    expect(remote).toMatchObject({ status: 422, errors: [{ pointer: '/answers/uc.decision_support' }] });
+    expect(refusal(remote)).toEqual(refusal(local));
     const next = request();
     expect((await workerReportBuilder(() => pool).build(next)).bytes.equals((await inProcessReportBuilder(rulesEvaluator).build(next)).bytes)).toBe(true);
     expect(pool.stats()).toEqual({ workers: 1, busy: 0, queued: 0 });
