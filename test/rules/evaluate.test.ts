@@ -216,6 +216,24 @@ describe('evaluate: ruleset versions', () => {
     expect(find(v10, '§164.308(a)(1)(ii)(A)').status).toBe(find(v11, '§164.308(a)(1)(ii)(A)').status);
   });
 
+  it('gives the same findings under the wording-only versions hipaa-security 1.1.1 and ai-safeguards 1.0.1 as under 1.1.0 and 1.0.0, but for the corrected wording', async () => {
+    for (const input of [poor, well]) {
+      const before = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.0' }, { id: 'ai-safeguards', version: '1.0.0' }] });
+      const after = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.1' }, { id: 'ai-safeguards', version: '1.0.1' }] });
+      expect(after.summary).toEqual(before.summary);
+      const changed: string[] = [];
+      after.findings.forEach((f, i) => {
+        const { rulesetVersion: _v1, specification: s1, ...rest1 } = f;
+        const { rulesetVersion: _v0, specification: s0, ...rest0 } = before.findings[i]!;
+        expect(rest1).toEqual(rest0);
+        if (s1 !== s0) changed.push(f.ruleId);
+      });
+      expect(changed).toEqual(['ai.baa_terms']);
+    }
+    const baa = getRuleset('ai-safeguards', '1.0.1')!.data.rules.find((r) => r.id === 'ai.baa_terms')!;
+    expect(baa.specification).toMatch(/^The terms §164\.504\(e\) requires .*and this product's additions: no training on PHI, limited retention$/);
+  });
+
   it('exposes rules as data', () => {
     const rs = getRuleset('ai-safeguards', '1.0.0')!;
     expect(rs.data.rules.find((r) => r.citation === 'OWASP-LLM-2025:LLM06')?.appliesWhen).toBe('acts_through_tools');
