@@ -37,6 +37,7 @@ export const assessmentPaths: Record<string, unknown> = {
     get: {
       tags: ['Reference'],
       summary: 'A ruleset version: metadata, hash and its rules as data',
+      description: '`sha256` is the SHA-256 of the RFC 8785 canonical JSON of `data` without its `status`: the status changes when a newer version is published, the version\'s identity does not.',
       security: auth,
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string' } }],
       responses: { '200': { description: 'The ruleset' }, ...problem('not-found', 'unauthenticated') },
