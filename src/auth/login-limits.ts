@@ -6,7 +6,7 @@
  * counters live in the database (`login_failures`), so every instance behind a load balancer
  * shares them. A successful login (or password change) clears its account's counter, not the IP's.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
@@ -69,10 +69,42 @@ export async function loginLimitStatus(db: Kysely<DB> | Transaction<DB>, limits:
   return retryAfterMs > 0 ? { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : { limited: false, retryAfterSeconds: 0 };
 }
 
-/** Counts one failure against each key, and forgets failures older than the window. */
-export async function recordLoginFailure(trx: Transaction<DB>, keys: readonly string[], now: Date, windowSeconds: number): Promise<void> {
-  await trx.deleteFrom('login_failures').where('failed_at', '<=', new Date(now.getTime() - windowSeconds * 1000)).execute();
-  await trx.insertInto('login_failures').values(keys.map((key) => ({ key, failed_at: now }))).execute();
+/** A guess counted before its password is checked (`claimAttempt`): its rows in `login_failures`. */
+export interface AttemptClaim {
+  readonly ids: readonly number[];
+}
+
+/**
+ * Counts a password guess against the account and IP limits before its password is checked, as
+ * a failure it will stay unless the password was right (`withdrawClaim`). Checking the limits
+ * first and counting the failure after the password hash (~100 ms) let guesses sent at once pass
+ * the check before they were counted (6 of 15 against a limit of 5 in test/auth/races.test.ts);
+ * now each guess is counted on arrival, under a transaction-scoped advisory lock per key (taken
+ * in key order, so two claims cannot deadlock), and refused when the earlier guesses of the
+ * window (failures, and claims still in flight) already fill a limit. Returns the claim, or the
+ * 429's Retry-After when refused (nothing is then counted: a refused guess is not a failure).
+ * Forgets failures older than the window.
+ */
+export async function claimAttempt(db: Kysely<DB>, keys: readonly [string, string], settings: LoginLimitSettings, now: Date): Promise<{ limited: false; claim: AttemptClaim } | { limited: true; retryAfterSeconds: number }> {
+  const cutoff = new Date(now.getTime() - settings.windowSeconds * 1000);
+  const claimed = await db.transaction().execute(async (trx) => {
+    for (const key of [...keys].sort()) await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+    await trx.deleteFrom('login_failures').where('failed_at', '<=', cutoff).execute();
+    for (const [key, max] of [[keys[0], settings.maxPerAccount], [keys[1], settings.maxPerIp]] as const) {
+      const earlier = await trx.selectFrom('login_failures').select('id').where('key', '=', key).where('failed_at', '>', cutoff).limit(max).execute();
+      if (earlier.length >= max) return undefined;
+    }
+    const rows = await trx.insertInto('login_failures').values(keys.map((key) => ({ key, failed_at: now }))).returning('id').execute();
+    return { ids: rows.map((r) => r.id) };
+  });
+  if (claimed !== undefined) return { limited: false, claim: claimed };
+  const status = await attemptLimitStatus(db, keys, settings, now);
+  return { limited: true, retryAfterSeconds: status.limited ? status.retryAfterSeconds : 1 };
+}
+
+/** Withdraws a claim whose password was right: the guess was no failure (nor is it counted against the IP). */
+export async function withdrawClaim(trx: Transaction<DB>, claim: AttemptClaim): Promise<void> {
+  await trx.deleteFrom('login_failures').where('id', 'in', [...claim.ids]).execute();
 }
 
 /** Forgets the failures of one key (after a successful login of that account). */

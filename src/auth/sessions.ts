@@ -19,7 +19,7 @@ import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { ANONYMOUS_ACTOR, type AuthContext } from './context.js';
-import { attemptKeys, attemptLimitStatus, clearLoginFailures, loginLimitedError, recordLoginFailure, type LoginLimitSettings } from './login-limits.js';
+import { attemptKeys, claimAttempt, clearLoginFailures, loginLimitedError, withdrawClaim, type LoginLimitSettings } from './login-limits.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { csrfTokenFor, normalizeRoles } from './principal.js';
 import type { Role } from './permissions.js';
@@ -99,9 +99,10 @@ async function issueForSession(ctx: AuthContext, trx: Transaction<DB>, user: Use
  * Signs a user in. Guarantees:
  * - an unknown e-mail, a wrong password and a disabled user get the same 401 and take about the
  *   same time (a dummy hash is verified when the user is unknown);
- * - failures are counted per account and per IP; once a limit is reached every attempt (even
- *   with the right password) gets 429 with Retry-After until the window slides, and those are
- *   recorded as bounded `request.denied` events;
+ * - failures are counted per account and per IP, each attempt on arrival (so attempts sent at
+ *   once cannot all pass the limit; a right password withdraws its count); once a limit is
+ *   reached every attempt (even with the right password) gets 429 with Retry-After until the
+ *   window slides, and those are recorded as bounded `request.denied` events;
  * - every success and failure below the limit is an audit event (failures carry the SHA-256 of
  *   the e-mail, never the password), in the transaction that records it.
  */
@@ -111,8 +112,8 @@ export async function login(ctx: AuthContext, input: { email: string; password: 
   const email = normalizeEmail(input.email);
   const emailSha256 = sha256Hex(email);
   const keys = attemptKeys(email, input.request.ip);
-  const window = config.auth.loginFailureWindowSeconds;
-  const limit = await attemptLimitStatus(database.db, keys, loginLimitSettings(config), now);
+  // Counted on arrival, a failure unless the password is right (src/auth/login-limits.ts).
+  const limit = await claimAttempt(database.db, keys, loginLimitSettings(config), now);
   if (limit.limited) {
     await recordDenied(database.db, { status: 429, method: 'POST', route: '/v1/auth/login', reason: 'login_rate_limited', actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: config.auth.auditDeniedPerMinute, now });
     throw loginLimitedError(limit.retryAfterSeconds);
@@ -122,8 +123,8 @@ export async function login(ctx: AuthContext, input: { email: string; password: 
   const passwordOk = await verifyPassword(input.password, stored);
   if (!user || !passwordOk || user.disabled_at !== null) {
     const reason = user && passwordOk ? 'user_disabled' : 'invalid_credentials';
+    // The claim stays: it is this failure's count.
     await database.db.transaction().execute(async (trx) => {
-      await recordLoginFailure(trx, keys, now, window);
       await recordAuditEvent(
         trx,
         {
@@ -142,6 +143,7 @@ export async function login(ctx: AuthContext, input: { email: string; password: 
   }
   const rehash = needsRehash(user.password_hash, config.auth.passwordHashCost) ? await hashPassword(input.password, config.auth.passwordHashCost) : undefined;
   return database.db.transaction().execute(async (trx) => {
+    await withdrawClaim(trx, limit.claim);
     await clearLoginFailures(trx, keys[0]);
     // A stronger cost is a new hash of the same password: no authz change, sessions stay valid.
     if (rehash !== undefined) await trx.updateTable('users').set({ password_hash: rehash }).where('id', '=', user.id).execute();

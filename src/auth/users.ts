@@ -8,7 +8,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { recordAuditEvent, type AuditActor, type AuditRequestContext } from '../audit/record.js';
 import type { DB, UsersTable } from '../db/schema.js';
 import { AppError, validationError } from '../errors.js';
-import { attemptKeys, attemptLimitStatus, clearLoginFailures, loginLimitedError, recordLoginFailure, type LoginLimitSettings } from './login-limits.js';
+import { attemptKeys, claimAttempt, clearLoginFailures, loginLimitedError, withdrawClaim, type LoginLimitSettings } from './login-limits.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { assertOrganizationExists } from './organizations.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
@@ -223,12 +223,12 @@ export async function changeOwnPassword(
 ): Promise<void> {
   const row = await db.selectFrom('users').select(['email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
   const keys = attemptKeys(row.email, audit.request?.ip);
-  const limit = await attemptLimitStatus(db, keys, input.limits, audit.now);
+  // Counted on arrival, a failure unless the current password is right (src/auth/login-limits.ts).
+  const limit = await claimAttempt(db, keys, input.limits, audit.now);
   if (limit.limited) throw loginLimitedError(limit.retryAfterSeconds);
-  if (!(await verifyPassword(input.currentPassword, row.password_hash))) {
-    await db.transaction().execute((trx) => recordLoginFailure(trx, keys, audit.now, input.limits.windowSeconds));
-    throw new AppError('unauthenticated', 'The current password is not correct');
-  }
+  if (!(await verifyPassword(input.currentPassword, row.password_hash))) throw new AppError('unauthenticated', 'The current password is not correct');
+  // The current password was right: whatever happens next, the guess was no failure.
+  await db.transaction().execute((trx) => withdrawClaim(trx, limit.claim));
   assertPasswordPolicy(input.newPassword, row.email, '/newPassword');
   const hash = await hashPassword(input.newPassword, input.cost);
   await db.transaction().execute(async (trx) => {

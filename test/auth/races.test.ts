@@ -2,12 +2,13 @@
  * Concurrent administration requests through real HTTP: two identical creations at once get one
  * 201 and one 409 (the unique index decides the race the duplicate check cannot), never a 500;
  * two administrators demoting or disabling each other at once cannot leave the installation
- * without an enabled administrator. On PGlite (one connection) transactions never overlap; the
- * races are real on PostgreSQL (TEST_DATABASE_URL).
+ * without an enabled administrator; wrong passwords sent at once are limited as if sent one by one.
+ * On PGlite (one connection) transactions never overlap; the administration races are real on
+ * PostgreSQL (TEST_DATABASE_URL). The password guesses race on both (the hash runs off the loop).
  */
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { login, PASSWORD, seedOrganization, seedUser, send, SESSION_TEST_ENV, unique, type Session } from './helpers.js';
+import { login, PASSWORD, postJson, seedOrganization, seedUser, send, SESSION_TEST_ENV, unique, type Session } from './helpers.js';
 
 const ROUNDS = 12;
 
@@ -53,6 +54,21 @@ describe.each(DATABASE_KINDS)('concurrent administration on %s', (kind) => {
 
   it('two identical POST /v1/auditor-grants at once: one 201, one 409, no 500', async () => {
     await race('/v1/auditor-grants', async () => ({ auditorId: (await seedUser(app, orgId, ['auditor'])).id, organizationId: await seedOrganization(app) }));
+  });
+
+  it('wrong passwords sent at once are limited as if sent one by one: 5 (the account limit) get 401, the rest 429', async () => {
+    // Before, the limit was checked on arrival and the failure counted after the password hash,
+    // so all 15 passed the check: 15 guesses where the limit allows 5.
+    for (let round = 0; round < 3; round++) {
+      const { email } = await seedUser(app, orgId, ['compliance_officer']);
+      const ip = `10.71.${round}.1`;
+      const answers = await Promise.all(Array.from({ length: 15 }, () => postJson(app, '/v1/auth/login', { email, password: 'not-the-password-1' }, { 'x-forwarded-for': ip })));
+      const statuses = answers.map((r) => r.status);
+      for (const r of answers) await r.body?.cancel();
+      expect([round, statuses.filter((s) => s === 401).length, statuses.filter((s) => s === 429).length]).toEqual([round, 5, 10]);
+      // The account is locked: the right password too is refused until the window slides.
+      expect((await postJson(app, '/v1/auth/login', { email, password: PASSWORD }, { 'x-forwarded-for': ip })).status).toBe(429);
+    }
   });
 
   it('two administrators demoting or disabling each other at once leave an enabled administrator', async () => {
