@@ -32,8 +32,9 @@ const TARGET_PATHS: readonly (readonly [RegExp, string])[] = [
  * assessment), as an audit event's target, or null. Only a well-formed id counts, in lower case as
  * the service issues ids (the database compares UUIDs in any case), so an event's target matches
  * the resource's own events and its trail. Whether the resource exists, or is in the caller's
- * organisation, is not checked: the target is what the request named. The event stays in the
- * caller's organisation's trail, so another organisation's resource trail never shows it.
+ * organisation, is not checked: the target is what the request named. The event is in the
+ * caller's organisation's trail (a 404 for another organisation's resource: the installation's,
+ * src/audit/denied.ts), and a resource's trail reads only its own organisation's events.
  */
 export function targetOfRequest(req: Request): { readonly type: string; readonly id: string } | null {
   const path = req.originalUrl.split('?', 1)[0]!;

@@ -113,8 +113,8 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
       const presented = req.get(CSRF_HEADER) ?? (typeof (req.body as Record<string, unknown> | undefined)?._csrf === 'string' ? ((req.body as Record<string, string>)._csrf) : undefined);
       if (presented === undefined || !safeEqual(presented, csrfTokenFor(session))) {
         // The session's user sent the cookie (SameSite=Strict), so the denial names them.
-        const user = await ctx.database.db.selectFrom('users').select(['id', 'organization_id', 'roles']).where('id', '=', session.user_id).executeTakeFirstOrThrow();
-        const actor: AuditActor = { type: 'user', id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id };
+        const user = await ctx.database.db.selectFrom('users').select(['id', 'organization_id', 'roles']).where('id', '=', session.user_id).executeTakeFirst();
+        const actor: AuditActor = user ? { type: 'user', id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id } : ANONYMOUS_ACTOR;
         throw await denied(req, 403, 'csrf', actor, new AppError('csrf-token-invalid', 'Logout must send the session CSRF token in X-CSRF-Token'));
       }
       await logout(ctx, { sessionId: session.id, request: auditRequestContext(req) });
