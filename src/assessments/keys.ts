@@ -1,6 +1,7 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { KeyPurpose, KeyRing, PublicSigningJwk } from '../signing/key-ring.js';
+import type { RotatableKeyRing } from '../signing/rotatable.js';
 import { recordAuditEvent, SYSTEM_ACTOR, type AuditActor, type AuditRequestContext } from '../audit/record.js';
 
 /**
@@ -23,6 +24,43 @@ export async function publishKeys(
     }
     return added;
   });
+}
+
+/** Advisory lock key that serialises rotations done by the service (every instance). */
+const KEY_ROTATION_LOCK = 73_116_406;
+
+/**
+ * Rotates a key directory's ring on behalf of `who` and records it: the new key's row and its
+ * `key.rotated` event (naming `who`, with the key it replaced) are written in a transaction that
+ * stays open until the key file is in the directory. So the first process to sign with the new
+ * key (this one, another instance, or a submission racing this request) finds the row there
+ * (its insert waits for this commit) and records nothing of its own; before, the event named the
+ * system whenever a submission signed with the new key first. If the rotation fails nothing is
+ * recorded; if only the commit fails, the key is in use unrecorded and the first report it signs
+ * records it (as the system), as for a key another process added.
+ *
+ * Guarantees: rotations through the service are serialised across instances, and each event's
+ * `previousKid` is the key that was current when its rotation started (the ring is re-read under
+ * the lock, so another instance's rotation just before counts).
+ */
+export async function rotateAndRecord<P extends KeyPurpose>(
+  db: Kysely<DB>,
+  ring: RotatableKeyRing<P>,
+  now: Date,
+  who: { actor: AuditActor; request: AuditRequestContext | null },
+): Promise<{ kid: string; previousKid: string }> {
+  let previousKid = ring.current.kid;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${KEY_ROTATION_LOCK})`.execute(trx);
+    await ring.refresh();
+    previousKid = ring.current.kid;
+    await ring.rotate(async (key) => {
+      await recordSigningKey(trx, ring.purpose, key.publicJwk, true, now, who, previousKid);
+    });
+  });
+  // Any other key of the ring not stored yet (as at start).
+  await publishKeys(db, ring, now, who);
+  return { kid: ring.current.kid, previousKid };
 }
 
 /**

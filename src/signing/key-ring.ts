@@ -182,7 +182,7 @@ export async function loadOrCreateKeyDirectory<P extends KeyPurpose>(purpose: P,
   let files = await readKeyDirectory(purpose, dir);
   if (files.length === 0) {
     // Losing the race to another process is fine: its key is loaded below.
-    await writeNewKeyFile(purpose, dir, 1);
+    await writeKeyFile(dir, 1, await prepareKey(purpose));
     files = await readKeyDirectory(purpose, dir);
   }
   return ringFromKeyFiles(purpose, dir, files);
@@ -197,12 +197,48 @@ export async function loadOrCreateKeyDirectory<P extends KeyPurpose>(purpose: P,
  * fsync, then an exclusive hard link), so a crash never leaves a half-written current key.
  */
 export async function rotateKeyDirectory<P extends KeyPurpose>(purpose: P, dir: string): Promise<KeyRing<P>> {
+  return installKey(dir, await prepareKey(purpose));
+}
+
+/** A fresh key for a key directory: generated, not yet written anywhere. */
+export interface PreparedKey<P extends KeyPurpose = KeyPurpose> {
+  readonly purpose: P;
+  readonly kid: string;
+  readonly publicJwk: PublicSigningJwk;
+  /** The key file's text (private key included). */
+  readonly fileContent: string;
+}
+
+/**
+ * Generates a key for `installKey`. Splitting the two lets a caller record the public key (and
+ * who rotated) before any process can load the key from the directory and sign with it.
+ */
+export async function prepareKey<P extends KeyPurpose>(purpose: P): Promise<PreparedKey<P>> {
+  const { privateKey } = await generateKeyPairAsync('ed25519');
+  const current = await currentKeyFrom(privateKey);
+  const content: KeyFile = {
+    format: KEY_FILE_FORMAT,
+    purpose,
+    kid: current.kid,
+    alg: 'EdDSA',
+    createdAt: new Date().toISOString(),
+    publicJwk: current.publicJwk,
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
+  return Object.freeze({ purpose, kid: current.kid, publicJwk: current.publicJwk, fileContent: `${JSON.stringify(content, null, 2)}\n` });
+}
+
+/**
+ * Writes a prepared key into the key directory as its newest (current) key file and returns the
+ * directory's new ring. Guarantees as `rotateKeyDirectory`'s; when another process took the next
+ * sequence number meanwhile, the key goes after it, so it is still the current key.
+ */
+export async function installKey<P extends KeyPurpose>(dir: string, key: PreparedKey<P>): Promise<KeyRing<P>> {
   await ensurePrivateDir(dir);
   for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
-    const files = await readKeyDirectory(purpose, dir);
+    const files = await readKeyDirectory(key.purpose, dir);
     const next = (files[0]?.sequence ?? 0) + 1;
-    const written = await writeNewKeyFile(purpose, dir, next);
-    if (written) return ringFromKeyFiles(purpose, dir, await readKeyDirectory(purpose, dir));
+    if (await writeKeyFile(dir, next, key)) return ringFromKeyFiles(key.purpose, dir, await readKeyDirectory(key.purpose, dir));
   }
   throw keyError(`${dir}: could not rotate the key (another process kept rotating concurrently)`);
 }
@@ -349,23 +385,12 @@ async function ringFromKeyFiles<P extends KeyPurpose>(purpose: P, dir: string, f
 }
 
 /**
- * Writes `NNNNNN.key.json` for a fresh key. Returns false if that sequence number was taken
+ * Writes `NNNNNN.key.json` for a prepared key. Returns false if that sequence number was taken
  * meanwhile (another process rotated), true when the file is in place.
  */
-async function writeNewKeyFile(purpose: KeyPurpose, dir: string, sequence: number): Promise<boolean> {
-  const { privateKey } = await generateKeyPairAsync('ed25519');
-  const current = await currentKeyFrom(privateKey);
-  const content: KeyFile = {
-    format: KEY_FILE_FORMAT,
-    purpose,
-    kid: current.kid,
-    alg: 'EdDSA',
-    createdAt: new Date().toISOString(),
-    publicJwk: current.publicJwk,
-    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-  };
+async function writeKeyFile(dir: string, sequence: number, key: PreparedKey): Promise<boolean> {
   const finalPath = join(dir, `${String(sequence).padStart(6, '0')}.key.json`);
-  return publishFileExclusive(finalPath, `${JSON.stringify(content, null, 2)}\n`);
+  return publishFileExclusive(finalPath, key.fileContent);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { keyDirectoryListing, keySourceFromEnv, loadKeyRing, rotateKeyDirectory, type KeyPurpose, type KeyRing, type PublicJwks, type PublishedKey, type CurrentSigningKey } from './key-ring.js';
+import { installKey, keyDirectoryListing, keySourceFromEnv, loadKeyRing, prepareKey, type KeyPurpose, type PreparedKey, type KeyRing, type PublicJwks, type PublishedKey, type CurrentSigningKey } from './key-ring.js';
 
 /** How old a key directory listing may be before `refreshIfStale` reads it again. */
 export const KEY_LISTING_MAX_AGE_MS = 1000;
@@ -63,15 +63,23 @@ export class RotatableKeyRing<P extends KeyPurpose> implements KeyRing<P> {
     return this.#directory !== null;
   }
 
-  /** Adds a new current key; throws a 409 AppError for keys managed outside the service. */
-  async rotate(): Promise<KeyRing<P>> {
+  /**
+   * Adds a new current key; throws a 409 AppError for keys managed outside the service.
+   *
+   * `beforeInstall` runs with the new key's public part before its file is in the directory, so
+   * no process can sign with the key before the caller has recorded it (in a transaction that
+   * stays open until this returns: see `rotateAndRecord`). If it throws, nothing is written.
+   */
+  async rotate(beforeInstall?: (key: PreparedKey<P>) => Promise<void>): Promise<KeyRing<P>> {
     if (this.#directory === null) {
       throw new AppError('conflict', `The ${this.purpose}-signing key comes from a secrets manager (${this.source}); rotate it there and restart the service`);
     }
+    const key = await prepareKey(this.purpose);
+    await beforeInstall?.(key);
     // The listing is read before the ring: a key added in between is in the ring but not in the
     // listing, so the next refresh loads again (harmless), and none is ever missed.
     const listing = await keyDirectoryListing(this.#directory);
-    this.#inner = await rotateKeyDirectory(this.purpose, this.#directory);
+    this.#inner = await installKey(this.#directory, key);
     this.#listing = listing;
     this.#listedAt = Date.now();
     return this.#inner;

@@ -19,7 +19,7 @@ import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { CreateOrganizationBody, CreateUserBody } from '../http/routes/auth-schemas.js';
-import { publishKeys } from '../assessments/keys.js';
+import { rotateAndRecord } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
@@ -293,8 +293,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await renderKeys(req, res, session, { errors: [`The ${String(purpose)}-signing key is managed outside this service: rotate it there and restart.`] }, 409);
       return;
     }
-    await ring.rotate();
-    await publishKeys(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
+    await rotateAndRecord(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
     await renderKeys(req, res, session, { rotated: `${purpose === 'report' ? 'Reports' : 'Session and API tokens'} are now signed with key ${ring.current.kid}. The previous key stays published.` });
   }));
 

@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import type { Kysely } from 'kysely';
 import { actorOf } from '../../auth/context.js';
 import type { Action, Principal } from '../../auth/permissions.js';
-import { publishKeys } from '../../assessments/keys.js';
+import { rotateAndRecord } from '../../assessments/keys.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../../signing/rotatable.js';
@@ -43,10 +43,8 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
     const { purpose } = validateBody<{ purpose: 'report' | 'token' }>(RotateKeyBody, req.body);
     const ring = purpose === 'report' ? deps.reportKeys : deps.tokenKeys;
     if (!(ring instanceof RotatableKeyRing)) throw new AppError('conflict', `The ${purpose}-signing key cannot be rotated by this process; rotate it where it is managed and restart`);
-    const previous = ring.current.kid;
-    await ring.rotate();
-    await publishKeys(deps.db, ring, new Date(), { actor: actorOf(deps.principalOf(req), 'keys.rotate'), request: auditRequestContext(req) });
-    res.status(201).json({ purpose, kid: ring.current.kid, previousKid: previous });
+    const { kid, previousKid } = await rotateAndRecord(deps.db, ring, new Date(), { actor: actorOf(deps.principalOf(req), 'keys.rotate'), request: auditRequestContext(req) });
+    res.status(201).json({ purpose, kid, previousKid });
   });
   return router;
 }
