@@ -36,7 +36,7 @@ export const FAMILY_LABELS: Readonly<Record<Family, { readonly label: string; re
   technical: { label: 'Technical safeguards', citation: '§164.312' },
   organizational: { label: 'Organizational requirements', citation: '§164.314' },
   documentation: { label: 'Policies, procedures and documentation', citation: '§164.316' },
-  ai: { label: 'AI-specific safeguards', citation: 'OWASP LLM / NIST AI RMF' },
+  ai: { label: 'AI-specific safeguards', citation: 'AI guidance' },
 };
 
 /** Role names as people read them. */

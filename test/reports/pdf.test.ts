@@ -148,6 +148,12 @@ describe('the report PDF', () => {
     expect(text).toMatch(/Page 2 of \d+/);
     expect(text).toContain('npx hipaa-ai-risk verify report.json report.jws --jwks jwks.json');
     expect(text).toContain('/.well-known/jwks.json');
+    // The methodology states §164.306(d)(3) as the rule has it: a documented rationale is a
+    // permitted outcome (flagged for review by this product), not a gap.
+    expect(text).toContain('only not implementing it without a documented rationale is a gap');
+    expect(text).not.toContain('are a gap when only a rationale is documented');
+    expect(text).toContain("for an AI-specific safeguard they are this product's classification");
+    expect(text).toContain('Multiple severe or catastrophic adverse effects');
   });
 
   it('refuses bytes that are not a report it can identify', async () => {

@@ -117,6 +117,8 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const result = await (await c.get(reportUrl)).text();
     expect(result).toContain('class="heatmap"');
     expect(result).toContain('Findings by safeguard family');
+    // AI rules' Required/Addressable is the product's classification, and the page says so.
+    expect(result).toMatch(/AI-specific safeguards <span class="muted">AI guidance<\/span>[\s\S]*for these AI-specific safeguards they are this product's classification/);
     expect(result).toMatch(/Overall risk<\/h2>\s*<p class="overall-level">(High|Very high)</);
     expect(result).toContain('/download/pdf');
     expect(result).not.toContain(XSS);
