@@ -2,8 +2,9 @@
  * Sessions for pages. Pages reuse the auth module end to end: `login()` and the session cookies of
  * `POST /v1/auth/login`, `refresh()` for the rotation, and the `authenticate`/`authorize(action)`
  * middleware (which also checks the `_csrf` form field on POSTs). What pages add:
- * - a transparent refresh: a page request whose access cookie is missing or about to expire, but
- *   which carries the refresh cookie, is refreshed first (new cookies on the response), so a form
+ * - a transparent refresh: a page request whose access cookie is missing or about to expire, or
+ *   carries roles an administrator has since changed, but which carries the refresh cookie, is
+ *   refreshed first (new cookies on the response), so a form
  *   that takes longer than the access token's 10 minutes still saves. The API does not do this on
  *   purpose (parallel XHRs would each rotate the token); page navigations are sequential, and two
  *   tabs refreshing in the same instant are answered as a concurrent refresh within
@@ -16,7 +17,7 @@ import { parseCookie, stringifyCookie } from 'cookie';
 import { recordDenied } from '../audit/denied.js';
 import { actorOf, type AuthContext } from '../auth/context.js';
 import type { Action, Principal } from '../auth/permissions.js';
-import { loadUserPrincipal } from '../auth/principal.js';
+import { loadUserPrincipal, PrincipalRefused } from '../auth/principal.js';
 import { refresh } from '../auth/sessions.js';
 import { verifySessionToken } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
@@ -88,7 +89,7 @@ export function createPageSessions(ctx: AuthContext, auth: AuthMiddleware): Page
     const cookies = readSessionCookies(req, secure);
     if (cookies.refresh === undefined) return;
     const exp = cookies.access !== undefined ? expiryOf(cookies.access) : undefined;
-    if (exp !== undefined && exp - REFRESH_MARGIN_SECONDS > ctx.clock().getTime() / 1000) return;
+    if (exp !== undefined && exp - REFRESH_MARGIN_SECONDS > ctx.clock().getTime() / 1000 && !(await authorizationChanged(cookies.access!))) return;
     try {
       const issued = await refresh(ctx, { refreshToken: cookies.refresh, request: auditRequestContext(req) });
       setSessionCookies(res, issued, secure);
@@ -101,6 +102,21 @@ export function createPageSessions(ctx: AuthContext, auth: AuthMiddleware): Page
       delete parsed[names.access];
       delete parsed[names.refresh];
       req.headers.cookie = stringifyCookie(parsed);
+    }
+  }
+
+  /**
+   * Whether the access token is otherwise good but carries roles or an organisation that changed
+   * since it was issued (an administrator edited the user): the refresh token then gets one with
+   * the new ones, silently, as for an expiring token. Without this, a user whose roles changed was
+   * sent to sign in on the next page although the session was still valid.
+   */
+  async function authorizationChanged(access: string): Promise<boolean> {
+    try {
+      await loadUserPrincipal(ctx, await verifySessionToken(ctx.tokens, access, ctx.clock()));
+      return false;
+    } catch (err) {
+      return err instanceof PrincipalRefused && err.reason === 'authz_changed';
     }
   }
 
