@@ -17,13 +17,51 @@ import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } f
 import { diffReports } from '../reports/diff.js';
 import type { Report } from '../reports/report.js';
 import { isUuid } from '../auth/secrets.js';
-import { buildFormView, formValuesOf, parseAnswerForm, questionIdOfPointer, type FormValue } from './questionnaire-form.js';
+import { buildFormView, formValuesOf, NUL_DETAIL, parseAnswerForm, questionIdOfPointer, repeatedValueDetail, structuredValueDetail, type FormValue } from './questionnaire-form.js';
 import { renderLogin, type RestoreStash } from './login-routes.js';
-import { organizationNames, page, pageFilter, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
+import { nulRemovedFrom, organizationNames, page, pageFilter, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
 import { buildReportView } from './report-view.js';
 import { stashOf, type AnswerStash } from './stash.js';
 
+/** The title's limit, in Unicode code points as the API's schema counts it (src/http/schemas/assessments.ts). */
 const TITLE_MAX = 200;
+
+/** The form fields whose NUL characters are an error at the field (422), not a refused form (400). */
+const NUL_FIELDS = ['title', 'answers'] as const;
+
+/** A sentence for the title's error line (the field errors' details start in lower case). */
+function sentence(detail: string): string {
+  const text = detail.charAt(0).toUpperCase() + detail.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/**
+ * The posted title: what to show again (its first value when it came several times) and the
+ * errors of its form (given twice or as a nested field, NUL removed, empty, too long).
+ */
+function readTitle(req: Request, posted: unknown): { readonly value: string; readonly errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  if (nulRemovedFrom(req).some((p) => p === '/title' || p.startsWith('/title/'))) errors.push({ pointer: '/title', detail: sentence(`The title ${NUL_DETAIL}`) });
+  if (Array.isArray(posted)) {
+    const list = (posted as unknown[]).filter((v): v is string => typeof v === 'string');
+    errors.push({ pointer: '/title', detail: sentence(list.length === posted.length ? repeatedValueDetail(list, 'title') : structuredValueDetail('title')) });
+    return { value: list[0] ?? '', errors };
+  }
+  if (posted !== undefined && typeof posted !== 'string') {
+    errors.push({ pointer: '/title', detail: sentence(structuredValueDetail('title')) });
+    return { value: '', errors };
+  }
+  const value = (posted ?? '').trim();
+  if (value === '') errors.push({ pointer: '/title', detail: 'Give the assessment a title' });
+  // Code points, as the API's schema counts (an emoji is one character, not two UTF-16 units).
+  else if ([...value].length > TITLE_MAX) errors.push({ pointer: '/title', detail: `The title must be at most ${TITLE_MAX} characters` });
+  return { value, errors };
+}
+
+/** The questions whose posted answer had NUL characters removed by the form parser. */
+function nulAnswersOf(req: Request): Set<string> {
+  return new Set(nulRemovedFrom(req).flatMap((p) => questionIdOfPointer(p) ?? []));
+}
 
 function actorOf(p: Principal): Actor {
   return { type: 'user', id: p.id, name: p.displayName, role: 'compliance_officer', organizationId: p.organizationId };
@@ -98,13 +136,13 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const version = target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION;
     const questionnaire = questionnaireOf(version);
-    const parsed = parseAnswerForm(questionnaire, body.answers);
-    const title = target ? target.title : typeof body.title === 'string' ? body.title.trim() : '';
+    const parsed = parseAnswerForm(questionnaire, body.answers, { nulRemoved: nulAnswersOf(req) });
+    // An assessment's title is set when it is created; the edit form does not post one.
+    const posted = target ? { value: target.title, errors: [] } : readTitle(req, body.title);
+    const title = posted.value;
     const intent = typeof body._action === 'string' ? body._action : 'draft';
     const submit = intent === 'submit';
-    const errors: FieldError[] = [...parsed.errors];
-    if (!target && title === '') errors.push({ pointer: '/title', detail: 'Give the assessment a title' });
-    if (!target && title.length > TITLE_MAX) errors.push({ pointer: '/title', detail: `The title must be at most ${TITLE_MAX} characters` });
+    const errors: FieldError[] = [...posted.errors, ...parsed.errors];
     const redisplay = async (errs: readonly FieldError[], notice: string): Promise<void> => {
       await recordPageRefusal(ctx, req, { status: 422, reason: 'validation-failed', pointers: errs.map((e) => e.pointer) });
       renderForm(res, session, { target, title, values: parsed.values, errors: errs, notice, noticeKind: 'warning' }, 422);
@@ -148,7 +186,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const questionnaire = questionnaireOf(target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION);
     const parsed = parseAnswerForm(questionnaire, body.answers);
-    const title = target ? target.title : typeof body.title === 'string' ? body.title : '';
+    const title = target ? target.title : readTitle(req, body.title).value;
     renderForm(res, session, { target, title, values: parsed.values, errors: [], notice: 'This form was opened in an earlier session, so it was not saved. Your answers are shown again: save them now.', noticeKind: 'warning' }, 403);
   };
 
@@ -209,7 +247,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     return Promise.resolve();
   }));
 
-  router.post('/assessments/new', ...page(ctx, { action: 'assessments.create', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf }, (req, res, session) => saveForm(req, res, session, undefined)));
+  router.post('/assessments/new', ...page(ctx, { action: 'assessments.create', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf, nulFieldsReported: NUL_FIELDS }, (req, res, session) => saveForm(req, res, session, undefined)));
 
   router.get('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise' }, async (req, res, session) => {
     const target = await editTarget(session.principal, String(req.params.id));
@@ -220,7 +258,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     renderForm(res, session, { target, title: target.title, values: formValuesOf(questionnaire, stored.answers), errors: [], notice, noticeKind: 'success' });
   }));
 
-  router.post('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf }, async (req, res, session) => {
+  router.post('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf, nulFieldsReported: NUL_FIELDS }, async (req, res, session) => {
     const target = await editTarget(session.principal, String(req.params.id));
     await saveForm(req, res, session, target);
   }));

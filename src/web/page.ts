@@ -13,6 +13,7 @@ import { ANONYMOUS_ACTOR, actorOf, type AuthContext } from '../auth/context.js';
 import { isPermitted, type Action, type Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
 import { firstUncleanString } from '../util/clean-strings.js';
+import { pointerToken } from '../util/json-pointer.js';
 import { AppError } from '../errors.js';
 import { deniedRequestFacts } from '../http/audit-context.js';
 import type { Logger } from '../logging/logger.js';
@@ -50,6 +51,13 @@ export interface PageOptions {
   readonly onSignedOut?: (req: Request, res: Response) => Promise<void>;
   /** A POST whose CSRF token does not match the session: re-render instead of an error page. */
   readonly onCsrfFailure?: (req: Request, res: Response, session: PageSession) => Promise<void>;
+  /**
+   * Top-level form fields whose values may hold NUL characters (U+0000): the parser removes them
+   * and notes where (`nulRemovedFrom`), so that the handler can name the field in a 422 with the
+   * form shown again, instead of the 400 that refuses the whole form. NUL anywhere else (another
+   * field, a field name) is still a 400.
+   */
+  readonly nulFieldsReported?: readonly string[];
 }
 
 /** A page handler: gets the signed-in session. */
@@ -215,16 +223,72 @@ export function isSameOrigin(req: Request, allowedOrigins: readonly string[]): b
   return allowedOrigins.includes(origin);
 }
 
-/** The form parser of page POSTs (application/x-www-form-urlencoded only). */
-export function formBody(limitBytes: number): RequestHandler {
+/** The pointers of the values whose NUL characters `formBody` removed, per request. */
+const nulRemoved = new WeakMap<Request, readonly string[]>();
+
+/**
+ * Where `formBody` removed NUL characters from this request's form (JSON pointers such as
+ * `/answers/uc.name` or `/answers/uc.users/0`); empty unless the route allowed it.
+ */
+export function nulRemovedFrom(req: Request): readonly string[] {
+  return nulRemoved.get(req) ?? [];
+}
+
+const MAX_DEPTH = 64;
+
+/**
+ * Removes NUL characters from the string values under `root` (in place), noting their pointers
+ * in `found`. A field name holding NUL is returned as an error (names are not typed by people).
+ * Iterative, so a deeply nested value cannot exhaust the stack.
+ */
+function removeNul(root: Record<string, unknown>, key: string, found: string[]): { pointer: string; detail: string } | null {
+  const stack: [Record<string, unknown> | unknown[], string, string, number][] = [[root, key, `/${pointerToken(key)}`, 0]];
+  while (stack.length > 0) {
+    const [parent, k, pointer, depth] = stack.pop()!;
+    const v = (parent as Record<string, unknown>)[k];
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) {
+        Object.defineProperty(parent, k, { value: v.replaceAll('\u0000', ''), writable: true, enumerable: true, configurable: true });
+        found.push(pointer);
+      }
+    } else if (v !== null && typeof v === 'object' && depth < MAX_DEPTH) {
+      for (const child of Object.keys(v)) {
+        if (child.includes('\u0000')) return { pointer: `${pointer}/${pointerToken(child)}`, detail: 'the field name contains a NUL character (U+0000)' };
+        stack.push([v as Record<string, unknown>, child, `${pointer}/${pointerToken(child)}`, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * The form parser of page POSTs (application/x-www-form-urlencoded only). A string nothing can
+ * store (a NUL character, a lone surrogate) is a 400, except NUL in the values of the fields
+ * `nulFieldsReported` names: removed, and noted for the handler (`nulRemovedFrom`).
+ */
+export function formBody(limitBytes: number, nulFieldsReported: readonly string[] = []): RequestHandler {
   const parse = express.urlencoded({ extended: true, limit: limitBytes, parameterLimit: 2000 });
+  const refuse = (bad: { pointer: string; detail: string }): AppError => new AppError('bad-request', `A form field ${bad.detail}`, { errors: [bad] });
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
     if (!req.is('application/x-www-form-urlencoded')) return next(new AppError('unsupported-media-type', 'Forms must be posted as application/x-www-form-urlencoded'));
     parse(req, res, (err?: unknown) => {
       if (err !== undefined) return next(err);
-      const bad = firstUncleanString(req.body);
-      if (bad) return next(new AppError('bad-request', `A form field ${bad.detail}`, { errors: [bad] }));
+      if (nulFieldsReported.length === 0) {
+        const bad = firstUncleanString(req.body);
+        if (bad) return next(refuse(bad));
+        return next();
+      }
+      // Lone surrogates anywhere, and NUL outside the reported fields, are refused as always.
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const surrogate = firstUncleanString(body, '', false);
+      if (surrogate) return next(refuse(surrogate));
+      const found: string[] = [];
+      for (const key of Object.keys(body)) {
+        const bad = nulFieldsReported.includes(key) ? removeNul(body, key, found) : firstUncleanString({ [key]: body[key] });
+        if (bad) return next(refuse(bad));
+      }
+      if (found.length > 0) nulRemoved.set(req, found);
       next();
     });
   };
@@ -255,7 +319,7 @@ export function problemHeading(status: number): string {
  */
 export function page(ctx: WebContext, options: PageOptions, handler: PageHandler): RequestHandler[] {
   const headers = pageHeaders();
-  const body = formBody(ctx.bodyLimitBytes);
+  const body = formBody(ctx.bodyLimitBytes, options.nulFieldsReported);
   const main = async (req: Request, res: Response): Promise<void> => {
     if (req.method === 'POST' && !isSameOrigin(req, ctx.allowedOrigins)) {
       await recordPageRefusal(ctx, req, { status: 403, reason: 'cross_origin' });

@@ -98,7 +98,7 @@ export interface ParsedForm {
   readonly answers: Record<string, AnswerValue>;
   /** What was typed, to re-render the form exactly (also for questions hidden by branching). */
   readonly values: Record<string, FormValue>;
-  /** Errors found while reading (a number that is not a number). */
+  /** Errors found while reading (a number not taken as typed, a field posted twice, a NUL removed). */
   readonly errors: FieldError[];
 }
 
@@ -108,12 +108,97 @@ function optionOf(q: Question, raw: string): AnswerValue {
   return option ? option.value : raw;
 }
 
+/** A posted value quoted for an error message (shortened: the field shows the value itself). */
+function quoted(value: string): string {
+  const points = [...value];
+  return `“${points.length > 40 ? `${points.slice(0, 40).join('')}…` : value}”`;
+}
+
+/**
+ * The message for a single-valued field posted more than once (a tampered or duplicated form):
+ * the values it got, so that none is lost from sight. Also used for the title.
+ */
+export function repeatedValueDetail(list: readonly string[], what = 'value'): string {
+  const shown = list.slice(0, 3).map(quoted).join(', ');
+  return `give one ${what}: the form sent ${list.length} values (${shown}${list.length > 3 ? `, and ${list.length - 3} more` : ''})`;
+}
+
+/** The message for a single-valued field posted as a nested (bracketed) field. */
+export function structuredValueDetail(what = 'value'): string {
+  return `give one ${what}: the form sent a structured value instead of text`;
+}
+
+/** The message for a field whose NUL characters the form parser removed (see page.ts, formBody). */
+export const NUL_DETAIL = 'contained a NUL character (U+0000), which cannot be stored. It has been removed from the value shown here: check it and save again';
+
+/** `12.50e0` and `1.25e+1` alike: sign, significant digits and exponent, or '0'. */
+function canonicalDecimal(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(text);
+  if (!m) return text;
+  const frac = m[3] ?? '';
+  let digits = `${m[2]!}${frac}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exponent = Number(m[4] ?? '0') - frac.length;
+  const trailing = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  return `${m[1]!}${digits}e${exponent}`;
+}
+
+/** The schema's range message (Ajv's wording, as the validator words it), or null when in range. */
+function rangeDetail(q: Question, above: boolean): string {
+  return above ? `must be <= ${String(q.maximum)}` : `must be >= ${String(q.minimum)}`;
+}
+
+/**
+ * A typed number as the number it stands for, or the reason it cannot be taken: not a number; a
+ * fraction for a whole-number question; outside the question's range (the schema's message, also
+ * for values too large for a double); or more digits than a double keeps (a value that would be
+ * stored as something other than what was typed).
+ */
+export function readNumber(q: Question, text: string): { readonly value: number } | { readonly detail: string } {
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return { detail: 'must be a number' };
+  const [, sign, whole, frac = ''] = m;
+  if (q.integer) {
+    if (/[1-9]/.test(frac)) return { detail: 'must be a whole number (no decimal places)' };
+    const big = BigInt(`${sign!}${whole!}`);
+    if (q.maximum !== undefined && big > BigInt(Math.floor(q.maximum))) return { detail: rangeDetail(q, true) };
+    if (q.minimum !== undefined && big < BigInt(Math.ceil(q.minimum))) return { detail: rangeDetail(q, false) };
+    const n = Number(big);
+    if (!Number.isSafeInteger(n)) return { detail: 'is too large to be stored exactly' };
+    return { value: n === 0 ? 0 : n };
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n)) {
+    if (sign === '' && q.maximum !== undefined) return { detail: rangeDetail(q, true) };
+    if (sign === '-' && q.minimum !== undefined) return { detail: rangeDetail(q, false) };
+    return { detail: 'is too large to be stored' };
+  }
+  if (q.maximum !== undefined && n > q.maximum) return { detail: rangeDetail(q, true) };
+  if (q.minimum !== undefined && n < q.minimum) return { detail: rangeDetail(q, false) };
+  if (canonicalDecimal(text) !== canonicalDecimal(String(n))) {
+    return { detail: 'has more digits than can be stored exactly: round it (at most 15 significant digits)' };
+  }
+  return { value: n === 0 ? 0 : n };
+}
+
+/** Options of {@link parseAnswerForm}. */
+export interface ParseOptions {
+  /** Questions whose posted value had NUL characters removed by the form parser: each gets an error. */
+  readonly nulRemoved?: ReadonlySet<string>;
+}
+
 /**
  * Reads `answers[...]` of a posted form. Guarantees: only questionnaire ids are read; empty inputs
  * are "not answered"; textarea line ends are normalised to LF (browsers post CRLF); answers to
  * questions hidden by branching are dropped (they would be refused), but kept in `values`.
+ * Nothing posted is dropped silently: a single-valued question posted twice or as a nested field,
+ * a checkbox list holding something other than values, a number that is not exactly what was
+ * typed, and a value that had NUL characters removed are errors at the question (with what was
+ * typed kept in `values` for the form shown again).
  */
-export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown): ParsedForm {
+export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown, options: ParseOptions = {}): ParsedForm {
   const source = posted !== null && typeof posted === 'object' && !Array.isArray(posted) ? (posted as Record<string, unknown>) : {};
   const values: Record<string, FormValue> = {};
   const typed: Record<string, AnswerValue> = {};
@@ -121,25 +206,45 @@ export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown): 
   for (const q of questionnaire.questions) {
     if (!Object.hasOwn(source, q.id)) continue;
     const raw = source[q.id];
+    const pointer = `/answers/${q.id}`;
+    if (options.nulRemoved?.has(q.id)) errors.push({ pointer, detail: NUL_DETAIL });
     if (q.type === 'multiple_choice') {
-      const list = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string' && v !== '');
+      const all = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+      const strings = all.filter((v): v is string => typeof v === 'string');
+      const list = strings.filter((v) => v !== '');
+      if (strings.length !== all.length) {
+        errors.push({ pointer, detail: 'could not be read: the form sent something other than the selected options' });
+        if (list.length > 0) values[q.id] = list;
+        continue;
+      }
       if (list.length === 0) continue;
       values[q.id] = list;
       typed[q.id] = list.map((v) => optionOf(q, v) as string);
       continue;
     }
-    if (typeof raw !== 'string') continue;
+    if (Array.isArray(raw)) {
+      // One question, several values (a form with the field twice): which one was meant is not
+      // ours to guess, so nothing is taken; every value is kept to be shown again.
+      const list = (raw as unknown[]).filter((v): v is string => typeof v === 'string').map((v) => v.replace(/\r\n?/g, '\n'));
+      values[q.id] = list;
+      errors.push({ pointer, detail: list.length === raw.length ? repeatedValueDetail(list) : structuredValueDetail() });
+      continue;
+    }
+    if (typeof raw !== 'string') {
+      errors.push({ pointer, detail: structuredValueDetail() });
+      continue;
+    }
     const text = raw.replace(/\r\n?/g, '\n');
     values[q.id] = text;
     if (text.trim() === '') continue;
     switch (q.type) {
       case 'number': {
-        const t = text.trim();
-        if (!/^-?\d+(\.\d+)?$/.test(t)) {
-          errors.push({ pointer: `/answers/${q.id}`, detail: 'must be a number' });
+        const read = readNumber(q, text.trim());
+        if ('detail' in read) {
+          errors.push({ pointer, detail: read.detail });
           continue;
         }
-        typed[q.id] = Number(t);
+        typed[q.id] = read.value;
         break;
       }
       case 'date':
@@ -156,6 +261,7 @@ export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown): 
   const visible = visibleQuestions(questionnaire, typed);
   const answers: Record<string, AnswerValue> = {};
   for (const [id, v] of Object.entries(typed)) if (visible.has(id)) answers[id] = v;
+  // Errors at hidden questions are dropped with their answers; a form with errors is not saved.
   return { answers, values, errors: errors.filter((e) => visible.has(questionIdOfPointer(e.pointer) ?? '')) };
 }
 
@@ -205,7 +311,11 @@ export function buildFormView(questionnaire: Questionnaire, values: Readonly<Rec
         shown += 1;
         if (isAnswered(value)) answered += 1;
       }
-      const selected = new Set(Array.isArray(value) ? value : value !== undefined ? [value as string] : []);
+      // A single-valued question posted several times (refused, see parseAnswerForm) shows its
+      // first value; the error message lists them all.
+      const list: readonly string[] = Array.isArray(value) ? value : value !== undefined ? [value as string] : [];
+      const displayed = q.type === 'multiple_choice' ? list : list.slice(0, 1);
+      const selected = new Set(displayed);
       const error = errorOf.get(id) ?? null;
       if (error !== null) errorList.push({ href: `#${domIdOf(id)}`, text: `${q.text} — ${error}` });
       return {
@@ -220,7 +330,7 @@ export function buildFormView(questionnaire: Questionnaire, values: Readonly<Rec
         required: q.required,
         addressable: (q.options ?? []).map((o) => String(o.value)).join(',') === addressableScale,
         options: (q.options ?? []).map((o, i) => ({ value: String(o.value), label: o.label, checked: selected.has(String(o.value)), domId: i === 0 ? domIdOf(id) : `${domIdOf(id)}--${i}` })),
-        value: typeof value === 'string' ? value : '',
+        value: q.type === 'multiple_choice' ? '' : (displayed[0] ?? ''),
         visible: isVisible,
         error,
         showIf: q.showIf ? JSON.stringify(showIfForForm(q.showIf)) : '',
