@@ -62,6 +62,18 @@ export interface SubmissionResult {
 const ASSESSMENT_LOCK_NAMESPACE = 73_116_404;
 
 /**
+ * Who acts, as the service records it: an `Actor` whose `role` is what the audit trail records,
+ * the roles that permitted the action (`actorOf(principal, action)`), null for an API client
+ * (which holds scopes, not roles).
+ */
+export type ServiceActor = Omit<Actor, 'role'> & { readonly role: string | null };
+
+/** Detail of the 409 for a report asked of a draft revision (src/http/openapi/assessments.ts documents it). */
+export function draftRevisionDetail(revision: number): string {
+  return `revision ${revision} is a draft; submit it first`;
+}
+
+/**
  * The cause of a 404 for a resource that exists in an organisation outside the caller's reach:
  * the answer is still 404 (no existence oracle), but the route records the denial in the trail.
  */
@@ -127,7 +139,7 @@ export class AssessmentService {
    * key and body return the original result (`replayed`), the same key with another body is 409.
    */
   async create(
-    actor: Actor,
+    actor: ServiceActor,
     organizationName: string,
     input: { title: string; questionnaireVersion: string; answers: unknown; rulesets?: readonly RulesetRef[]; draft?: boolean },
     options: { idempotencyKey?: string; request?: RequestMeta } = {},
@@ -194,7 +206,7 @@ export class AssessmentService {
 
   /** Adds revision n+1 (gap-free under concurrency: the assessment is locked) and its report. */
   async revise(
-    actor: Actor,
+    actor: ServiceActor,
     organizationName: string,
     assessmentId: string,
     input: { answers: unknown; questionnaireVersion?: string; rulesets?: readonly RulesetRef[]; draft?: boolean },
@@ -251,7 +263,7 @@ export class AssessmentService {
    * revision under the same versions returns the existing report, byte for byte.
    */
   async reportForRevision(
-    actor: Actor,
+    actor: ServiceActor,
     organizationName: string,
     assessmentId: string,
     revisionNumber: number,
@@ -261,6 +273,9 @@ export class AssessmentService {
     const assessment = await this.findAssessment(assessmentId, [actor.organizationId]);
     const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).executeTakeFirst();
     if (!rev) throw new AppError('not-found', `Assessment ${assessmentId} has no revision ${revisionNumber}`);
+    // A draft is stored unevaluated (its required answers may still be missing): a signed report
+    // of it would present unfinished answers as an assessment. Refused before anything is built.
+    if (rev.status === 'draft') throw new AppError('conflict', draftRevisionDetail(revisionNumber));
     const evalInput = { questionnaireVersion: rev.questionnaire_version, answers: JSON.parse(rev.answers_canonical) as unknown, ...(rulesets ? { rulesets } : {}) };
     // Which ruleset versions apply, and so whether this report exists, is known without evaluating.
     const key = rulesetsKey(this.evaluator.resolveRulesets(evalInput));
@@ -485,12 +500,12 @@ function submissionStatement(db: Kysely<DB>, rows: SubmissionRows): Compilable &
 }
 
 /** Who acted, as the audit trail records it. */
-function auditActor(actor: Actor): AuditActor {
+function auditActor(actor: ServiceActor): AuditActor {
   return { type: actor.type, id: actor.id, role: actor.role, organizationId: actor.organizationId };
 }
 
 /** A revision's row and what the API shows of it. */
-function revisionRow(assessmentId: string, n: number, actor: Actor, questionnaireVersion: string, answersCanonical: string, status: 'draft' | 'submitted', now: Date): { row: Insertable<AssessmentRevisionsTable>; view: RevisionView } {
+function revisionRow(assessmentId: string, n: number, actor: ServiceActor, questionnaireVersion: string, answersCanonical: string, status: 'draft' | 'submitted', now: Date): { row: Insertable<AssessmentRevisionsTable>; view: RevisionView } {
   const answersSha256 = sha256Hex(answersCanonical);
   return {
     row: {

@@ -58,6 +58,8 @@ export const AUDIT_ACTIONS = {
   'evaluation.dry_run': obj(evaluation),
   'assessment.created': obj({ title: str, revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
   'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { draft: { type: 'boolean' }, ...evaluationOptional }),
+  // The stored answers of one revision read through the API (GET /v1/assessments/{id}/revisions/{n}).
+  'assessment.revision_read': obj({ revision: int }, { questionnaireVersion: str }),
   'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),
   'report.downloaded': obj({ format: { enum: ['json', 'pdf', 'signature', 'diff', 'audit'] } }, { sha256: str }),
   // A report's findings shown on a page (the result page, or a comparison of two reports, one

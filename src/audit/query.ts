@@ -104,8 +104,22 @@ export const ASSESSMENT_AUDIT_LIMIT = 5000;
  * through `viewOfRow`. The caller has already checked that the assessment is within its scope.
  */
 export async function auditTrailOfAssessment(db: Kysely<DB>, assessment: { readonly id: string; readonly organizationId: string }, limit = ASSESSMENT_AUDIT_LIMIT): Promise<AuditEventView[]> {
+  return (await pageOfAssessmentTrail(db, assessment, { limit })).items;
+}
+
+/**
+ * One page of the audit trail of an assessment (as `auditTrailOfAssessment`), oldest first, keyset
+ * paginated like `listAuditEvents`: `afterSeq` is the last sequence number seen (from
+ * `decodeAuditCursor`), `nextCursor` is null on the last page. Pages never overlap or skip an
+ * event, also when events are added between two requests (they come later in the chain).
+ */
+export async function pageOfAssessmentTrail(
+  db: Kysely<DB>,
+  assessment: { readonly id: string; readonly organizationId: string },
+  f: { readonly limit: number; readonly afterSeq?: number },
+): Promise<{ items: AuditEventView[]; nextCursor: string | null }> {
   const reportIds = (await db.selectFrom('reports').select('id').where('assessment_id', '=', assessment.id).execute()).map((r) => r.id);
-  const rows = await db
+  let q = db
     .selectFrom('audit_events')
     .selectAll()
     .where('organization_id', '=', assessment.organizationId)
@@ -114,9 +128,10 @@ export async function auditTrailOfAssessment(db: Kysely<DB>, assessment: { reado
         eb.and([eb('target_type', '=', 'assessment'), eb('target_id', '=', assessment.id)]),
         ...(reportIds.length > 0 ? [eb.and([eb('target_type', '=', 'report'), eb('target_id', 'in', reportIds)])] : []),
       ]),
-    )
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
-  return rows.map(viewOfRow);
+    );
+  if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
+  const rows = await q.orderBy('seq').limit(f.limit + 1).execute();
+  const page = rows.slice(0, f.limit);
+  const last = page.at(-1);
+  return { items: page.map(viewOfRow), nextCursor: rows.length > f.limit && last ? encodeAuditCursor(last.seq) : null };
 }

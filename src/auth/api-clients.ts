@@ -19,7 +19,7 @@ import { SCOPES, type Scope } from './permissions.js';
 import { normalizeScopes } from './principal.js';
 import { isUuid, newId, newSecret, safeEqual, secretSha256 } from './secrets.js';
 import { issueClientToken } from './tokens.js';
-import type { AuditInfo } from './users.js';
+import { canonicalUuid, type AuditInfo } from './users.js';
 
 /** Prefix of every client secret. */
 export const CLIENT_SECRET_PREFIX = 'harc_';
@@ -74,7 +74,8 @@ export async function listApiClients(db: Kysely<DB>, filter: { organizationId?: 
  * Creates a client in the caller's transaction, recording `api_client.created`. Returns the
  * secret, which is stored nowhere in clear and can never be read again.
  */
-export async function createApiClient(trx: Transaction<DB>, input: { name: string; organizationId: string; scopes: readonly Scope[] }, audit: AuditInfo): Promise<{ client: ApiClient; clientSecret: string }> {
+export async function createApiClient(trx: Transaction<DB>, given: { name: string; organizationId: string; scopes: readonly Scope[] }, audit: AuditInfo): Promise<{ client: ApiClient; clientSecret: string }> {
+  const input = { ...given, organizationId: canonicalUuid(given.organizationId) };
   await assertOrganizationExists(trx, input.organizationId, '/organizationId');
   const clientSecret = newSecret(CLIENT_SECRET_PREFIX);
   const row = {
@@ -95,7 +96,7 @@ export async function createApiClient(trx: Transaction<DB>, input: { name: strin
 }
 
 async function lockClient(trx: Transaction<DB>, id: string): Promise<Row & { authz_version: number }> {
-  const row = isUuid(id) ? await trx.selectFrom('api_clients').selectAll().where('id', '=', id).forUpdate().executeTakeFirst() : undefined;
+  const row = isUuid(id) ? await trx.selectFrom('api_clients').selectAll().where('id', '=', canonicalUuid(id)).forUpdate().executeTakeFirst() : undefined;
   if (!row) throw new AppError('not-found', 'No such API client');
   return row;
 }
@@ -104,8 +105,9 @@ async function lockClient(trx: Transaction<DB>, id: string): Promise<Row & { aut
  * Replaces a client's secret (the old one stops working, and so does every token issued
  * with it), recording `api_client.secret_rotated`. 409 for a revoked client.
  */
-export async function rotateApiClientSecret(trx: Transaction<DB>, id: string, audit: AuditInfo): Promise<{ client: ApiClient; clientSecret: string }> {
-  const row = await lockClient(trx, id);
+export async function rotateApiClientSecret(trx: Transaction<DB>, givenId: string, audit: AuditInfo): Promise<{ client: ApiClient; clientSecret: string }> {
+  const row = await lockClient(trx, givenId);
+  const id = row.id;
   if (row.revoked_at !== null) throw new AppError('conflict', 'The API client is revoked');
   const clientSecret = newSecret(CLIENT_SECRET_PREFIX);
   await trx
@@ -121,8 +123,9 @@ export async function rotateApiClientSecret(trx: Transaction<DB>, id: string, au
  * Revokes a client for good (its tokens stop working at once), recording `api_client.revoked`.
  * Idempotent: revoking a revoked client changes and records nothing.
  */
-export async function revokeApiClient(trx: Transaction<DB>, id: string, audit: AuditInfo): Promise<ApiClient> {
-  const row = await lockClient(trx, id);
+export async function revokeApiClient(trx: Transaction<DB>, givenId: string, audit: AuditInfo): Promise<ApiClient> {
+  const row = await lockClient(trx, givenId);
+  const id = row.id;
   if (row.revoked_at !== null) return toClient(row);
   await trx.updateTable('api_clients').set((eb) => ({ revoked_at: audit.now, authz_version: eb('authz_version', '+', 1) })).where('id', '=', id).execute();
   await recordAuditEvent(trx, { action: 'api_client.revoked', outcome: 'success', actor: audit.actor, organizationId: row.organization_id, target: { type: 'api_client', id }, request: audit.request, decision: { clientId: id } }, audit.now);

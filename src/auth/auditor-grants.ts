@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { assertOrganizationExists } from './organizations.js';
 import { isUuid, newId } from './secrets.js';
-import type { AuditInfo } from './users.js';
+import { canonicalUuid, type AuditInfo } from './users.js';
 
 export interface AuditorGrant {
   readonly id: string;
@@ -38,7 +38,8 @@ export async function listAuditorGrants(db: Kysely<DB>, filter: { auditorId?: st
  * `auditor_grant.created`. Guarantees: the user exists and holds the `auditor` role (422
  * otherwise), the organisation exists (422), a grant is unique (409, also when two requests race).
  */
-export async function createAuditorGrant(trx: Transaction<DB>, input: { auditorId: string; organizationId: string }, audit: AuditInfo): Promise<AuditorGrant> {
+export async function createAuditorGrant(trx: Transaction<DB>, given: { auditorId: string; organizationId: string }, audit: AuditInfo): Promise<AuditorGrant> {
+  const input = { auditorId: canonicalUuid(given.auditorId), organizationId: canonicalUuid(given.organizationId) };
   const auditor = !isUuid(input.auditorId) ? undefined : await trx.selectFrom('users').select(['id', 'roles']).where('id', '=', input.auditorId).executeTakeFirst();
   if (!auditor) throw new AppError('validation-failed', 'No such user', { errors: [{ pointer: '/auditorId', detail: 'no such user' }] });
   if (!auditor.roles.includes('auditor')) throw new AppError('validation-failed', 'The user does not hold the auditor role', { errors: [{ pointer: '/auditorId', detail: 'the user does not hold the auditor role' }] });
@@ -59,8 +60,9 @@ export async function createAuditorGrant(trx: Transaction<DB>, input: { auditorI
 }
 
 /** Revokes a grant (404 if unknown), recording `auditor_grant.revoked`. Takes effect on the auditor's next request. */
-export async function revokeAuditorGrant(trx: Transaction<DB>, id: string, audit: AuditInfo): Promise<void> {
-  if (!isUuid(id)) throw new AppError('not-found', 'No such grant');
+export async function revokeAuditorGrant(trx: Transaction<DB>, givenId: string, audit: AuditInfo): Promise<void> {
+  if (!isUuid(givenId)) throw new AppError('not-found', 'No such grant');
+  const id = canonicalUuid(givenId);
   const row = await trx.deleteFrom('auditor_grants').where('id', '=', id).returningAll().executeTakeFirst();
   if (!row) throw new AppError('not-found', 'No such grant');
   await recordAuditEvent(trx, { action: 'auditor_grant.revoked', outcome: 'success', actor: audit.actor, organizationId: row.organization_id, target: { type: 'auditor_grant', id }, request: audit.request, decision: { auditorId: row.auditor_id, organizationId: row.organization_id } }, audit.now);

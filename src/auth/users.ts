@@ -36,6 +36,16 @@ export interface AuditInfo {
 
 type UserRow = Selectable<UsersTable>;
 
+/**
+ * The canonical (lower-case) spelling of a UUID a caller typed. The uuid columns accept any case
+ * and answer lower case, but the text columns of the audit trail (organisation, target, decision)
+ * compare as typed: every id a caller gives is lower-cased before it is stored, compared or
+ * recorded, so `652B…` and `652b…` are one organisation everywhere (and a no-op change is one).
+ */
+export function canonicalUuid(id: string): string {
+  return id.toLowerCase();
+}
+
 function toUser(row: UserRow): User {
   return {
     id: row.id,
@@ -88,7 +98,8 @@ export const EMAIL_MAX_LENGTH = 254;
  * Creates a user inside the caller's transaction and records `user.created`. Guarantees: the
  * e-mail is stored normalised and unique (409 `conflict`), the organisation exists (422).
  */
-export async function createUser(trx: Transaction<DB>, input: NewUser, audit: AuditInfo): Promise<User> {
+export async function createUser(trx: Transaction<DB>, given: NewUser, audit: AuditInfo): Promise<User> {
+  const input = { ...given, organizationId: canonicalUuid(given.organizationId) };
   const email = normalizeEmail(input.email);
   // Counted as stored: lower-casing can lengthen an address (`İ` becomes two code points), past
   // what the request's schema checked and the column holds (a 500 before session 13).
@@ -160,8 +171,10 @@ async function activeAdminsOtherThan(trx: Transaction<DB>, userId: string): Prom
  * serialised by an advisory lock); roles, organisation or disabled bump
  * `authz_version`; disabling or a password reset revokes every session of the user.
  */
-export async function updateUser(trx: Transaction<DB>, id: string, changes: UserChanges, audit: AuditInfo): Promise<User> {
-  if (!isUuid(id)) throw new AppError('not-found', 'No such user');
+export async function updateUser(trx: Transaction<DB>, givenId: string, given: UserChanges, audit: AuditInfo): Promise<User> {
+  if (!isUuid(givenId)) throw new AppError('not-found', 'No such user');
+  const id = canonicalUuid(givenId);
+  const changes: UserChanges = given.organizationId === undefined ? given : { ...given, organizationId: canonicalUuid(given.organizationId) };
   // A change of roles or a disabling may remove an administrator: such changes run one at a time,
   // so the count below sees every one committed before (READ COMMITTED takes a new snapshot per
   // statement). Locking only the target row would let two administrators demote each other at

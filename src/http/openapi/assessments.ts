@@ -1,6 +1,7 @@
 import { AUDIT_OUTCOMES } from '../../audit/query.js';
 import { CreateAssessmentBody, EvaluateBody, ReportRequestBody, ReviseAssessmentBody, VerifyBody } from '../schemas/assessments.js';
 import { PROBLEM_TYPES } from '../../errors.js';
+import { exampleAnswers, exampleQuestionnaireVersion } from './examples.js';
 
 /** OpenAPI fragment of the assessment API: the request schemas are the ones the routes validate with. */
 const problem = (...codes: (keyof typeof PROBLEM_TYPES)[]): Record<string, unknown> =>
@@ -15,7 +16,9 @@ const auth = [{ cookieSession: [] }, { bearerToken: [] }];
 const idParam = (name: string, description: string): Record<string, unknown> => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description });
 const json = (schema: unknown, example?: unknown): Record<string, unknown> => ({ content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } } });
 
-const exampleAnswers = { 'uc.purpose': 'Drafts clinical notes from recorded visits for clinician review' };
+// Complete answers (docs/examples/well-controlled.json): every published request example is one
+// the server accepts (test/api/openapi-examples.test.ts).
+const answers = { ...exampleAnswers };
 
 export const assessmentPaths: Record<string, unknown> = {
   '/v1/questionnaires': {
@@ -49,7 +52,7 @@ export const assessmentPaths: Record<string, unknown> = {
       summary: 'Evaluate answers without storing anything (dry run)',
       description: 'Returns the evaluation result as RFC 8785 canonical JSON. Stricter rate limit. Scope `evaluate`.',
       security: auth,
-      requestBody: { required: true, ...json(EvaluateBody, { questionnaireVersion: '1', answers: exampleAnswers }) },
+      requestBody: { required: true, ...json(EvaluateBody, { questionnaireVersion: exampleQuestionnaireVersion, answers }) },
       responses: { '200': { description: 'The evaluation result', ...json({ $ref: '#/components/schemas/EvaluationResult' }) }, ...problem('validation-failed', 'malformed-json', 'unauthenticated', 'forbidden', 'rate-limited') },
     },
   },
@@ -60,7 +63,7 @@ export const assessmentPaths: Record<string, unknown> = {
       description: 'Honours `Idempotency-Key`: the same key and body return the original result (200, `Idempotent-Replayed: true`); the same key with another body is 409.',
       security: auth,
       parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' } }],
-      requestBody: { required: true, ...json(CreateAssessmentBody, { title: 'Ambient scribe in primary care', questionnaireVersion: '1', answers: exampleAnswers }) },
+      requestBody: { required: true, ...json(CreateAssessmentBody, { title: 'Discharge summary drafting', questionnaireVersion: exampleQuestionnaireVersion, answers }) },
       responses: {
         '201': { description: 'Created; `Location` names the assessment', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
         '200': { description: 'Idempotent replay of an earlier identical request', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
@@ -92,7 +95,7 @@ export const assessmentPaths: Record<string, unknown> = {
       summary: 'Save a new revision (n+1, gap-free) and its signed report',
       security: auth,
       parameters: [idParam('id', 'assessment id')],
-      requestBody: { required: true, ...json(ReviseAssessmentBody, { answers: exampleAnswers }) },
+      requestBody: { required: true, ...json(ReviseAssessmentBody, { answers }) },
       responses: { '201': { description: 'The new revision and its report', ...json({ $ref: '#/components/schemas/SubmissionResult' }) }, ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden') },
     },
   },
@@ -100,6 +103,7 @@ export const assessmentPaths: Record<string, unknown> = {
     get: {
       tags: ['Assessments'],
       summary: 'The answers of one revision, as submitted',
+      description: 'Each read is recorded in the assessment\'s audit trail (`assessment.revision_read`, target the assessment, decision the revision number).',
       security: auth,
       parameters: [idParam('id', 'assessment id'), { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
       responses: { '200': { description: 'questionnaireVersion and answers' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
@@ -109,11 +113,17 @@ export const assessmentPaths: Record<string, unknown> = {
     post: {
       tags: ['Assessments'],
       summary: 'Evaluate a stored revision under other ruleset versions',
-      description: 'The same revision under the same ruleset versions returns the existing report (200, same bytes); otherwise 201.',
+      description:
+        'The same revision under the same ruleset versions returns the existing report (200, same bytes); otherwise 201. A draft revision has no report: 409 (type …/problems/conflict, detail "revision n is a draft; submit it first"), nothing stored; submit its answers as a new revision first.',
       security: auth,
       parameters: [idParam('id', 'assessment id'), { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
       requestBody: { required: false, ...json(ReportRequestBody, { rulesets: [{ id: 'hipaa-security', version: '1.0.0' }] }) },
-      responses: { '201': { description: 'A new report' }, '200': { description: 'The existing report' }, ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden') },
+      responses: {
+        '201': { description: 'A new report' },
+        '200': { description: 'The existing report' },
+        ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden'),
+        '409': { description: 'The revision is a draft: submit it first (type …/problems/conflict); nothing is stored', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
     },
   },
   '/v1/reports/{id}': {
@@ -197,7 +207,21 @@ export const auditPaths: Record<string, unknown> = {
     get: { tags: ['Audit'], summary: 'Audit events of the organisations you may read, oldest first', security: auth, parameters: listParams, responses: { '200': { description: 'A page of events with their hashes; `nextCursor`' }, ...problem('bad-request', 'unauthenticated', 'forbidden') } },
   },
   '/v1/assessments/{id}/audit': {
-    get: { tags: ['Audit'], summary: 'The audit trail of one assessment and its reports', security: auth, parameters: [idParam('id', 'assessment id')], responses: { '200': { description: 'Events' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
+    get: {
+      tags: ['Audit'],
+      summary: 'The audit trail of one assessment and its reports, oldest first (keyset pagination)',
+      description: 'Pages of at most `limit` events; while `nextCursor` is not null, pass it as `cursor` for the next page (pages never overlap or skip an event).',
+      security: auth,
+      parameters: [
+        idParam('id', 'assessment id'),
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 } },
+        { name: 'cursor', in: 'query', schema: { type: 'string' }, description: '`nextCursor` of the previous page' },
+      ],
+      responses: {
+        '200': { description: '`assessmentId`, `items` (events with their hashes) and `nextCursor` (null on the last page)', ...json({ type: 'object', required: ['assessmentId', 'items', 'nextCursor'], properties: { assessmentId: { type: 'string', format: 'uuid' }, items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } } }) },
+        ...problem('bad-request', 'not-found', 'unauthenticated', 'forbidden'),
+      },
+    },
   },
   '/v1/audit/export': {
     get: {

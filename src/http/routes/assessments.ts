@@ -1,17 +1,17 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Action, Principal } from '../../auth/permissions.js';
-import { reachableOrganizations } from '../../auth/permissions.js';
+import { reachableOrganizations, rolesPermitting, ROLE_REACH } from '../../auth/permissions.js';
 import { AppError, validationError } from '../../errors.js';
-import { recordAuditEventAlone } from '../../audit/record.js';
-import { OTHER_ORGANIZATION, OTHER_ORGANIZATION_REASON, type AssessmentService, type StoredReport } from '../../assessments/service.js';
+import { recordAuditEventAlone, type AuditActor } from '../../audit/record.js';
+import { OTHER_ORGANIZATION, OTHER_ORGANIZATION_REASON, type AssessmentService, type ServiceActor, type StoredReport } from '../../assessments/service.js';
 import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { reportJwks } from '../../assessments/keys.js';
 import { withLatestKeys } from '../../signing/rotatable.js';
-import type { Actor, Evaluator } from '../../assessments/types.js';
+import type { Evaluator } from '../../assessments/types.js';
 import { RISK_LEVELS } from '../../assessments/types.js';
 import type { DB } from '../../db/schema.js';
 import { diffReports } from '../../reports/diff.js';
@@ -53,12 +53,25 @@ export interface AssessmentRouteDeps {
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function actorOf(p: Principal, role: string): Actor {
-  return { type: p.type, id: p.id, name: p.displayName, role, organizationId: p.organizationId };
+/**
+ * The audit actor of a principal performing `action`: `actorOf(principal, action)`, the roles that
+ * permit the action (null for an API client). For an action on a resource of `organizationId`,
+ * only the roles among them that reach that organisation (`ROLE_REACH`): a compliance officer who
+ * is also an auditor reads a granted organisation's report as auditor, their own as officer.
+ */
+export function auditActorOf(p: Principal, action: Action, organizationId?: string): AuditActor {
+  const actor = actorOfPrincipal(p, action);
+  if (organizationId === undefined || p.type !== 'user') return actor;
+  const reaching = rolesPermitting(p, action).filter((role) => {
+    const reach = ROLE_REACH[role];
+    return reach === 'all' || (reach === 'own' ? organizationId === p.organizationId : p.grantedOrganizationIds.includes(organizationId));
+  });
+  return reaching.length > 0 ? { ...actor, role: reaching.join(' ') } : actor;
 }
 
-function primaryRole(p: Principal): string {
-  return p.type === 'client' ? 'client' : (p.roles[0] ?? 'none');
+/** The actor the assessment service records and names in reports, for `action`. */
+function serviceActorOf(p: Principal, action: Action): ServiceActor {
+  return { type: p.type, id: p.id, name: p.displayName, role: actorOfPrincipal(p, action).role, organizationId: p.organizationId };
 }
 
 function intParam(value: string | undefined, name: string): number {
@@ -97,7 +110,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     await recordAuditEventAlone(db, {
       action: 'evaluation.dry_run',
       outcome: 'success',
-      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      actor: auditActorOf(p, 'evaluate'),
       organizationId: p.organizationId,
       target: null,
       request: auditRequestContext(req),
@@ -119,7 +132,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       throw new AppError('bad-request', 'Idempotency-Key must be 1–200 characters of A–Z a–z 0–9 . _ : -', { errors: [{ pointer: '', detail: 'invalid Idempotency-Key header' }] });
     }
     const body = validateBody<CreateAssessmentInput>(CreateAssessmentBody, req.body);
-    const result = await service.create(actorOf(p, primaryRole(p)), p.organizationName, body, {
+    const result = await service.create(serviceActorOf(p, 'assessments.create'), p.organizationName, body, {
       ...(key !== undefined ? { idempotencyKey: key } : {}),
       request: auditRequestContext(req),
     });
@@ -161,14 +174,27 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
   router.get('/v1/assessments/:id/revisions/:n', authorize('assessments.read'), async (req, res) => {
     const p = principalOf(req);
     const n = intParam(req.params.n as string, 'revision');
-    const answers = await service.answersOf(req.params.id as string, n, reachableOrganizations(p, 'assessments.read'));
-    res.json({ assessmentId: req.params.id, revision: n, ...answers });
+    const assessment = await service.findAssessment(req.params.id as string, reachableOrganizations(p, 'assessments.read'));
+    const answers = await service.answersOf(assessment.id, n, [assessment.organizationId]);
+    // The raw answers are the assessment's most sensitive content: reading them is recorded, as
+    // a report download is, in the assessment's organisation, before a byte leaves.
+    await recordAuditEventAlone(db, {
+      action: 'assessment.revision_read',
+      outcome: 'success',
+      actor: auditActorOf(p, 'assessments.read', assessment.organizationId),
+      organizationId: assessment.organizationId,
+      target: { type: 'assessment', id: assessment.id },
+      request: auditRequestContext(req),
+      inputSha256: sha256Hex(canonicalJson(answers.answers)),
+      decision: { revision: n, questionnaireVersion: answers.questionnaireVersion },
+    });
+    res.json({ assessmentId: assessment.id, revision: n, ...answers });
   });
 
   router.post('/v1/assessments/:id/revisions', authorize('assessments.revise'), async (req, res) => {
     const p = principalOf(req);
     const body = validateBody<ReviseAssessmentInput>(ReviseAssessmentBody, req.body);
-    const result = await service.revise(actorOf(p, primaryRole(p)), p.organizationName, req.params.id as string, body, { request: auditRequestContext(req) });
+    const result = await service.revise(serviceActorOf(p, 'assessments.revise'), p.organizationName, req.params.id as string, body, { request: auditRequestContext(req) });
     res.setHeader('Location', `/v1/assessments/${result.assessment.id}/revisions/${result.revision.revision}`);
     res.status(201).json(result);
   });
@@ -177,7 +203,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     const p = principalOf(req);
     const n = intParam(req.params.n as string, 'revision');
     const body = req.body === undefined ? {} : validateBody<ReportRequestInput>(ReportRequestBody, req.body);
-    const { report, created } = await service.reportForRevision(actorOf(p, primaryRole(p)), p.organizationName, req.params.id as string, n, body.rulesets, { request: auditRequestContext(req) });
+    const { report, created } = await service.reportForRevision(serviceActorOf(p, 'assessments.revise'), p.organizationName, req.params.id as string, n, body.rulesets, { request: auditRequestContext(req) });
     res.setHeader('Location', `/v1/reports/${report.id}`);
     res.status(created ? 201 : 200).json({ report, created });
   });
@@ -188,7 +214,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     await recordAuditEventAlone(db, {
       action: 'report.downloaded',
       outcome: 'success',
-      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      actor: auditActorOf(p, 'reports.read', found.organizationId),
       organizationId: found.organizationId,
       target: { type: 'report', id: found.row.id },
       request: auditRequestContext(req),
@@ -247,7 +273,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     await recordAuditEventAlone(db, {
       action: 'report.verified',
       outcome: 'success',
-      actor: { type: p.type, id: p.id, role: primaryRole(p), organizationId: p.organizationId },
+      actor: auditActorOf(p, 'verify'),
       organizationId: p.organizationId,
       target: result.valid && reportId !== null ? { type: 'report', id: reportId } : null,
       request: auditRequestContext(req),

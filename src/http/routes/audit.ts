@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { createCheckpoint } from '../../audit/checkpoint.js';
 import { exportAuditTrail } from '../../audit/export.js';
-import { actorIdOf, AUDIT_OUTCOMES, auditTrailOfAssessment, decodeAuditCursor, listAuditEvents, type AuditOutcome } from '../../audit/query.js';
+import { actorIdOf, AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, pageOfAssessmentTrail, type AuditOutcome } from '../../audit/query.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
 import { verifyAuditChain } from '../../audit/verify.js';
 import { reportJwks } from '../../assessments/keys.js';
@@ -15,7 +15,7 @@ import type { AssessmentService } from '../../assessments/service.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { auditRequestContext } from '../audit-context.js';
-import { recordCrossOrganizationDenials } from './assessments.js';
+import { auditActorOf, recordCrossOrganizationDenials } from './assessments.js';
 
 export interface AuditRouteDeps {
   readonly db: Kysely<DB>;
@@ -33,9 +33,8 @@ function one(req: Request, name: string, pattern?: RegExp): string | undefined {
   return v;
 }
 
-function actorOf(p: Principal): { type: 'user' | 'client'; id: string; role: string; organizationId: string } {
-  return { type: p.type, id: p.id, role: p.type === 'client' ? 'client' : (p.roles[0] ?? 'none'), organizationId: p.organizationId };
-}
+/** Events per page of GET /v1/assessments/{id}/audit without `limit` (also its maximum). */
+export const ASSESSMENT_TRAIL_PAGE = 1000;
 
 /** Reading, exporting and verifying the audit trail; creating checkpoints on demand. */
 export function auditRoutes(deps: AuditRouteDeps): Router {
@@ -72,8 +71,12 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
   router.get('/v1/assessments/:id/audit', authorize('audit.read'), async (req, res) => {
     const p = principalOf(req);
     const scope = reachableOrganizations(p, 'audit.read');
+    const limit = one(req, 'limit', /^(1000|[1-9]\d{0,2})$/);
+    const cursor = one(req, 'cursor');
+    const afterSeq = cursor === undefined ? undefined : decodeAuditCursor(cursor);
     const assessment = await deps.service.findAssessment(req.params.id as string, scope);
-    res.json({ assessmentId: assessment.id, items: await auditTrailOfAssessment(db, assessment) });
+    const page = await pageOfAssessmentTrail(db, assessment, { limit: limit !== undefined ? Number(limit) : ASSESSMENT_TRAIL_PAGE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+    res.json({ assessmentId: assessment.id, ...page });
   });
 
   router.get('/v1/audit/export', authorize('audit.read'), async (req, res) => {
@@ -86,7 +89,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     }
     // Sign the head first, so the export ends on a signed checkpoint that authenticates every
     // line before it; then record the export before a byte leaves.
-    await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: actorOf(p), request: auditRequestContext(req) });
+    await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
     let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
     if (toSeq !== undefined) last = last.where('seq', '<=', Number(toSeq));
     const end = (await last.executeTakeFirst())?.seq;
@@ -94,7 +97,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     await recordAuditEventAlone(db, {
       action: 'audit.exported',
       outcome: 'success',
-      actor: actorOf(p),
+      actor: auditActorOf(p, 'audit.read'),
       organizationId: p.organizationId,
       target: null,
       request: auditRequestContext(req),
@@ -130,7 +133,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     await recordAuditEventAlone(db, {
       action: 'audit.verified',
       outcome: 'success',
-      actor: actorOf(p),
+      actor: auditActorOf(p, 'audit.verify'),
       organizationId: p.organizationId,
       target: null,
       request: auditRequestContext(req),
@@ -141,7 +144,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
 
   router.post('/v1/audit/checkpoints', authorize('audit.checkpoint'), async (req, res) => {
     const p = principalOf(req);
-    const cp = await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: actorOf(p), request: auditRequestContext(req), force: true });
+    const cp = await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: auditActorOf(p, 'audit.checkpoint'), request: auditRequestContext(req), force: true });
     if (!cp) throw new AppError('conflict', 'The audit trail is empty: nothing to checkpoint');
     res.status(201).json({ id: cp.id, seq: cp.seq, hash: cp.hash, createdAt: cp.created_at.toISOString(), kid: cp.kid, payload: cp.payload, jws: cp.jws });
   });

@@ -7,7 +7,8 @@ import { PASSWORD_MAX_LENGTH } from '../../auth/passwords.js';
 import { ROLES, SCOPES } from '../../auth/permissions.js';
 
 const email = { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail address (compared case-insensitively)' } as const;
-const uuid = { type: 'string', format: 'uuid' } as const;
+// Any case is accepted; the service stores, answers and records ids in lower case (canonicalUuid).
+const uuid = { type: 'string', format: 'uuid', description: 'a UUID, in any case; stored and answered in lower case' } as const;
 const newPassword = { type: 'string', minLength: 12, maxLength: PASSWORD_MAX_LENGTH, description: 'at least 12 characters; not a common password, not containing the e-mail local part, not one repeated character (docs/auth.md)' } as const;
 const roles = { type: 'array', items: { enum: [...ROLES] }, uniqueItems: true, maxItems: ROLES.length } as const;
 const scopes = { type: 'array', items: { enum: [...SCOPES] }, uniqueItems: true, minItems: 1, maxItems: SCOPES.length } as const;

@@ -1,0 +1,111 @@
+/**
+ * The request examples the OpenAPI document publishes. Each must be accepted as it stands
+ * (test/api/openapi-examples.test.ts sends every one): a complete answer set, the answers of
+ * docs/examples/well-controlled.json (embedded, since docs/ is not part of the image; the test
+ * checks that the two stay equal).
+ */
+export const exampleQuestionnaireVersion = '1';
+
+export const exampleAnswers: Readonly<Record<string, unknown>> = {
+  "uc.name": "Discharge summary drafting",
+  "uc.purpose": "Draft discharge summaries from the inpatient record for the attending physician to review and sign.",
+  "uc.users": [
+    "clinicians"
+  ],
+  "uc.domain": "clinical",
+  "uc.patient_facing": false,
+  "uc.decision_support": false,
+  "uc.model_type": "generative_llm",
+  "uc.autonomy": "drafts_for_review",
+  "uc.phi_involvement": "identifiable_phi",
+  "uc.phi_types": [
+    "clinical_notes",
+    "diagnoses_medications_results"
+  ],
+  "uc.phi_volume": "moderate",
+  "uc.deployment": "vendor_api",
+  "uc.data_flows": [
+    "phi_in_prompts",
+    "phi_in_outputs"
+  ],
+  "uc.vendor_retention": "zero_retention",
+  "uc.org_type": [
+    "covered_entity_provider"
+  ],
+  "sec.308.a_1_ii_a.risk_analysis": "implemented",
+  "sec.308.a_1_ii_b.risk_management": "implemented",
+  "sec.308.a_1_ii_c.sanction_policy": "implemented",
+  "sec.308.a_1_ii_d.information_system_activity_review": "implemented",
+  "sec.308.a_2.assigned_security_responsibility": "implemented",
+  "sec.308.a_3_ii_a.authorization_supervision": "implemented",
+  "sec.308.a_3_ii_b.workforce_clearance": "implemented",
+  "sec.308.a_3_ii_c.termination_procedures": "implemented",
+  "sec.308.a_4_ii_b.access_authorization": "implemented",
+  "sec.308.a_4_ii_c.access_establishment_modification": "implemented",
+  "sec.308.a_5_ii_a.security_reminders": "implemented",
+  "sec.308.a_5_ii_b.protection_malicious_software": "implemented",
+  "sec.308.a_5_ii_c.login_monitoring": "implemented",
+  "sec.308.a_5_ii_d.password_management": "implemented",
+  "sec.308.a_6_ii.response_reporting": "implemented",
+  "sec.308.a_7_ii_a.data_backup_plan": "implemented",
+  "sec.308.a_7_ii_b.disaster_recovery_plan": "implemented",
+  "sec.308.a_7_ii_c.emergency_mode_operation_plan": "implemented",
+  "sec.308.a_7_ii_d.testing_revision_procedures": "implemented",
+  "sec.308.a_7_ii_e.applications_data_criticality_analysis": "implemented",
+  "sec.308.a_8.evaluation": "implemented",
+  "sec.308.b_3.written_contract": "implemented",
+  "sec.310.a_2_i.contingency_operations": "implemented",
+  "sec.310.a_2_ii.facility_security_plan": "implemented",
+  "sec.310.a_2_iii.access_control_validation_procedures": "implemented",
+  "sec.310.a_2_iv.maintenance_records": "implemented",
+  "sec.310.b.workstation_use": "implemented",
+  "sec.310.c.workstation_security": "implemented",
+  "sec.310.d_2_i.disposal": "implemented",
+  "sec.310.d_2_ii.media_reuse": "implemented",
+  "sec.310.d_2_iii.accountability": "implemented",
+  "sec.310.d_2_iv.data_backup_storage": "implemented",
+  "sec.312.a_2_i.unique_user_identification": "implemented",
+  "sec.312.a_2_ii.emergency_access_procedure": "implemented",
+  "sec.312.a_2_iii.automatic_logoff": "implemented",
+  "sec.312.a_2_iv.encryption_decryption": "implemented",
+  "sec.312.b.audit_controls": "implemented",
+  "sec.312.c_2.mechanism_authenticate_ephi": "implemented",
+  "sec.312.d.person_entity_authentication": "implemented",
+  "sec.312.e_2_i.integrity_controls": "implemented",
+  "sec.312.e_2_ii.encryption": "implemented",
+  "sec.314.a_2_i.business_associate_contracts": "implemented",
+  "sec.314.a_2_ii.other_arrangement_used": false,
+  "sec.316.a.policies_procedures": "implemented",
+  "sec.316.b_2_i.time_limit": "implemented",
+  "sec.316.b_2_i.retention_years": 6,
+  "sec.316.b_2_ii.availability": "implemented",
+  "sec.316.b_2_iii.updates": "implemented",
+  "ai.server_side_calls": "all_server_side",
+  "ai.rate_limiting": "edge_and_ai_specific",
+  "ai.untrusted_input": "treated_untrusted_and_tested",
+  "ai.credentials": "manager_scoped_rotated_monitored",
+  "ai.audit_trail": "append_only_complete",
+  "ai.session_auth": "hardened",
+  "ai.output_handling": "validated_and_encoded",
+  "ai.output_disclosure": "scoped_and_filtered",
+  "ai.system_prompt_secrets": true,
+  "ai.supply_chain": "inventoried_pinned_reviewed",
+  "ai.confabulation_controls": "grounded_and_trained",
+  "ai.genai_risks_assessed": "all_relevant",
+  "ai.vendor_baa": true,
+  "ai.vendor_baa_terms": [
+    "permitted_uses_and_safeguards",
+    "breach_reporting",
+    "subcontractor_flow_down",
+    "return_or_destruction",
+    "no_training_limited_retention"
+  ],
+  "ai.minimum_necessary": "limited_and_documented",
+  "ai.role_based_access": "role_based_enforced",
+  "ai.deidentification": "identifiable_needed_documented",
+  "ai.governance": "inventoried_owned_approved",
+  "ai.context_documented": "documented",
+  "ai.validation_monitoring": "before_and_ongoing",
+  "ai.human_review": "always_before_use",
+  "ai.incident_rollback": "yes"
+};
