@@ -69,7 +69,7 @@ export async function startService(
 ): Promise<Service> {
   const database = await openConfiguredDatabase(config);
   try {
-    const migrated = await migrate(database);
+    const migrated = await migrate(database, undefined, { warn: (message) => logger.warn(message) });
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
     // First administrator (ADMIN_EMAIL/ADMIN_PASSWORD, or a generated one printed once in embedded mode).
     const boot = await bootstrapFirstAdmin(database.db, config, options.stdout ?? process.stdout, (message) => logger.warn(message));

@@ -90,10 +90,107 @@ describe('deployment files', () => {
     for (const name of read) expect(documented).toContain(name);
   });
 
+  it('.env.example documents every environment variable read anywhere under src/', () => {
+    const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+    const read = new Map<string, string>(); // variable -> first file reading it
+    const unresolved: string[] = [];
+    for (const file of sourceFiles(path.join(ROOT, 'src'))) {
+      const text = fs.readFileSync(file, 'utf8');
+      const rel = path.relative(ROOT, file);
+      const add = (name: string): void => void (read.has(name) || read.set(name, rel));
+      // env.NAME, io.env.NAME, process.env.NAME, options.env?.NAME
+      for (const m of text.matchAll(/\benv\??\.([A-Z][A-Z0-9_]*)\b/g)) add(m[1]!);
+      // env['NAME'], env["NAME"], env[`NAME`]
+      for (const m of text.matchAll(/\benv\??\.?\[\s*(['"`])([A-Z][A-Z0-9_]*)\1\s*\]/g)) add(m[2]!);
+      // validating readers called with the environment: str(env, 'NAME'), int(e, 'NAME', …)
+      for (const m of text.matchAll(/\(\s*(?:[\w.]+\.)?(?:env|e)\s*,\s*'([A-Z][A-Z0-9_]*)'/g)) add(m[1]!);
+      // env[`${prefix}_SUFFIX`]: every upper-case literal the prefix variable is assigned
+      for (const m of text.matchAll(/\benv\??\.?\[\s*`\$\{(\w+)\}([A-Z0-9_]*)`\s*\]/g)) {
+        const assignment = new RegExp(`\\b(?:const|let)\\s+${m[1]}\\s*=([^;]*);`).exec(text);
+        const prefixes = assignment ? [...assignment[1]!.matchAll(/'([A-Z][A-Z0-9_]*)'/g)].map((p) => p[1]!) : [];
+        if (prefixes.length === 0) unresolved.push(`${rel}: ${m[0]}`);
+        for (const prefix of prefixes) add(`${prefix}${m[2]}`);
+      }
+      // Any other computed name is a read this test cannot check: fail so that it gets looked at.
+      // Allowed: `env[name]` inside a validating reader `function x(env: Env, name: string, …)`,
+      // whose callers the pattern above matches.
+      const reader = /function \w+\(env: Env, name: string\b/.test(text);
+      for (const m of text.matchAll(/\benv\??\.?\[\s*(?!['"`])(\w+)\s*\]/g)) {
+        if (!(reader && m[1] === 'name')) unresolved.push(`${rel}: ${m[0]}`);
+      }
+    }
+    expect(unresolved).toEqual([]);
+    // The signing variables (src/signing/) are read outside the config loader.
+    for (const name of ['REPORT_SIGNING_KEY', 'REPORT_SIGNING_KEY_FILE', 'REPORT_SIGNING_RETIRED_JWKS_FILE', 'TOKEN_SIGNING_KEY', 'TOKEN_SIGNING_KEY_FILE', 'TOKEN_SIGNING_RETIRED_JWKS_FILE', 'PDF_SIGNING_P12_FILE', 'PDF_SIGNING_P12_PASSPHRASE', 'PDF_SIGNING_P12_PASSPHRASE_FILE', 'PDF_SIGNING_ORGANIZATION']) {
+      expect(read.get(name)).toMatch(/^src\/signing\//);
+    }
+    expect(read.size).toBeGreaterThan(40);
+    const missing = [...read].filter(([name]) => !documented.has(name)).map(([name, file]) => `${name} (${file})`);
+    expect(missing).toEqual([]);
+  });
+
+  it('.env.example says truthfully how the variables are set: nothing loads a .env file into the service', () => {
+    const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    expect(example).not.toMatch(/copy (it )?to \.env/i);
+    expect(example).toMatch(/reads no \.env file/);
+    const sources = sourceFiles(path.join(ROOT, 'src')).map((f) => fs.readFileSync(f, 'utf8'));
+    expect(sources.some((t) => /dotenv|loadEnvFile|--env-file/.test(t))).toBe(false);
+  });
+
+  it('PostgreSQL is healthy only once it accepts TCP connections (not the init-time socket-only server)', () => {
+    const test = compose.services.postgres!.healthcheck!.test.join(' ');
+    expect(test).toMatch(/pg_isready\b.*-h 127\.0\.0\.1\b/);
+    expect(test).toMatch(/-d hipaa\b/);
+    expect(compose.services.migrate?.depends_on?.postgres?.condition).toBe('service_healthy');
+  });
+
+  it('recommends URL-safe secrets: openssl rand -hex, never -base64 (passwords go into connection URLs as they are)', () => {
+    for (const file of ['docker-compose.yml', 'docs/deployment.md', '.env.example']) {
+      const t = fs.readFileSync(path.join(ROOT, file), 'utf8');
+      expect(t).not.toMatch(/openssl rand -base64/);
+    }
+    expect(text).toMatch(/openssl rand -hex 32 > secrets\/db_app_password/);
+    expect(fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8')).toMatch(/openssl rand -hex 32/);
+  });
+
+  it('the init script gives the owner no CREATEROLE and puts no password on a command line', () => {
+    const init = fs.readFileSync(path.join(ROOT, 'docs/deploy/initdb/10-roles.sh'), 'utf8');
+    const code = init
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n');
+    expect(code).toMatch(/CREATE ROLE hipaa_owner LOGIN PASSWORD :'owner_pw';/);
+    expect(code).not.toMatch(/CREATEROLE|SUPERUSER|CREATEDB|BYPASSRLS|REPLICATION/i);
+    // No `-v name=value` / `--set`/`--variable` carrying a secret, no secret in a shell variable
+    // expanded into a command's arguments.
+    expect(code).not.toMatch(/(?:-v|--set|--variable)\s*\w*(?:pw|pass\w*)=/i);
+    expect(code).not.toMatch(/\$\(cat \/run\/secrets/);
+    expect(code).toMatch(/\\set owner_pw `cat \/run\/secrets\/db_owner_password`/);
+    expect(code).toMatch(/\\set app_pw `cat \/run\/secrets\/db_app_password`/);
+    // the here-document is quoted, so the shell expands nothing inside it
+    expect(code).toMatch(/<<'SQL'/);
+  });
+
+  it('.dockerignore keeps secrets and local data out of the build context', () => {
+    const ignore = fs
+      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim().replace(/\/$/, ''));
+    for (const entry of ['secrets', 'data', '.env', 'node_modules']) expect(ignore).toContain(entry);
+  });
+
   it('docs/deployment.md covers what an operator needs', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8');
     for (const topic of ['TRUST_PROXY', '/readyz', 'RATE_LIMIT_STORE', 'METRICS_TOKEN', 'DB_POOL_MAX', 'max_connections', 'DB_STATEMENT_TIMEOUT_MS', 'HEADERS_TIMEOUT_MS', 'BODY_LIMIT_BYTES', '164.316(b)(2)(i)', 'pg_dump', 'REPORT_SIGNING_KEY_FILE', 'TOKEN_SIGNING_KEY_FILE', 'PDF_SIGNING_P12_FILE']) {
       expect(doc).toContain(topic);
     }
+    // 45 CFR 164.316(b)(2)(i): six years from creation or from when it last was in effect, whichever is later.
+    expect(doc.replace(/\s+/g, ' ')).toMatch(/six years\*\* from the date of its creation or the date when it last was in effect, whichever is later/);
   });
 });
+
+/** Every .ts file under `dir`. */
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => path.join(e.parentPath, e.name));
+}

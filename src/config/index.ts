@@ -96,24 +96,24 @@ export interface MetricsConfig {
 function loadRateLimitConfig(env: Env, nodeEnv: Config['env'], databaseUrl: string | undefined, redisUrl: string | undefined): RateLimitConfig {
   // Under NODE_ENV=test every limit defaults to "practically none": test suites send hundreds of
   // requests from 127.0.0.1, and the rate-limit tests set the limits they exercise.
-  const lim = (e: Env, name: string, def: number): number => int(e, name, nodeEnv === 'test' ? 1_000_000 : def, 1, 1_000_000);
+  const lim = (e: Env, name: string, def: number): number => envInt(e, name, nodeEnv === 'test' ? 1_000_000 : def, 1, 1_000_000);
   const fallback = redisUrl !== undefined ? 'redis' : databaseUrl !== undefined ? 'postgres' : 'memory';
   const store = oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'postgres', 'redis'] as const, fallback);
   if (store === 'redis' && redisUrl === undefined) throw new ConfigError('RATE_LIMIT_STORE', 'is "redis" but REDIS_URL is not set');
   return {
     store,
-    windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60000, 1000, 3600000),
+    windowMs: envInt(env, 'RATE_LIMIT_WINDOW_MS', 60000, 1000, 3600000),
     globalPerIp: lim(env, 'RATE_LIMIT_GLOBAL_PER_IP', 600),
     perPrincipal: lim(env, 'RATE_LIMIT_PER_PRINCIPAL', 300),
     evaluate: lim(env, 'RATE_LIMIT_EVALUATE', 30),
     login: lim(env, 'RATE_LIMIT_LOGIN', 10),
-    storeTimeoutMs: int(env, 'RATE_LIMIT_STORE_TIMEOUT_MS', 250, 10, 10000),
+    storeTimeoutMs: envInt(env, 'RATE_LIMIT_STORE_TIMEOUT_MS', 250, 10, 10000),
   };
 }
 
 function loadMetricsConfig(env: Env): MetricsConfig {
-  let token = str(env, 'METRICS_TOKEN');
-  const tokenFile = str(env, 'METRICS_TOKEN_FILE');
+  let token = envString(env, 'METRICS_TOKEN');
+  const tokenFile = envString(env, 'METRICS_TOKEN_FILE');
   if (token !== undefined && tokenFile !== undefined) throw new ConfigError('METRICS_TOKEN_FILE', 'must not be set together with METRICS_TOKEN');
   if (tokenFile !== undefined) {
     try {
@@ -125,8 +125,8 @@ function loadMetricsConfig(env: Env): MetricsConfig {
   if (token !== undefined && !/^[\x21-\x7e]{32,512}$/.test(token)) {
     throw new ConfigError(tokenFile !== undefined ? 'METRICS_TOKEN_FILE' : 'METRICS_TOKEN', 'must be 32 to 512 printable characters without spaces');
   }
-  const port = str(env, 'METRICS_PORT') === undefined ? undefined : int(env, 'METRICS_PORT', 0, 1, 65535);
-  return { token, port, host: str(env, 'METRICS_HOST') ?? '127.0.0.1' };
+  const port = envString(env, 'METRICS_PORT') === undefined ? undefined : envInt(env, 'METRICS_PORT', 0, 1, 65535);
+  return { token, port, host: envString(env, 'METRICS_HOST') ?? '127.0.0.1' };
 }
 
 /** The authentication settings (docs/auth.md). */
@@ -157,26 +157,26 @@ export const PRODUCTION_MIN_PASSWORD_HASH_COST = 15;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function loadAuthConfig(env: Env, nodeEnv: Config['env'], publicUrl: string): AuthConfig {
-  const passwordHashCost = int(env, 'PASSWORD_HASH_COST', 15, 10, 20);
+  const passwordHashCost = envInt(env, 'PASSWORD_HASH_COST', 15, 10, 20);
   if (nodeEnv === 'production' && passwordHashCost < PRODUCTION_MIN_PASSWORD_HASH_COST) {
     throw new ConfigError('PASSWORD_HASH_COST', `must be at least ${PRODUCTION_MIN_PASSWORD_HASH_COST} in production, got ${passwordHashCost}`);
   }
-  const sessionIdleTimeoutSeconds = int(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 86400);
-  const sessionAbsoluteTimeoutSeconds = int(env, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', 43200, 300, 7 * 86400);
+  const sessionIdleTimeoutSeconds = envInt(env, 'SESSION_IDLE_TIMEOUT_SECONDS', 1800, 60, 86400);
+  const sessionAbsoluteTimeoutSeconds = envInt(env, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', 43200, 300, 7 * 86400);
   if (sessionIdleTimeoutSeconds > sessionAbsoluteTimeoutSeconds) {
     throw new ConfigError('SESSION_IDLE_TIMEOUT_SECONDS', `must not exceed SESSION_ABSOLUTE_TIMEOUT_SECONDS (${sessionAbsoluteTimeoutSeconds})`);
   }
   const parsed = new URL(publicUrl);
   const plainLoopback = parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
   return {
-    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 600, 30, 900),
+    accessTokenTtlSeconds: envInt(env, 'ACCESS_TOKEN_TTL_SECONDS', 600, 30, 900),
     sessionIdleTimeoutSeconds,
     sessionAbsoluteTimeoutSeconds,
     passwordHashCost,
-    loginMaxFailuresPerAccount: int(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
-    loginMaxFailuresPerIp: int(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1, 100000),
-    loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 900, 10, 86400),
-    auditDeniedPerMinute: int(env, 'AUDIT_DENIED_PER_MINUTE', 20, 1, 10000),
+    loginMaxFailuresPerAccount: envInt(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1, 1000),
+    loginMaxFailuresPerIp: envInt(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1, 100000),
+    loginFailureWindowSeconds: envInt(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 900, 10, 86400),
+    auditDeniedPerMinute: envInt(env, 'AUDIT_DENIED_PER_MINUTE', 20, 1, 10000),
     secureCookies: nodeEnv === 'production' || !plainLoopback,
   };
 }
@@ -193,13 +193,15 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function str(env: Env, name: string): string | undefined {
+/** A variable's trimmed value, or undefined when unset or blank. */
+export function envString(env: Env, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const v = str(env, name);
+/** A whole-number variable within [min, max], or `def` when unset (ConfigError otherwise). */
+export function envInt(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = envString(env, name);
   if (v === undefined) return def;
   if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
   const n = Number(v);
@@ -208,14 +210,14 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
-  const v = str(env, name);
+  const v = envString(env, name);
   if (v === undefined) return def;
   if (!(values as readonly string[]).includes(v)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${v}"`);
   return v as T;
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
-  const v = str(env, name);
+  const v = envString(env, name);
   if (v === undefined) return undefined;
   let parsed: URL;
   try {
@@ -228,10 +230,10 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
 }
 
 function parseTrustProxy(env: Env): Config['trustProxy'] {
-  const v = str(env, 'TRUST_PROXY');
+  const v = envString(env, 'TRUST_PROXY');
   if (v === undefined || v === 'false' || v === '0') return false;
   if (v === 'true') throw new ConfigError('TRUST_PROXY', 'must be a hop count or a list of addresses, never "true" (a forged X-Forwarded-For would buy a fresh rate-limit quota)');
-  if (/^\d+$/.test(v)) return int(env, 'TRUST_PROXY', 0, 0, 10);
+  if (/^\d+$/.test(v)) return envInt(env, 'TRUST_PROXY', 0, 0, 10);
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
   for (const item of list) {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item) && !['loopback', 'linklocal', 'uniquelocal'].includes(item)) {
@@ -252,15 +254,15 @@ function allowedOriginsFor(publicUrl: string, env: Config['env']): string[] {
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
-  const port = int(env, 'PORT', 3000, 0, 65535);
-  const host = str(env, 'HOST') ?? '127.0.0.1';
+  const port = envInt(env, 'PORT', 3000, 0, 65535);
+  const host = envString(env, 'HOST') ?? '127.0.0.1';
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
   if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) {
     throw new ConfigError('PUBLIC_URL', 'must be an https URL in production (session cookies are Secure)');
   }
-  const adminEmail = str(env, 'ADMIN_EMAIL');
-  const adminPassword = str(env, 'ADMIN_PASSWORD');
+  const adminEmail = envString(env, 'ADMIN_EMAIL');
+  const adminPassword = envString(env, 'ADMIN_PASSWORD');
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
     throw new ConfigError(adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with ' + (adminEmail === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'));
   }
@@ -268,27 +270,27 @@ export function loadConfig(env: Env = process.env): Config {
     env: nodeEnv,
     host,
     port,
-    dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
+    dataDir: path.resolve(envString(env, 'DATA_DIR') ?? './data'),
     databaseUrl,
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
-    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 200),
-    reportWorkers: int(env, 'REPORT_WORKERS', defaultReportWorkers(), 0, 64),
-    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
+    dbPoolMax: envInt(env, 'DB_POOL_MAX', 10, 1, 200),
+    reportWorkers: envInt(env, 'REPORT_WORKERS', defaultReportWorkers(), 0, 64),
+    dbStatementTimeoutMs: envInt(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100, 600000),
     dbPreparedStatements: oneOf(env, 'DB_PREPARED_STATEMENTS', ['true', 'false'] as const, 'true') === 'true',
-    dbConnectionTimeoutMs: int(env, 'DB_CONNECTION_TIMEOUT_MS', 5000, 100, 60000),
+    dbConnectionTimeoutMs: envInt(env, 'DB_CONNECTION_TIMEOUT_MS', 5000, 100, 60000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'silent' : 'info'),
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 50 * 1024 * 1024),
+    bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 50 * 1024 * 1024),
     trustProxy: parseTrustProxy(env),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     allowedOrigins: allowedOriginsFor(publicUrl, nodeEnv),
     adminEmail,
     adminPassword,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 100, 120000),
-    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
-    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', 10000, 1000, 120000),
-    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 120000),
-    auditCheckpointIntervalMs: int(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
+    shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 100, 120000),
+    requestTimeoutMs: envInt(env, 'REQUEST_TIMEOUT_MS', 30000, 1000, 600000),
+    headersTimeoutMs: envInt(env, 'HEADERS_TIMEOUT_MS', 10000, 1000, 120000),
+    keepAliveTimeoutMs: envInt(env, 'KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 120000),
+    auditCheckpointIntervalMs: envInt(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     auth: loadAuthConfig(env, nodeEnv, publicUrl),
     rateLimit: loadRateLimitConfig(env, nodeEnv, databaseUrl, url(env, 'REDIS_URL', ['redis:', 'rediss:'])),
     metrics: loadMetricsConfig(env),
