@@ -234,6 +234,26 @@ describe('evaluate: ruleset versions', () => {
     expect(baa.specification).toMatch(/^The terms §164\.504\(e\) requires .*and this product's additions: no training on PHI, limited retention$/);
   });
 
+  it('gives the same findings under hipaa-security 1.1.2 as under 1.1.1, but for the source of hs.310.d_2_ii that its remediation cites', async () => {
+    for (const input of [poor, well]) {
+      const before = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.1' }] });
+      const after = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.2' }] });
+      expect(after.summary).toEqual(before.summary);
+      const changed: string[] = [];
+      after.findings.forEach((f, i) => {
+        const { rulesetVersion: _v1, sources: s1, ...rest1 } = f;
+        const { rulesetVersion: _v0, sources: s0, ...rest0 } = before.findings[i]!;
+        expect(rest1).toEqual(rest0);
+        if (JSON.stringify(s1) !== JSON.stringify(s0)) changed.push(f.ruleId);
+      });
+      expect(changed).toEqual(['hs.310.d_2_ii']);
+    }
+    // Every document a current rule's remediation names is among its sources.
+    const media = getRuleset('hipaa-security', '1.1.2')!.data.rules.find((r) => r.id === 'hs.310.d_2_ii')!;
+    expect(media.remediation).toContain('NIST SP 800-88');
+    expect(media.sources?.map((s) => s.title)).toContain('NIST SP 800-88 Rev. 1, Guidelines for Media Sanitization (December 2014)');
+  });
+
   it('exposes rules as data', () => {
     const rs = getRuleset('ai-safeguards', '1.0.0')!;
     expect(rs.data.rules.find((r) => r.citation === 'OWASP-LLM-2025:LLM06')?.appliesWhen).toBe('acts_through_tools');
