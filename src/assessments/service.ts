@@ -204,54 +204,91 @@ export class AssessmentService {
     }
   }
 
-  /** Adds revision n+1 (gap-free under concurrency: the assessment is locked) and its report. */
+  /**
+   * Adds revision n+1 (gap-free under concurrency: the assessment is locked) and its report. With
+   * an idempotency key (scoped to the assessment), the same key and body return the original
+   * revision and report (`replayed`), the same key with another body is 409; concurrent requests
+   * with one key add one revision (the key is checked again under the assessment's lock, and a
+   * unique index on (assessment_id, idempotency_key) backs it).
+   */
   async revise(
     actor: ServiceActor,
     organizationName: string,
     assessmentId: string,
     input: { answers: unknown; questionnaireVersion?: string; rulesets?: readonly RulesetRef[]; draft?: boolean },
-    options: { request?: RequestMeta } = {},
+    options: { idempotencyKey?: string; request?: RequestMeta } = {},
   ): Promise<SubmissionResult> {
     const assessment = await this.findAssessment(assessmentId, [actor.organizationId]);
+    const key = options.idempotencyKey;
+    const requestSha = key !== undefined ? sha256Hex(canonicalJson({ ...input })) : null;
+    if (key !== undefined) {
+      const replay = await this.replayRevision(this.db, assessment, key, requestSha!);
+      if (replay) return replay;
+    }
     const latest = await this.db.selectFrom('assessment_revisions').select(['questionnaire_version']).where('assessment_id', '=', assessment.id).orderBy('revision', 'desc').limit(1).executeTakeFirstOrThrow();
     const questionnaireVersion = input.questionnaireVersion ?? latest.questionnaire_version;
     const evalInput = { questionnaireVersion, answers: input.answers, ...(input.rulesets ? { rulesets: input.rulesets } : {}) };
     if (input.draft) await this.validateOnly(evalInput);
     const answersCanonical = canonicalJson(input.answers);
     const pending: string[] = [];
-    const result = await this.db.transaction().execute(async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(${ASSESSMENT_LOCK_NAMESPACE}, hashtext(${assessment.id}))`.execute(trx);
-      const last = await trx.selectFrom('assessment_revisions').select((eb) => eb.fn.max('revision').as('n')).where('assessment_id', '=', assessment.id).executeTakeFirstOrThrow();
-      const n = Number(last.n ?? 0) + 1;
-      const now = this.clock();
-      const revision = revisionRow(assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
-      // The report names the revision number, known only under the lock: evaluated and built here.
-      const prepared = input.draft ? null : await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revision.view });
-      const report = prepared === null ? null : reportRows(assessment.id, prepared, now);
-      if (prepared !== null) await this.storeOnce(trx, prepared, now, pending);
-      await submissionStatement(trx, {
-        revision: revision.row,
-        report,
-        audit: auditPendingRow({
-          action: 'assessment.revised',
-          outcome: 'success',
-          actor: auditActor(actor),
-          organizationId: assessment.organizationId,
-          target: { type: 'assessment', id: assessment.id },
-          request: options.request ?? null,
-          inputSha256: revision.view.answersSha256,
-          decision: {
-            revision: n,
-            reportId: report?.summary.id ?? null,
-            draft: input.draft === true,
-            ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
-          },
-        }, now),
-      }).execute();
-      return { assessment, revision: revision.view, report: report?.summary ?? null, replayed: false };
-    });
-    this.markStored(pending);
+    let result: SubmissionResult;
+    try {
+      result = await this.db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(${ASSESSMENT_LOCK_NAMESPACE}, hashtext(${assessment.id}))`.execute(trx);
+        // A request with the same key that held the lock before this one has committed by now.
+        if (key !== undefined) {
+          const replay = await this.replayRevision(trx, assessment, key, requestSha!);
+          if (replay) return replay;
+        }
+        const last = await trx.selectFrom('assessment_revisions').select((eb) => eb.fn.max('revision').as('n')).where('assessment_id', '=', assessment.id).executeTakeFirstOrThrow();
+        const n = Number(last.n ?? 0) + 1;
+        const now = this.clock();
+        const revision = revisionRow(assessment.id, n, actor, questionnaireVersion, answersCanonical, input.draft ? 'draft' : 'submitted', now);
+        // The report names the revision number, known only under the lock: evaluated and built here.
+        const prepared = input.draft ? null : await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revision.view });
+        const report = prepared === null ? null : reportRows(assessment.id, prepared, now);
+        if (prepared !== null) await this.storeOnce(trx, prepared, now, pending);
+        await submissionStatement(trx, {
+          revision: { ...revision.row, idempotency_key: key ?? null, idempotency_sha256: requestSha },
+          report,
+          audit: auditPendingRow({
+            action: 'assessment.revised',
+            outcome: 'success',
+            actor: auditActor(actor),
+            organizationId: assessment.organizationId,
+            target: { type: 'assessment', id: assessment.id },
+            request: options.request ?? null,
+            inputSha256: revision.view.answersSha256,
+            decision: {
+              revision: n,
+              reportId: report?.summary.id ?? null,
+              draft: input.draft === true,
+              ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
+            },
+          }, now),
+        }).execute();
+        return { assessment, revision: revision.view, report: report?.summary ?? null, replayed: false };
+      });
+    } catch (err) {
+      // Backstop of the lock: a concurrent request with the key committed first; replay it.
+      if (key !== undefined && isUniqueViolation(err)) {
+        const replay = await this.replayRevision(this.db, assessment, key, requestSha!);
+        if (replay) return replay;
+      }
+      throw err;
+    }
+    if (!result.replayed) this.markStored(pending);
     return result;
+  }
+
+  /** The revision an idempotency key submitted to an assessment, replayed; 409 for another body; null if none. */
+  private async replayRevision(db: Kysely<DB>, assessment: AssessmentView, key: string, requestSha: string): Promise<SubmissionResult | null> {
+    const rev = await db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', assessment.id).where('idempotency_key', '=', key).executeTakeFirst();
+    if (!rev) return null;
+    if (rev.idempotency_sha256 !== requestSha) throw idempotencyKeyReused();
+    // The report stored with the revision (later re-evaluations of it are newer).
+    const report = await db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', rev.revision).orderBy('created_at').limit(1).executeTakeFirst();
+    return { assessment, revision: revisionView(rev), report: report ? summaryOfRow(report) : null, replayed: true };
   }
 
   private markStored(keys: readonly string[]): void {
@@ -387,9 +424,7 @@ export class AssessmentService {
   private async replay(organizationId: string, key: string, requestSha: string): Promise<SubmissionResult | null> {
     const row = await this.db.selectFrom('assessments').selectAll().where('organization_id', '=', organizationId).where('idempotency_key', '=', key).executeTakeFirst();
     if (!row) return null;
-    if (row.idempotency_sha256 !== requestSha) {
-      throw new AppError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request body', { pointer: '' });
-    }
+    if (row.idempotency_sha256 !== requestSha) throw idempotencyKeyReused();
     const rev = await this.db.selectFrom('assessment_revisions').selectAll().where('assessment_id', '=', row.id).where('revision', '=', 1).executeTakeFirstOrThrow();
     const report = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', row.id).where('revision', '=', 1).orderBy('created_at').limit(1).executeTakeFirst();
     return {
@@ -497,6 +532,11 @@ function submissionStatement(db: Kysely<DB>, rows: SubmissionRows): Compilable &
     q = q.with('new_report_rulesets', (w) => w.insertInto('report_rulesets').values(rulesets)) as unknown as QueryCreator<DB>;
   }
   return q.insertInto('audit_pending').values(rows.audit);
+}
+
+/** The 409 for an Idempotency-Key already used with another request body (creations and revisions alike). */
+function idempotencyKeyReused(): AppError {
+  return new AppError('idempotency-key-reused', 'This Idempotency-Key was already used with a different request body', { pointer: '' });
 }
 
 /** Who acted, as the audit trail records it. */

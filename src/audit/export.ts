@@ -7,6 +7,43 @@ export const AUDIT_EXPORT_SCHEMA = 'hipaa-ai-risk/audit-export/1';
 /** Most events (of any organisation) one export walks; ask for a narrower range beyond it. */
 export const MAX_EXPORT_SPAN = 200_000;
 
+/** The range an export covers, as its header states it; `fromSeq` is `toSeq + 1` when it holds no event. */
+export interface ExportRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+}
+
+/**
+ * The range `exportAuditTrail` exports for a requested one: `toSeq` at most the head; `fromSeq`
+ * by default the scope's first event (past `toSeq` when the scope has none), and the range at
+ * most MAX_EXPORT_SPAN events long.
+ */
+export async function resolveExportRange(db: Kysely<DB>, scope: 'all' | readonly string[], range: { fromSeq?: number; toSeq?: number } = {}): Promise<ExportRange> {
+  const head = await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const toSeq = Math.min(range.toSeq ?? head?.seq ?? 0, head?.seq ?? 0);
+  let fromSeq = Math.max(range.fromSeq ?? 1, 1);
+  if (scope !== 'all' && range.fromSeq === undefined) {
+    const first = scope.length === 0 ? undefined : await db.selectFrom('audit_events').select('seq').where('organization_id', 'in', scope).orderBy('seq').limit(1).executeTakeFirst();
+    fromSeq = first?.seq ?? toSeq + 1;
+  }
+  fromSeq = Math.max(fromSeq, toSeq - MAX_EXPORT_SPAN + 1, 1);
+  return { fromSeq, toSeq };
+}
+
+/**
+ * How many `event` lines (content of the scope's events) and `link` lines (hashes only) an
+ * export of `range` (as resolved) holds: what the `audit.exported` event records, before a byte
+ * leaves. Events up to a signed checkpoint never change (append-only, linked at commit).
+ */
+export async function countExportLines(db: Kysely<DB>, scope: 'all' | readonly string[], range: ExportRange): Promise<{ events: number; links: number }> {
+  if (range.fromSeq > range.toSeq) return { events: 0, links: 0 };
+  const inRange = db.selectFrom('audit_events').where('seq', '>=', range.fromSeq).where('seq', '<=', range.toSeq);
+  const total = Number((await inRange.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  if (scope === 'all') return { events: total, links: 0 };
+  const events = scope.length === 0 ? 0 : Number((await inRange.where('organization_id', 'in', scope).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  return { events, links: total - events };
+}
+
 /**
  * Exports the trail as JSON Lines with its chain proof, for offline verification:
  * - a `header` line (schema, scope, seq range, the hash preceding the range);
@@ -17,14 +54,7 @@ export const MAX_EXPORT_SPAN = 200_000;
  * check the checkpoints' signatures (`hipaa-ai-risk audit-verify-export`).
  */
 export async function* exportAuditTrail(db: Kysely<DB>, scope: 'all' | readonly string[], range: { fromSeq?: number; toSeq?: number } = {}): AsyncGenerator<string> {
-  const head = await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const toSeq = Math.min(range.toSeq ?? head?.seq ?? 0, head?.seq ?? 0);
-  let fromSeq = Math.max(range.fromSeq ?? 1, 1);
-  if (scope !== 'all' && range.fromSeq === undefined) {
-    const first = scope.length === 0 ? undefined : await db.selectFrom('audit_events').select('seq').where('organization_id', 'in', scope).orderBy('seq').limit(1).executeTakeFirst();
-    fromSeq = first?.seq ?? toSeq + 1;
-  }
-  fromSeq = Math.max(fromSeq, toSeq - MAX_EXPORT_SPAN + 1, 1);
+  const { fromSeq, toSeq } = await resolveExportRange(db, scope, range);
   const before = fromSeq > 1 ? await db.selectFrom('audit_events').select('hash').where('seq', '=', fromSeq - 1).executeTakeFirst() : undefined;
   yield canonicalJson({
     type: 'header',

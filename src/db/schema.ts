@@ -113,6 +113,9 @@ export interface AssessmentRevisionsTable {
   submitted_by_id: string;
   submitted_by_name: string;
   submitted_at: Date;
+  /** Idempotency-Key of the submitting request and the SHA-256 of its canonical body (migration 0009). */
+  idempotency_key: string | null;
+  idempotency_sha256: string | null;
 }
 
 export interface ReportsTable {

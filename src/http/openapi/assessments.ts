@@ -1,19 +1,19 @@
 import { AUDIT_OUTCOMES } from '../../audit/query.js';
 import { CreateAssessmentBody, EvaluateBody, ReportRequestBody, ReviseAssessmentBody, VerifyBody } from '../schemas/assessments.js';
-import { PROBLEM_TYPES } from '../../errors.js';
+import { RotateKeyBody } from '../routes/keys.js';
+import { problem } from './document.js';
 import { exampleAnswers, exampleQuestionnaireVersion } from './examples.js';
 
 /** OpenAPI fragment of the assessment API: the request schemas are the ones the routes validate with. */
-const problem = (...codes: (keyof typeof PROBLEM_TYPES)[]): Record<string, unknown> =>
-  Object.fromEntries(
-    codes.map((code) => [
-      String(PROBLEM_TYPES[code].status),
-      { description: `${PROBLEM_TYPES[code].title} (type …/problems/${code})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
-    ]),
-  );
-
 const auth = [{ cookieSession: [] }, { bearerToken: [] }];
 const idParam = (name: string, description: string): Record<string, unknown> => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description });
+const idempotencyKeyHeader = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'Makes a retried submission safe: 1–200 characters of A–Z a–z 0–9 . _ : - (another value is 400, type …/problems/bad-request).',
+  schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' },
+};
 const json = (schema: unknown, example?: unknown): Record<string, unknown> => ({ content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } } });
 
 // Complete answers (docs/examples/well-controlled.json): every published request example is one
@@ -53,7 +53,7 @@ export const assessmentPaths: Record<string, unknown> = {
       description: 'Returns the evaluation result as RFC 8785 canonical JSON. Stricter rate limit. Scope `evaluate`.',
       security: auth,
       requestBody: { required: true, ...json(EvaluateBody, { questionnaireVersion: exampleQuestionnaireVersion, answers }) },
-      responses: { '200': { description: 'The evaluation result', ...json({ $ref: '#/components/schemas/EvaluationResult' }) }, ...problem('validation-failed', 'malformed-json', 'unauthenticated', 'forbidden', 'rate-limited') },
+      responses: { '200': { description: 'The evaluation result', ...json({ $ref: '#/components/schemas/EvaluationResult' }) }, ...problem('validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited') },
     },
   },
   '/v1/assessments': {
@@ -62,12 +62,12 @@ export const assessmentPaths: Record<string, unknown> = {
       summary: 'Create an assessment: revision 1 and its signed report',
       description: 'Honours `Idempotency-Key`: the same key and body return the original result (200, `Idempotent-Replayed: true`); the same key with another body is 409.',
       security: auth,
-      parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' } }],
+      parameters: [idempotencyKeyHeader],
       requestBody: { required: true, ...json(CreateAssessmentBody, { title: 'Discharge summary drafting', questionnaireVersion: exampleQuestionnaireVersion, answers }) },
       responses: {
         '201': { description: 'Created; `Location` names the assessment', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
         '200': { description: 'Idempotent replay of an earlier identical request', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
-        ...problem('validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'idempotency-key-reused', 'unauthenticated', 'forbidden', 'rate-limited'),
+        ...problem('validation-failed', 'malformed-json', 'bad-request', 'unsupported-media-type', 'payload-too-large', 'idempotency-key-reused', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited'),
       },
     },
     get: {
@@ -93,10 +93,16 @@ export const assessmentPaths: Record<string, unknown> = {
     post: {
       tags: ['Assessments'],
       summary: 'Save a new revision (n+1, gap-free) and its signed report',
+      description:
+        'Honours `Idempotency-Key`, scoped to the assessment: the same key and body return the original revision and report (200, `Idempotent-Replayed: true`); the same key with another body is 409 (type …/problems/idempotency-key-reused); concurrent requests with one key add one revision. Retry a submission cut off by a 503 or a dropped connection with the same key.',
       security: auth,
-      parameters: [idParam('id', 'assessment id')],
+      parameters: [idParam('id', 'assessment id'), idempotencyKeyHeader],
       requestBody: { required: true, ...json(ReviseAssessmentBody, { answers }) },
-      responses: { '201': { description: 'The new revision and its report', ...json({ $ref: '#/components/schemas/SubmissionResult' }) }, ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden') },
+      responses: {
+        '201': { description: 'The new revision and its report; `Location` names the revision', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
+        '200': { description: 'Idempotent replay of an earlier identical request: the original revision and report', ...json({ $ref: '#/components/schemas/SubmissionResult' }) },
+        ...problem('validation-failed', 'malformed-json', 'bad-request', 'unsupported-media-type', 'payload-too-large', 'not-found', 'idempotency-key-reused', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited'),
+      },
     },
   },
   '/v1/assessments/{id}/revisions/{n}': {
@@ -121,7 +127,7 @@ export const assessmentPaths: Record<string, unknown> = {
       responses: {
         '201': { description: 'A new report' },
         '200': { description: 'The existing report' },
-        ...problem('validation-failed', 'not-found', 'unauthenticated', 'forbidden'),
+        ...problem('validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'not-found', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited'),
         '409': { description: 'The revision is a draft: submit it first (type …/problems/conflict); nothing is stored', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     },
@@ -130,20 +136,34 @@ export const assessmentPaths: Record<string, unknown> = {
     get: {
       tags: ['Reports'],
       summary: 'The signed report: the stored canonical JSON bytes exactly',
-      description: '`ETag` is the SHA-256 of the bytes. Verify with the detached JWS from `/signature` and the keys at `/.well-known/jwks.json`.',
+      description: '`ETag` is the SHA-256 of the bytes; `Cache-Control: no-store` (nothing is kept in a browser or proxy cache), and a client that keeps the bytes itself revalidates with `If-None-Match` (304). Verify with the detached JWS from `/signature` and the keys at `/.well-known/jwks.json`.',
       security: auth,
       parameters: [idParam('id', 'report id')],
       responses: { '200': { description: 'Report JSON (RFC 8785)', ...json({ $ref: '#/components/schemas/Report' }) }, '304': { description: 'Not modified' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
     },
   },
   '/v1/reports/{id}/signature': {
-    get: { tags: ['Reports'], summary: 'The detached JWS (RFC 7515 + RFC 7797, EdDSA)', security: auth, parameters: [idParam('id', 'report id')], responses: { '200': { description: 'Compact JWS with an empty payload part', content: { 'application/jose': { schema: { type: 'string' } } } }, ...problem('not-found') } },
+    get: {
+      tags: ['Reports'],
+      summary: 'The detached JWS (RFC 7515 + RFC 7797, EdDSA)',
+      description: '`ETag` is the SHA-256 of the JWS; `Cache-Control: no-store`; `If-None-Match` revalidates (304).',
+      security: auth,
+      parameters: [idParam('id', 'report id')],
+      responses: { '200': { description: 'Compact JWS with an empty payload part', content: { 'application/jose': { schema: { type: 'string' } } } }, '304': { description: 'Not modified' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
+    },
   },
   '/v1/reports/{id}/pdf': {
-    get: { tags: ['Reports'], summary: 'The signed PDF/A-3b report (embeds the JSON and its JWS)', security: auth, parameters: [idParam('id', 'report id')], responses: { '200': { description: 'PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } }, ...problem('not-found') } },
+    get: {
+      tags: ['Reports'],
+      summary: 'The signed PDF/A-3b report (embeds the JSON and its JWS)',
+      description: '`ETag` is the SHA-256 of the PDF; `Cache-Control: no-store`; `If-None-Match` revalidates (304).',
+      security: auth,
+      parameters: [idParam('id', 'report id')],
+      responses: { '200': { description: 'PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } }, '304': { description: 'Not modified' }, ...problem('not-found', 'unauthenticated', 'forbidden') },
+    },
   },
   '/v1/reports/{a}/diff/{b}': {
-    get: { tags: ['Reports'], summary: 'Findings whose status or risk changed between two reports', security: auth, parameters: [idParam('a', 'from report'), idParam('b', 'to report')], responses: { '200': { description: 'The diff' }, ...problem('not-found') } },
+    get: { tags: ['Reports'], summary: 'Findings whose status or risk changed between two reports', security: auth, parameters: [idParam('a', 'from report'), idParam('b', 'to report')], responses: { '200': { description: 'The diff' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
   },
   '/v1/verify': {
     post: {
@@ -151,7 +171,7 @@ export const assessmentPaths: Record<string, unknown> = {
       summary: 'Verify report bytes and a JWS against the keys this service published',
       security: auth,
       requestBody: { required: true, ...json(VerifyBody) },
-      responses: { '200': { description: '`valid`, the key id or the reason, and the report identity' }, ...problem('validation-failed', 'unauthenticated', 'forbidden') },
+      responses: { '200': { description: '`valid`, the key id or the reason, and the report identity' }, ...problem('validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'unauthenticated', 'forbidden', 'csrf-token-invalid') },
     },
   },
   '/.well-known/jwks.json': {
@@ -227,10 +247,10 @@ export const auditPaths: Record<string, unknown> = {
     get: {
       tags: ['Audit'],
       summary: 'Export the trail as JSON Lines with its chain proof',
-      description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range. Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`.',
+      description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range. Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`. `Cache-Control: no-store`. Recorded as `audit.exported` with the range (`fromSeq`, `toSeq`, as in the header) and the number of `event` lines (`events`).',
       security: auth,
       parameters: [
-        { name: 'fromSeq', in: 'query', description: 'First event of the range (default: your organisations\' first); not after `toSeq`', schema: { type: 'integer', minimum: 1 } },
+        { name: 'fromSeq', in: 'query', description: 'First event of the range (default: your organisations\' first); not after `toSeq`, nor after the signed checkpoint the export ends on (400 at `/fromSeq`)', schema: { type: 'integer', minimum: 1 } },
         { name: 'toSeq', in: 'query', description: 'The range ends on the last signed checkpoint at or before it (default: the head, signed first)', schema: { type: 'integer', minimum: 1 } },
       ],
       responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('bad-request', 'not-found', 'unauthenticated', 'forbidden') },
@@ -240,7 +260,7 @@ export const auditPaths: Record<string, unknown> = {
     get: { tags: ['Audit'], summary: 'Walk the hash chain and the signed checkpoints', security: auth, responses: { '200': { description: '`valid`, events and checkpoints checked, or the first broken sequence number and why' }, ...problem('unauthenticated', 'forbidden') } },
   },
   '/v1/audit/checkpoints': {
-    post: { tags: ['Audit'], summary: 'Sign the current chain head now (admin)', security: auth, responses: { '201': { description: 'The checkpoint: seq, hash, payload, JWS' }, ...problem('conflict', 'unauthenticated', 'forbidden') } },
+    post: { tags: ['Audit'], summary: 'Sign the current chain head now (admin)', security: auth, responses: { '201': { description: 'The checkpoint: seq, hash, payload, JWS' }, ...problem('conflict', 'unauthenticated', 'forbidden', 'csrf-token-invalid') } },
   },
   '/v1/keys': {
     get: { tags: ['Keys'], summary: 'Every published signing key (admin)', security: auth, responses: { '200': { description: 'kid, purpose, first seen, current' }, ...problem('unauthenticated', 'forbidden') } },
@@ -250,8 +270,8 @@ export const auditPaths: Record<string, unknown> = {
       tags: ['Keys'],
       summary: 'Add a new current report or token signing key (admin, embedded key directory only)',
       security: auth,
-      requestBody: { required: true, ...json({ type: 'object', required: ['purpose'], properties: { purpose: { enum: ['report', 'token'] } } }, { purpose: 'report' }) },
-      responses: { '201': { description: 'The new kid and the previous one' }, ...problem('conflict', 'validation-failed', 'unauthenticated', 'forbidden') },
+      requestBody: { required: true, ...json(RotateKeyBody, { purpose: 'report' }) },
+      responses: { '201': { description: 'The new kid and the previous one' }, ...problem('conflict', 'validation-failed', 'malformed-json', 'unsupported-media-type', 'payload-too-large', 'unauthenticated', 'forbidden', 'csrf-token-invalid') },
     },
   },
 };

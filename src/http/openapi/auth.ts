@@ -4,17 +4,9 @@
  * The request schemas are the objects the routes validate with (src/http/routes/auth-schemas.ts).
  */
 import { PERMISSIONS, ROLES, SCOPES } from '../../auth/permissions.js';
-import { PROBLEM_TYPES } from '../../errors.js';
-import type { OpenApiFragment } from './document.js';
+import { problem, type OpenApiFragment } from './document.js';
 import { ChangePasswordBody, CreateApiClientBody, CreateAuditorGrantBody, CreateOrganizationBody, CreateUserBody, LoginBody, TokenRequestBody, UpdateUserBody } from '../routes/auth-schemas.js';
 
-const problem = (...codes: (keyof typeof PROBLEM_TYPES)[]): Record<string, unknown> =>
-  Object.fromEntries(
-    codes.map((code) => [
-      String(PROBLEM_TYPES[code].status),
-      { description: `${PROBLEM_TYPES[code].title} (type …/problems/${code})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
-    ]),
-  );
 const json = (schema: unknown, example?: unknown): Record<string, unknown> => ({ content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } } });
 const ref = (name: string): Record<string, string> => ({ $ref: `#/components/schemas/${name}` });
 const list = (name: string): Record<string, unknown> => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(name) } } });
@@ -171,6 +163,10 @@ export const authPaths: Record<string, unknown> = {
         '200': { description: 'A bearer access token (Cache-Control: no-store)', ...json(ref('TokenResponse'), { access_token: 'eyJ…', token_type: 'Bearer', expires_in: 600, scope: 'assessments:read reports:read' }) },
         '400': { description: 'invalid_request, unsupported_grant_type or invalid_scope', ...json(ref('OAuthError')) },
         '401': { description: 'invalid_client', ...json(ref('OAuthError')) },
+        // Refused before the endpoint reads the request: its body (a JSON body that is not an
+        // object, or holds a NUL or a lone surrogate; too large; of another media type) or the
+        // per-IP limit of sign-in and token requests. These are problem+json, not RFC 6749 errors.
+        ...problem('validation-failed', 'payload-too-large', 'unsupported-media-type', 'rate-limited'),
       },
     },
   },

@@ -1,10 +1,34 @@
-import { PROBLEM_BASE_URI } from '../../errors.js';
+import { PROBLEM_BASE_URI, PROBLEM_TYPES, type ProblemCode } from '../../errors.js';
 import { OPENAPI_METHODS } from './paths.js';
 
 export interface OpenApiFragment {
   readonly paths: Record<string, unknown>;
   readonly schemas?: Record<string, unknown>;
   readonly tags?: readonly { name: string; description: string }[];
+}
+
+/**
+ * The problem+json responses of an operation, keyed by status. Codes that share a status (403:
+ * `forbidden` and `csrf-token-invalid`; 400: `malformed-json` and `bad-request`) are listed together
+ * under it, each with its type, instead of the last one replacing the others.
+ */
+export function problem(...codes: ProblemCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of codes) {
+    const status = PROBLEM_TYPES[code].status;
+    const listed = byStatus.get(status) ?? [];
+    if (!listed.includes(code)) listed.push(code);
+    byStatus.set(status, listed);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, listed]) => [
+      String(status),
+      {
+        description: listed.map((code) => `${PROBLEM_TYPES[code].title} (type …/problems/${code})`).join('; or '),
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
+    ]),
+  );
 }
 
 const problemSchema = {

@@ -74,6 +74,30 @@ function serviceActorOf(p: Principal, action: Action): ServiceActor {
   return { type: p.type, id: p.id, name: p.displayName, role: actorOfPrincipal(p, action).role, organizationId: p.organizationId };
 }
 
+/**
+ * The request's `Idempotency-Key`, or undefined when absent. A malformed one is a 400 that names
+ * the header: no body pointer, since the body is not what failed.
+ */
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new AppError('bad-request', 'The Idempotency-Key header must be 1–200 characters of A–Z a–z 0–9 . _ : -');
+  }
+  return key;
+}
+
+/**
+ * Base64 (or base64url) text as bytes, line breaks and padding allowed; undefined unless every
+ * character is of the alphabet and the text is exactly the encoding of at least one byte.
+ * (`Buffer.from(text, 'base64')` skips what it does not know: `"!!!!"` would be zero bytes.)
+ */
+function decodeBase64(text: string): Buffer | undefined {
+  const normalized = text.replace(/\s+/g, '').replace(/={1,2}$/, '').replace(/-/g, '+').replace(/_/g, '/');
+  if (!/^[A-Za-z0-9+/]+$/.test(normalized)) return undefined;
+  const bytes = Buffer.from(normalized, 'base64');
+  return bytes.length > 0 && bytes.toString('base64').replace(/=+$/, '') === normalized ? bytes : undefined;
+}
+
 function intParam(value: string | undefined, name: string): number {
   if (value === undefined || !/^[1-9]\d{0,8}$/.test(value)) throw new AppError('not-found', `No ${name} ${value ?? ''}`);
   return Number(value);
@@ -81,7 +105,7 @@ function intParam(value: string | undefined, name: string): number {
 
 function sendReportDownload(res: Response, req: Request, body: Buffer | string, type: string, etag: string, filename: string): void {
   res.setHeader('ETag', `"${etag}"`);
-  res.setHeader('Cache-Control', 'private, no-cache');
+  res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
   if (req.get('if-none-match')?.split(',').some((t) => t.trim().replace(/^W\//, '') === `"${etag}"`)) {
     res.status(304).end();
@@ -127,10 +151,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
 
   router.post('/v1/assessments', authorize('assessments.create'), async (req, res) => {
     const p = principalOf(req);
-    const key = req.get('idempotency-key');
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new AppError('bad-request', 'Idempotency-Key must be 1–200 characters of A–Z a–z 0–9 . _ : -', { errors: [{ pointer: '', detail: 'invalid Idempotency-Key header' }] });
-    }
+    const key = idempotencyKeyOf(req);
     const body = validateBody<CreateAssessmentInput>(CreateAssessmentBody, req.body);
     const result = await service.create(serviceActorOf(p, 'assessments.create'), p.organizationName, body, {
       ...(key !== undefined ? { idempotencyKey: key } : {}),
@@ -193,10 +214,15 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
 
   router.post('/v1/assessments/:id/revisions', authorize('assessments.revise'), async (req, res) => {
     const p = principalOf(req);
+    const key = idempotencyKeyOf(req);
     const body = validateBody<ReviseAssessmentInput>(ReviseAssessmentBody, req.body);
-    const result = await service.revise(serviceActorOf(p, 'assessments.revise'), p.organizationName, req.params.id as string, body, { request: auditRequestContext(req) });
+    const result = await service.revise(serviceActorOf(p, 'assessments.revise'), p.organizationName, req.params.id as string, body, {
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+      request: auditRequestContext(req),
+    });
     res.setHeader('Location', `/v1/assessments/${result.assessment.id}/revisions/${result.revision.revision}`);
-    res.status(201).json(result);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(result.replayed ? 200 : 201).json(result);
   });
 
   router.post('/v1/assessments/:id/revisions/:n/reports', authorize('assessments.revise'), async (req, res) => {
@@ -262,7 +288,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     if ((body.report === undefined) === (body.reportBase64 === undefined)) {
       throw validationError([{ pointer: '/report', detail: 'give exactly one of report and reportBase64' }]);
     }
-    const bytes = body.report !== undefined ? Buffer.from(body.report, 'utf8') : Buffer.from(body.reportBase64 ?? '', 'base64');
+    const bytes = body.report !== undefined ? Buffer.from(body.report, 'utf8') : decodeBase64(body.reportBase64 ?? '');
+    if (bytes === undefined) throw validationError([{ pointer: '/reportBase64', detail: 'must be the report bytes in base64 (RFC 4648)' }]);
     const jwks = reportJwks(await withLatestKeys(deps.reportKeys));
     const result = await verifyReportOffline(bytes, body.jws, jwks);
     // Everything here comes from the caller's bytes: keep only what is bounded and well-formed.

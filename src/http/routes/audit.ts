@@ -5,7 +5,7 @@ import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { createCheckpoint } from '../../audit/checkpoint.js';
-import { exportAuditTrail } from '../../audit/export.js';
+import { countExportLines, exportAuditTrail, resolveExportRange } from '../../audit/export.js';
 import { actorIdOf, AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, pageOfAssessmentTrail, type AuditOutcome } from '../../audit/query.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
 import { verifyAuditChain } from '../../audit/verify.js';
@@ -87,13 +87,30 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     if (fromSeq !== undefined && toSeq !== undefined && Number(fromSeq) > Number(toSeq)) {
       throw new AppError('bad-request', `The range is empty: fromSeq ${fromSeq} is after toSeq ${toSeq}`, { errors: [{ pointer: '/fromSeq', detail: 'must not be greater than toSeq' }] });
     }
+    // A range that starts after the checkpoint the export would end on holds nothing: refused
+    // before a checkpoint is signed or the export recorded. That checkpoint is the head's (signed
+    // below) unless `toSeq` is before the head: then the last one at or before `toSeq`.
+    const head = (await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst())?.seq ?? 0;
+    const lastCheckpointAtOrBefore = async (seq: number | undefined): Promise<number | undefined> => {
+      let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
+      if (seq !== undefined) last = last.where('seq', '<=', seq);
+      return (await last.executeTakeFirst())?.seq;
+    };
+    const afterEnd = (endSeq: number): AppError =>
+      new AppError('bad-request', `The query parameter fromSeq (${fromSeq}) is after ${endSeq}, the last event of the signed checkpoint the export ends on: the range holds no event`, { errors: [{ pointer: '/fromSeq', detail: `must not be greater than ${endSeq}` }] });
+    if (fromSeq !== undefined && head > 0) {
+      const expectedEnd = toSeq !== undefined && Number(toSeq) < head ? await lastCheckpointAtOrBefore(Number(toSeq)) : head;
+      if (expectedEnd !== undefined && Number(fromSeq) > expectedEnd) throw afterEnd(expectedEnd);
+    }
     // Sign the head first, so the export ends on a signed checkpoint that authenticates every
     // line before it; then record the export before a byte leaves.
     await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
-    let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
-    if (toSeq !== undefined) last = last.where('seq', '<=', Number(toSeq));
-    const end = (await last.executeTakeFirst())?.seq;
+    const end = await lastCheckpointAtOrBefore(toSeq !== undefined ? Number(toSeq) : undefined);
     if (end === undefined) throw new AppError('not-found', 'No signed checkpoint at or before the requested range end: nothing can be exported with a proof');
+    // Only when another export signed a checkpoint in between could this differ from the check above.
+    if (fromSeq !== undefined && Number(fromSeq) > end) throw afterEnd(end);
+    const range = await resolveExportRange(db, scope, { ...(fromSeq !== undefined ? { fromSeq: Number(fromSeq) } : {}), toSeq: end });
+    const { events } = await countExportLines(db, scope, range);
     await recordAuditEventAlone(db, {
       action: 'audit.exported',
       outcome: 'success',
@@ -101,15 +118,18 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
       organizationId: p.organizationId,
       target: null,
       request: auditRequestContext(req),
-      decision: { events: Math.max(end - Number(fromSeq ?? 1) + 1, 0), ...(fromSeq ? { fromSeq: Number(fromSeq) } : {}), toSeq: end },
+      // The range the export's header states, and how many events' content it holds (`event`
+      // lines; other organisations' events are `link` lines, hashes only).
+      decision: { fromSeq: range.fromSeq, toSeq: range.toSeq, events },
     });
     res.setHeader('Content-Type', 'application/jsonl; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Disposition', 'attachment; filename="audit-export.jsonl"');
     let gone = false;
     res.once('close', () => {
       gone = true;
     });
-    for await (const line of exportAuditTrail(db, scope, { ...(fromSeq ? { fromSeq: Number(fromSeq) } : {}), toSeq: end })) {
+    for await (const line of exportAuditTrail(db, scope, range)) {
       if (gone) return;
       if (!res.write(line)) {
         // Wait for the client to read on, or to go away: never hang on a stalled reader.

@@ -15,6 +15,7 @@ const rulesetRef = {
 
 export const RulesetRefs = {
   type: 'array',
+  minItems: 1,
   maxItems: 10,
   items: rulesetRef,
   description: 'The ruleset versions to evaluate under; omitted means the current versions.',
