@@ -18,6 +18,7 @@ import { assessmentPaths, assessmentSchemas, auditPaths } from './openapi/assess
 import { authOpenApi } from './openapi/auth.js';
 import { AssessmentService } from '../assessments/service.js';
 import { pageErrors, webRoutes, webStatic } from '../web/index.js';
+import { providePageLimiters } from '../web/page.js';
 import { PdfReports, type PdfRenderer } from '../reports/pdf-store.js';
 import { renderInPool, sharedPdfPoolStats } from '../reports/pdf/pool.js';
 import type { PdfSignerIdentity } from '../signing/pdf-sign.js';
@@ -157,9 +158,11 @@ export function createApp(deps: AppDeps): Express {
     (deps.evaluator === undefined && config.reportWorkers > 0 ? workerReportBuilder(() => sharedReportPool(config.reportWorkers), (ms) => metrics.observeEvaluation(ms)) : inProcessReportBuilder(evaluator));
   const assessments = new AssessmentService({ db: database.db, evaluator, reportKeys: deps.reportKeys, reportBuilder });
   // Strictest limits on sign-in and token endpoints (per IP), tighter ones on evaluation and
-  // submission (per principal once authenticated, per IP before), for the API and the forms.
+  // submission (per principal, once authenticated), for the API and the forms. The questionnaire
+  // forms are counted by their page once the user is known (PageOptions.rateLimit), not here:
+  // before authentication the key would be the IP, one budget for a whole hospital behind a NAT.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);
-  app.post(['/assessments/new', '/assessments/:id/edit'], rateLimits.evaluate);
+  providePageLimiters(app, { evaluate: rateLimits.evaluate });
   // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json
   // (and below, an address that is no page).
   const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test', bodyLimitBytes: config.bodyLimitBytes });

@@ -66,9 +66,47 @@ const DONE: Readonly<Record<string, string>> = {
   'grant-revoked': 'The grant was revoked.',
 };
 
-function errorMessages(err: AppError): string[] {
-  return err.errors.length > 0 ? err.errors.map((e) => e.detail) : [err.detail];
+/** A form's fields that errors can name: JSON pointer (`/name`) → the id of the element a summary link focuses. */
+type FieldIds = Readonly<Record<string, string>>;
+
+/** What a form page shows of a refusal: a summary linking to the fields, and each field's message. */
+interface FormErrors {
+  /** The error summary's entries, each linking to its field (or to the form, for an error of no field). */
+  readonly errorList: readonly { readonly href: string; readonly text: string }[];
+  /** Each field's message by its name (the pointer without its `/`), '' when it has none. */
+  readonly fieldErrors: Readonly<Record<string, string>>;
 }
+
+/** A detail as a sentence: capitalised, ending with a full stop. */
+function sentence(detail: string): string {
+  const d = detail.trim();
+  const capitalised = d.charAt(0).toUpperCase() + d.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
+}
+
+/**
+ * The errors of a refusal, tied to the form's fields by their pointers (as the questionnaire's are):
+ * an error naming a field links to it and is shown at it; any other links to the form (`formId`).
+ */
+function formErrors(err: AppError | undefined, fields: FieldIds, formId: string): FormErrors {
+  const fieldErrors: Record<string, string> = Object.fromEntries(Object.keys(fields).map((pointer) => [pointer.slice(1), '']));
+  if (!err) return { errorList: [], fieldErrors };
+  const list = err.errors.length > 0 ? err.errors : [{ pointer: err.pointer ?? '', detail: err.detail }];
+  const errorList = list.map((e) => {
+    const text = sentence(e.detail);
+    if (!Object.hasOwn(fields, e.pointer)) return { href: `#${formId}`, text };
+    const name = e.pointer.slice(1);
+    fieldErrors[name] = fieldErrors[name] ? `${fieldErrors[name]} ${text}` : text;
+    return { href: `#${fields[e.pointer]!}`, text };
+  });
+  return { errorList, fieldErrors };
+}
+
+const USER_FIELDS: FieldIds = { '/email': 'u-email', '/name': 'u-name', '/organizationId': 'u-org', '/roles': `u-role-${ROLES[0]}`, '/password': 'u-password' };
+const USER_EDIT_FIELDS: FieldIds = { '/name': 'e-name', '/roles': `e-role-${ROLES[0]}`, '/password': 'e-password' };
+const ORG_FIELDS: FieldIds = { '/name': 'o-name' };
+const CLIENT_FIELDS: FieldIds = { '/name': 'c-name', '/organizationId': 'c-org', '/scopes': 'c-scope-1' };
+const GRANT_FIELDS: FieldIds = { '/auditorId': 'g-auditor', '/organizationId': 'g-org' };
 
 /** The administration routes. */
 export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRing<'report'>; readonly tokenKeys: TokenKeyRing }): Router {
@@ -90,7 +128,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   }));
 
   // ------------------------------------------------------------------ users
-  async function renderUsers(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; values?: Record<string, unknown>; created?: { email: string; password: string } | null }, status = 200): Promise<void> {
+  async function renderUsers(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: Record<string, unknown>; created?: { email: string; password: string } | null }, status = 200): Promise<void> {
     const [users, orgs] = await Promise.all([listUsers(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
     renderPage(ctx, res, session, 'admin/users.njk', {
@@ -100,7 +138,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       users: users.map((u) => ({ ...u, organizationName: orgName.get(u.organizationId) ?? '' })),
       organizations: orgs,
       roles: ROLES,
-      errors: extra.errors ?? [],
+      ...formErrors(extra.error, USER_FIELDS, 'new-user'),
       values: { email: '', name: '', organizationId: session.principal.organizationId, roles: ['compliance_officer'], ...(extra.values ?? {}) },
       created: extra.created ?? null,
       done: done(req),
@@ -130,7 +168,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
-      await renderUsers(req, res, session, { errors: errorMessages(err), values }, err.status);
+      await renderUsers(req, res, session, { error: err, values }, err.status);
       return;
     }
     // Shown once, in this response only (no-store): the administrator hands it over.
@@ -140,7 +178,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   router.get('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
-    renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: user, roles: ROLES, errors: [] });
+    renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: user, roles: ROLES, ...formErrors(undefined, USER_EDIT_FIELDS, 'edit-user') });
   }));
 
   router.post('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
@@ -150,27 +188,28 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const body = (req.body ?? {}) as Record<string, unknown>;
     const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
     const password = typeof body.password === 'string' ? body.password : '';
+    const name = text(body, 'name');
     try {
       let passwordHash: string | undefined;
       if (password !== '') {
         assertPasswordPolicy(password, user.email, '/password');
         passwordHash = await hashPassword(password, cost);
       }
-      const name = text(body, 'name');
       assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
       await db.transaction().execute((trx) => updateUser(trx, id, { roles, disabled: body.disabled === 'on', name: name || null, ...(passwordHash ? { passwordHash } : {}) }, auditOf(req, session, 'users.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
-      renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: { ...user, roles, disabled: body.disabled === 'on' }, roles: ROLES, errors: errorMessages(err) }, err.status);
+      // What was posted, not what is stored (the password is never shown again).
+      renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: { ...user, name, roles, disabled: body.disabled === 'on' }, roles: ROLES, ...formErrors(err, USER_EDIT_FIELDS, 'edit-user') }, err.status);
       return;
     }
     res.redirect(303, '/admin/users?done=user-updated');
   }));
 
   // ------------------------------------------------------------------ organisations
-  async function renderOrgs(req: Request, res: Response, session: PageSession, errors: string[] = [], status = 200): Promise<void> {
-    renderPage(ctx, res, session, 'admin/organizations.njk', { title: 'Organisations', active: 'admin', section: 'organizations', organizations: await listOrganizations(db), errors, done: done(req) }, status);
+  async function renderOrgs(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string } } = {}, status = 200): Promise<void> {
+    renderPage(ctx, res, session, 'admin/organizations.njk', { title: 'Organisations', active: 'admin', section: 'organizations', organizations: await listOrganizations(db), ...formErrors(extra.error, ORG_FIELDS, 'new-org'), values: { name: '', ...extra.values }, done: done(req) }, status);
   }
   router.get('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, (req, res, session) => renderOrgs(req, res, session)));
   router.post('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, async (req, res, session) => {
@@ -182,14 +221,14 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
-      await renderOrgs(req, res, session, errorMessages(err), err.status);
+      await renderOrgs(req, res, session, { error: err, values: { name } }, err.status);
       return;
     }
     res.redirect(303, '/admin/organizations?done=org-created');
   }));
 
   // ------------------------------------------------------------------ API clients
-  async function renderClients(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null }, status = 200): Promise<void> {
+  async function renderClients(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string; organizationId: string; scopes: readonly string[] }; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null }, status = 200): Promise<void> {
     const [clients, orgs] = await Promise.all([listApiClients(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
     renderPage(ctx, res, session, 'admin/clients.njk', {
@@ -199,10 +238,10 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       clients: clients.map((c) => ({ ...c, organizationName: orgName.get(c.organizationId) ?? '' })),
       organizations: orgs,
       scopes: SCOPES,
-      errors: extra.errors ?? [],
+      ...formErrors(extra.error, CLIENT_FIELDS, 'new-client'),
+      values: { name: '', organizationId: session.principal.organizationId, scopes: [], ...extra.values },
       secret: extra.secret ?? null,
       done: done(req),
-      ownOrganizationId: session.principal.organizationId,
     }, status);
   }
   router.get('/admin/clients', ...page(ctx, { action: 'api_clients.manage' }, (req, res, session) => renderClients(req, res, session, {})));
@@ -220,7 +259,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
-      await renderClients(req, res, session, { errors: errorMessages(err) }, err.status);
+      await renderClients(req, res, session, { error: err, values: { name, organizationId, scopes } }, err.status);
     }
   }));
   router.post('/admin/clients/:id/rotate', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
@@ -233,7 +272,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   }));
 
   // ------------------------------------------------------------------ auditor grants
-  async function renderGrants(req: Request, res: Response, session: PageSession, errors: string[] = [], status = 200): Promise<void> {
+  async function renderGrants(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { auditorId: string; organizationId: string } } = {}, status = 200): Promise<void> {
     const [grants, users, orgs] = await Promise.all([listAuditorGrants(db), listUsers(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
     const email = new Map(users.map((u) => [u.id, u.email]));
@@ -244,19 +283,21 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       grants: grants.map((g) => ({ ...g, auditorEmail: email.get(g.auditorId) ?? g.auditorId, organizationName: orgName.get(g.organizationId) ?? g.organizationId })),
       auditors: users.filter((u) => u.roles.includes('auditor') && !u.disabled),
       organizations: orgs,
-      errors,
+      ...formErrors(extra.error, GRANT_FIELDS, 'new-grant'),
+      values: { auditorId: '', organizationId: '', ...extra.values },
       done: done(req),
     }, status);
   }
   router.get('/admin/grants', ...page(ctx, { action: 'auditor_grants.manage' }, (req, res, session) => renderGrants(req, res, session)));
   router.post('/admin/grants', ...page(ctx, { action: 'auditor_grants.manage' }, async (req, res, session) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { auditorId: text(body, 'auditorId', 64), organizationId: text(body, 'organizationId', 64) };
     try {
-      await db.transaction().execute((trx) => createAuditorGrant(trx, { auditorId: text(body, 'auditorId', 64), organizationId: text(body, 'organizationId', 64) }, auditOf(req, session, 'auditor_grants.manage')));
+      await db.transaction().execute((trx) => createAuditorGrant(trx, values, auditOf(req, session, 'auditor_grants.manage')));
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await recordPageRefusal(ctx, req, refusalOf(err));
-      await renderGrants(req, res, session, errorMessages(err), err.status);
+      await renderGrants(req, res, session, { error: err, values }, err.status);
       return;
     }
     res.redirect(303, '/admin/grants?done=grant-created');

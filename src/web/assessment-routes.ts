@@ -5,21 +5,22 @@
  * (AssessmentService, listAssessments, diffReports), never the HTTP API.
  */
 import { Router, type Request, type Response } from 'express';
-import { isPermitted, reachableOrganizations, type Principal } from '../auth/permissions.js';
-import type { AssessmentService } from '../assessments/service.js';
+import { isPermitted, reachableOrganizations, type Action, type Principal } from '../auth/permissions.js';
+import type { AssessmentService, ServiceActor } from '../assessments/service.js';
 import { listAssessments } from '../assessments/queries.js';
-import type { Actor } from '../assessments/types.js';
 import { AppError, type FieldError } from '../errors.js';
 import { recordAuditEventAlone } from '../audit/record.js';
-import { actorOf as auditActorOf } from '../auth/context.js';
 import { auditRequestContext } from '../http/audit-context.js';
+import { auditActorOf } from '../http/routes/assessments.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
 import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } from '../questionnaire/index.js';
 import { diffReports } from '../reports/diff.js';
 import type { Report } from '../reports/report.js';
 import { isUuid } from '../auth/secrets.js';
 import { buildFormView, formValuesOf, NUL_DETAIL, parseAnswerForm, questionIdOfPointer, repeatedValueDetail, structuredValueDetail, type FormValue } from './questionnaire-form.js';
 import { renderLogin, type RestoreStash } from './login-routes.js';
-import { nulRemovedFrom, organizationNames, page, pageFilter, recordPageRefusal, renderPage, type PageSession, type WebContext } from './page.js';
+import { nulRemovedFrom, organizationNames, page, pageFilter, recordPageRefusal, renderPage, type PageRateLimited, type PageSession, type WebContext } from './page.js';
 import { buildReportView } from './report-view.js';
 import { stashOf, type AnswerStash } from './stash.js';
 
@@ -63,8 +64,18 @@ function nulAnswersOf(req: Request): Set<string> {
   return new Set(nulRemovedFrom(req).flatMap((p) => questionIdOfPointer(p) ?? []));
 }
 
-function actorOf(p: Principal): Actor {
-  return { type: 'user', id: p.id, name: p.displayName, role: 'compliance_officer', organizationId: p.organizationId };
+/**
+ * The actor the assessment service records and names in reports for a form saved in the user's
+ * own organisation: as the API's, the roles that permit `action` there (`auditActorOf`).
+ */
+function serviceActorOf(p: Principal, action: Action): ServiceActor {
+  return { type: p.type, id: p.id, name: p.displayName, role: auditActorOf(p, action, p.organizationId).role, organizationId: p.organizationId };
+}
+
+/** The notice of a questionnaire form refused by the submission rate limit. */
+function rateLimitedNotice(limited: PageRateLimited): string {
+  const wait = limited.retryAfterSeconds === 1 ? '1 second' : `${limited.retryAfterSeconds} seconds`;
+  return `Too many forms were saved or submitted from your account in a short time, so this one was not saved. Your answers are shown again: send them again in ${wait}.`;
 }
 
 function questionnaireOf(version: string): Questionnaire {
@@ -80,6 +91,7 @@ function parseReport(bytes: Buffer): Report {
 /** The assessment being edited (absent for a new one). */
 interface EditTarget {
   readonly id: string;
+  readonly organizationId: string;
   readonly title: string;
   readonly latestRevision: number;
   readonly latestStatus: 'draft' | 'submitted';
@@ -127,7 +139,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const a = await service.get(id, reachableOrganizations(p, 'assessments.revise'));
     const latest = a.revisions.at(-1);
     if (!latest) throw new AppError('not-found', `No assessment ${id}`);
-    return { id: a.id, title: a.title, latestRevision: latest.revision, latestStatus: latest.status, questionnaireVersion: latest.questionnaireVersion };
+    return { id: a.id, organizationId: a.organizationId, title: a.title, latestRevision: latest.revision, latestStatus: latest.status, questionnaireVersion: latest.questionnaireVersion };
   }
 
   /** Handles a posted questionnaire: save a draft, update the questions, or submit. */
@@ -154,8 +166,8 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     let result;
     try {
       result = target
-        ? await service.revise(actorOf(p), p.organizationName, target.id, { answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) })
-        : await service.create(actorOf(p), p.organizationName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
+        ? await service.revise(serviceActorOf(p, 'assessments.revise'), p.organizationName, target.id, { answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) })
+        : await service.create(serviceActorOf(p, 'assessments.create'), p.organizationName, { title, questionnaireVersion: version, answers: parsed.answers, draft: !submit }, { request: auditRequestContext(req) });
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation-failed') {
         await redisplay(err.errors.length > 0 ? err.errors : [{ pointer: '', detail: err.detail }], submit ? 'The assessment was not submitted: some answers are missing or not valid. Nothing was lost: correct them and submit again, or save a draft.' : 'Nothing was saved. Correct the answers marked below.');
@@ -179,16 +191,26 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     return Promise.resolve();
   };
 
-  /** After a CSRF mismatch (e.g. signed in again in another tab): show the answers again, unsaved. */
-  const redisplayOnCsrf = async (req: Request, res: Response, session: PageSession): Promise<void> => {
+  /** The posted questionnaire shown again, unsaved, with a notice (nothing is stored). */
+  const redisplayUnsaved = async (req: Request, res: Response, session: PageSession, status: number, notice: string): Promise<void> => {
     const m = /^\/assessments\/([^/]+)\/edit$/.exec(req.path);
     const target = m ? await editTarget(session.principal, m[1]!) : undefined;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const questionnaire = questionnaireOf(target?.questionnaireVersion ?? CURRENT_QUESTIONNAIRE_VERSION);
     const parsed = parseAnswerForm(questionnaire, body.answers);
     const title = target ? target.title : readTitle(req, body.title).value;
-    renderForm(res, session, { target, title, values: parsed.values, errors: [], notice: 'This form was opened in an earlier session, so it was not saved. Your answers are shown again: save them now.', noticeKind: 'warning' }, 403);
+    renderForm(res, session, { target, title, values: parsed.values, errors: [], notice, noticeKind: 'warning' }, status);
   };
+
+  /** After a CSRF mismatch (e.g. signed in again in another tab): show the answers again, unsaved. */
+  const redisplayOnCsrf = (req: Request, res: Response, session: PageSession): Promise<void> =>
+    redisplayUnsaved(req, res, session, 403, 'This form was opened in an earlier session, so it was not saved. Your answers are shown again: save them now.');
+
+  /** Over the user's submission rate limit: 429 (Retry-After set), the answers shown again, unsaved. */
+  const redisplayOnRateLimit = (req: Request, res: Response, session: PageSession, limited: PageRateLimited): Promise<void> => redisplayUnsaved(req, res, session, 429, rateLimitedNotice(limited));
+
+  /** What the questionnaire forms' POSTs share: the stash, the CSRF and rate-limit re-renders, the per-user limit. */
+  const formOptions = { onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf, nulFieldsReported: NUL_FIELDS, rateLimit: 'evaluate', onRateLimited: redisplayOnRateLimit } as const;
 
   const restore: RestoreStash = async (_req, res, session, stash: AnswerStash) => {
     const m = /^\/assessments\/([^/]+)\/edit$/.exec(stash.target);
@@ -247,18 +269,30 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     return Promise.resolve();
   }));
 
-  router.post('/assessments/new', ...page(ctx, { action: 'assessments.create', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf, nulFieldsReported: NUL_FIELDS }, (req, res, session) => saveForm(req, res, session, undefined)));
+  router.post('/assessments/new', ...page(ctx, { action: 'assessments.create', ...formOptions }, (req, res, session) => saveForm(req, res, session, undefined)));
 
   router.get('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise' }, async (req, res, session) => {
     const target = await editTarget(session.principal, String(req.params.id));
-    const stored = await service.answersOf(target.id, target.latestRevision, [session.principal.organizationId]);
+    const stored = await service.answersOf(target.id, target.latestRevision, [target.organizationId]);
     const questionnaire = questionnaireOf(stored.questionnaireVersion);
+    // The form is prefilled with the revision's stored answers: recorded as the API records
+    // `GET /v1/assessments/{id}/revisions/{n}`, before the page is sent.
+    await recordAuditEventAlone(ctx.db, {
+      action: 'assessment.revision_read',
+      outcome: 'success',
+      actor: auditActorOf(session.principal, 'assessments.revise', target.organizationId),
+      organizationId: target.organizationId,
+      target: { type: 'assessment', id: target.id },
+      request: auditRequestContext(req),
+      inputSha256: sha256Hex(canonicalJson(stored.answers)),
+      decision: { revision: target.latestRevision, questionnaireVersion: stored.questionnaireVersion },
+    });
     const notice =
       req.query.saved === '1' ? `Draft saved as revision ${target.latestRevision}. You can leave and resume later from the dashboard.` : req.query.updated === '1' ? `Draft saved as revision ${target.latestRevision}; the questions now match your answers.` : '';
     renderForm(res, session, { target, title: target.title, values: formValuesOf(questionnaire, stored.answers), errors: [], notice, noticeKind: 'success' });
   }));
 
-  router.post('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise', onSignedOut: stashAndSignIn, onCsrfFailure: redisplayOnCsrf, nulFieldsReported: NUL_FIELDS }, async (req, res, session) => {
+  router.post('/assessments/:id/edit', ...page(ctx, { action: 'assessments.revise', ...formOptions }, async (req, res, session) => {
     const target = await editTarget(session.principal, String(req.params.id));
     await saveForm(req, res, session, target);
   }));
@@ -291,7 +325,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     await recordAuditEventAlone(ctx.db, {
       action: 'report.viewed',
       outcome: 'success',
-      actor: auditActorOf(session.principal, 'reports.read'),
+      actor: auditActorOf(session.principal, 'reports.read', found.organizationId),
       organizationId: found.organizationId,
       target: { type: 'report', id: found.row.id },
       request: auditRequestContext(req),

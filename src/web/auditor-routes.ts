@@ -2,9 +2,9 @@
  * The auditor's pages beyond the reports themselves: an assessment's audit trail, verifying a
  * report's signature (pasted or loaded from files), and verifying the audit hash chain.
  */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
-import { isPermitted, reachableOrganizations, type Principal } from '../auth/permissions.js';
+import { isPermitted, reachableOrganizations } from '../auth/permissions.js';
 import { reportJwks } from '../assessments/keys.js';
 import { withLatestKeys } from '../signing/rotatable.js';
 import type { AssessmentService } from '../assessments/service.js';
@@ -16,18 +16,15 @@ import { isUuid } from '../auth/secrets.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
+import { auditActorOf } from '../http/routes/assessments.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { auditableVerifyReason, verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
 import { assessmentAuditTrail } from './audit-trail.js';
-import { organizationNames, page, pageFilter, recordPageRefusal, renderPage, type WebContext } from './page.js';
+import { organizationNames, page, pageFilter, recordPageRefusal, renderError, renderPage, type PageSession, type WebContext } from './page.js';
 
 /** Longest report JSON accepted by the verify form (the body limit applies first). */
 const MAX_REPORT_CHARS = 5 * 1024 * 1024;
-
-function auditActor(p: Principal): { type: 'user' | 'client'; id: string; role: string; organizationId: string } {
-  return { type: p.type, id: p.id, role: p.roles.includes('auditor') ? 'auditor' : (p.roles[0] ?? 'none'), organizationId: p.organizationId };
-}
 
 function decisionText(decision: unknown): string {
   if (decision === null || typeof decision !== 'object') return '';
@@ -141,12 +138,30 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     });
   }));
 
+  /**
+   * The verify form again with what was posted, verifying nothing: after the session ended
+   * (`session` null: no user, no CSRF token; once signed in again, the next post lands in the
+   * second case) or when the form came from an earlier session (a fresh token).
+   */
+  const redisplayVerify = (req: Request, res: Response, session: PageSession | null, notice: string, status: number): Promise<void> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const context = { title: 'Verify a report', active: 'verify', reportText: typeof body.report === 'string' ? body.report.trim() : '', jwsText: typeof body.jws === 'string' ? body.jws.trim() : '', result: null, error: '', notice };
+    if (session === null) ctx.views.render(res, status, 'verify.njk', { ...context, user: null, csrfToken: '' });
+    else if (!isPermitted(session.principal, 'verify')) renderError(ctx, res, 403, 'Not allowed', 'Your role does not allow this page. Ask an administrator if you need access.', session);
+    else renderPage(ctx, res, session, 'verify.njk', context, status);
+    return Promise.resolve();
+  };
+  const verifyHooks = {
+    onSignedOut: (req: Request, res: Response) => redisplayVerify(req, res, null, 'Your session has ended and nothing was verified. What you pasted is kept below: sign in again in another tab, then press Verify here.', 401),
+    onCsrfFailure: (req: Request, res: Response, session: PageSession) => redisplayVerify(req, res, session, 'This form was opened in an earlier session and nothing was verified. What you pasted is kept below: press Verify again.', 403),
+  };
+
   router.get('/verify', ...page(ctx, { action: 'verify' }, (_req, res, session) => {
     renderPage(ctx, res, session, 'verify.njk', { title: 'Verify a report', active: 'verify', reportText: '', jwsText: '', result: null, error: '' });
     return Promise.resolve();
   }));
 
-  router.post('/verify', ...page(ctx, { action: 'verify' }, async (req, res, session) => {
+  router.post('/verify', ...page(ctx, { action: 'verify', ...verifyHooks }, async (req, res, session) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     // Canonical report JSON never starts or ends with white space; a pasted file often does.
     const reportText = typeof body.report === 'string' ? body.report.trim() : '';
@@ -162,7 +177,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     await recordAuditEventAlone(db, {
       action: 'report.verified',
       outcome: 'success',
-      actor: auditActor(p),
+      actor: auditActorOf(p, 'verify'),
       organizationId: p.organizationId,
       target: result.valid && result.identity.reportId ? { type: 'report', id: result.identity.reportId } : null,
       request: auditRequestContext(req),
@@ -208,7 +223,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     await recordAuditEventAlone(db, {
       action: 'audit.verified',
       outcome: 'success',
-      actor: auditActor(session.principal),
+      actor: auditActorOf(session.principal, 'audit.verify'),
       organizationId: session.principal.organizationId,
       target: null,
       request: auditRequestContext(req),

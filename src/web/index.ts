@@ -127,7 +127,7 @@ const NOT_PAGES = /^\/(?:v1|\.well-known|openapi\.json|docs|healthz|readyz|metri
 
 /**
  * Errors raised for a page request outside its page handler (a query string the service
- * refuses; the per-IP, sign-in or submission rate limit on a page; an address that is no page,
+ * refuses; the per-IP or sign-in rate limit on a page; an address that is no page,
  * when mounted after the routes too): an HTML error page with the problem's status, detail and
  * headers (`Retry-After`), instead of problem+json, when the request is for a page and prefers
  * HTML (a browser). Everything else goes on to the API's error handler unchanged. Mount after the

@@ -3,7 +3,7 @@
  * same-origin checks and form parsing for POSTs, authentication through the auth module, the
  * layout's user and navigation, and HTML error pages instead of problem+json.
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
@@ -58,6 +58,60 @@ export interface PageOptions {
    * field, a field name) is still a 400.
    */
   readonly nulFieldsReported?: readonly string[];
+  /**
+   * The app's limiter a POST is counted in once authenticated, keyed by the user (`req.principal`,
+   * as the API's routes are), not by the IP a whole hospital may share. See `providePageLimiters`.
+   */
+  readonly rateLimit?: keyof PageLimiters;
+  /**
+   * A POST refused by `rateLimit` (429, `Retry-After` already set): render something other than
+   * the error page (the form again, unsaved). Nothing must be stored.
+   */
+  readonly onRateLimited?: (req: Request, res: Response, session: PageSession, limited: PageRateLimited) => Promise<void>;
+}
+
+/** The limiters page POSTs are counted in after authentication (the app's, shared with the API). */
+export interface PageLimiters {
+  /** Evaluation and submission (the questionnaire forms): per principal, like `POST /v1/assessments`. */
+  readonly evaluate: RequestHandler;
+}
+
+/** A page POST its limiter refused. */
+export interface PageRateLimited {
+  /** Seconds until the window ends (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+  /** The limiter's problem detail. */
+  readonly detail: string;
+}
+
+const appLimiters = new WeakMap<object, PageLimiters>();
+
+/**
+ * Gives the pages of `app` the limiters their POSTs are counted in once the user is known
+ * (`PageOptions.rateLimit`). A page that names a limiter its app was not given is not counted
+ * (the app-wide per-IP limit still applies): src/http/app.ts provides them.
+ */
+export function providePageLimiters(app: Express, limiters: PageLimiters): void {
+  appLimiters.set(app, limiters);
+}
+
+/**
+ * Counts an authenticated page request in `limiter`: undefined when it may go on, the refusal
+ * when over the limit (the limiter has set `RateLimit` and `Retry-After`). Other errors throw.
+ */
+function countIn(limiter: RequestHandler, req: Request, res: Response): Promise<PageRateLimited | undefined> {
+  return new Promise((resolve, reject) => {
+    const next: NextFunction = (err?: unknown) => {
+      if (err === undefined || err === null) return resolve(undefined);
+      if (err instanceof AppError && err.code === 'rate-limited') {
+        for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+        const seconds = Number(res.getHeader('Retry-After'));
+        return resolve({ retryAfterSeconds: Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1, detail: err.detail });
+      }
+      reject(err instanceof Error ? err : new Error('rate limiter failed'));
+    };
+    Promise.resolve(limiter(req, res, next)).catch(reject);
+  });
 }
 
 /** A page handler: gets the signed-in session. */
@@ -346,6 +400,14 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
     }
     const session: PageSession = { principal: auth.principal, csrfToken: auth.csrfToken, user: pageUserOf(auth.principal) };
     try {
+      // Counted once the user is known (`req.principal`), so each user has their own budget.
+      const limiter = req.method === 'POST' && options.rateLimit !== undefined ? appLimiters.get(req.app)?.[options.rateLimit] : undefined;
+      const limited = limiter ? await countIn(limiter, req, res) : undefined;
+      if (limited) {
+        if (options.onRateLimited) return await options.onRateLimited(req, res, session, limited);
+        renderError(ctx, res, 429, problemHeading(429), limited.detail, session);
+        return;
+      }
       await handler(req, res, session);
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;

@@ -5,7 +5,8 @@
  * - `global`: every request, per client IP (RATE_LIMIT_GLOBAL_PER_IP);
  * - `principal(keyOf)`: every authenticated request, per user or API client (RATE_LIMIT_PER_PRINCIPAL);
  * - `evaluate`: evaluation and submission endpoints, per principal, or per IP before authentication
- *   (RATE_LIMIT_EVALUATE);
+ *   (RATE_LIMIT_EVALUATE); mount it after authentication (the API's routes, and the questionnaire
+ *   pages through `PageOptions.rateLimit`), or every user behind one address shares one budget;
  * - `login`: login and token endpoints, per client IP (RATE_LIMIT_LOGIN).
  * Responses carry the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers (one entry per
  * limiter that counted the request); a rejection is a 429 `rate-limited` problem with
