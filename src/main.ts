@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from './config/index.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
+import { AppError } from './errors.js';
 import { startService } from './service.js';
 
 async function main(): Promise<void> {
@@ -11,8 +12,12 @@ async function main(): Promise<void> {
   try {
     service = await startService(loadConfig());
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DataDirLockedError) {
-      process.stderr.write(`error: ${err.message}\n`);
+    // Operator problems (a bad setting, key or certificate; a data directory in use): one line, no
+    // stack trace. startService reports key and certificate problems as ConfigError; a key error
+    // (src/signing/secret-files.ts keyError) raised anywhere else during the start is one too.
+    const keyProblem = err instanceof AppError && err.detail.startsWith('signing keys: ');
+    if (err instanceof ConfigError || err instanceof DataDirLockedError || keyProblem) {
+      process.stderr.write(`error: ${keyProblem ? err.detail : (err as Error).message}\n`);
       process.exit(1);
     }
     throw err;

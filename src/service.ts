@@ -1,4 +1,5 @@
-import type { Config } from './config/index.js';
+import { assertProductionDatabase, ConfigError, type Config } from './config/index.js';
+import { AppError } from './errors.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createApp, SHARED_WORKER_POOLS } from './http/app.js';
@@ -15,8 +16,10 @@ import { closeSharedReportPool } from './assessments/report-builder.js';
 import { createMetrics } from './http/metrics/index.js';
 import { listenMetrics } from './http/metrics/endpoint.js';
 import { createRateLimiters } from './http/rate-limit/index.js';
-import { loadOrCreatePdfSigningIdentity, pdfIdentitySourceFromEnv } from './signing/pdf-cert.js';
+import { loadOrCreatePdfSigningIdentity, pdfIdentitySourceFromEnv, type PdfSigningIdentity } from './signing/pdf-cert.js';
 import { recordConfigurationIfChanged } from './audit/config-change.js';
+import { reportKeyVariable } from './signing/report-keys.js';
+import { tokenKeyVariable } from './signing/token-keys.js';
 
 export interface Service {
   readonly config: Config;
@@ -31,8 +34,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Opens the configured database (PostgreSQL if DATABASE_URL is set, else embedded PGlite). */
-export function openConfiguredDatabase(config: Config): Promise<Database> {
+/**
+ * Opens the configured database (PostgreSQL if DATABASE_URL is set, else embedded PGlite).
+ * Under NODE_ENV=production the embedded database needs ALLOW_EMBEDDED_DATABASE=true (ConfigError).
+ */
+export async function openConfiguredDatabase(config: Config): Promise<Database> {
+  assertProductionDatabase(config);
   return config.databaseUrl !== undefined
     ? openDatabase({
         kind: 'postgres',
@@ -45,10 +52,6 @@ export function openConfiguredDatabase(config: Config): Promise<Database> {
     : openDatabase({ kind: 'pglite', dataDir: config.dataDir });
 }
 
-/**
- * Starts the whole service: database, migrations (in embedded mode, and on PostgreSQL unless the
- * app role cannot: then `npm run migrate` as the owner first), first-start bootstrap, HTTP server.
- */
 /** Publishes (and logs) the keys a ring loads from its shared key directory; logs read errors. */
 function followKeyDirectory<P extends KeyPurpose>(ring: RotatableKeyRing<P>, database: Database, logger: Logger): void {
   ring.onReload = async (loaded): Promise<void> => {
@@ -62,11 +65,75 @@ function followKeyDirectory<P extends KeyPurpose>(ring: RotatableKeyRing<P>, dat
   ring.onRefreshError = (err): void => logger.error({ err, purpose: ring.purpose }, 'reading the signing key directory failed: the keys loaded before stay in use');
 }
 
+/** The signing keys and PDF identity the service needs, loaded before it touches the database. */
+interface SigningMaterial {
+  readonly tokenKeys: RotatableKeyRing<'token'>;
+  readonly reportKeys: RotatableKeyRing<'report'>;
+  readonly pdfIdentity: PdfSigningIdentity;
+}
+
+/**
+ * Loads (in the embedded default: creates under DATA_DIR) the token and report key rings and the
+ * PDF signing identity. Touches no database. A key or certificate that cannot be used, or a data
+ * directory where they cannot be created, is a ConfigError naming the variable to fix, so
+ * `npm start` prints one line and exits 1 instead of a stack trace.
+ */
+export async function loadSigningMaterial(env: Readonly<Record<string, string | undefined>>, dataDir: string): Promise<SigningMaterial> {
+  const tokenKeys = await asConfigError(tokenKeyVariable(env), 'token-signing key', () => loadRotatableKeyRing('token', env, dataDir));
+  const reportKeys = await asConfigError(reportKeyVariable(env), 'report-signing key', () => loadRotatableKeyRing('report', env, dataDir));
+  // pdfIdentitySourceFromEnv refuses only inconsistent PDF_SIGNING_P12_* settings; the source then
+  // tells whether the identity comes from PDF_SIGNING_P12_FILE or is the embedded one under DATA_DIR.
+  const pdfSource = await asConfigError('PDF_SIGNING_P12_FILE', 'PDF signing certificate', () => pdfIdentitySourceFromEnv(env, dataDir));
+  const pdfIdentity = await asConfigError(pdfSource.kind === 'pkcs12' ? 'PDF_SIGNING_P12_FILE' : 'DATA_DIR', 'PDF signing certificate', () => loadOrCreatePdfSigningIdentity(pdfSource));
+  return { tokenKeys, reportKeys, pdfIdentity };
+}
+
+/**
+ * Runs `load`; turns a key or certificate error (AppError from src/signing/) or a file-system error
+ * (e.g. a data directory the process may not write) into a ConfigError naming `variable`.
+ */
+async function asConfigError<T>(variable: string, what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const fsError = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+    if (!(err instanceof AppError) && !fsError) throw err;
+    let detail = err instanceof AppError ? err.detail : err.message;
+    detail = detail.replace(/^signing keys: /, '');
+    if (detail.startsWith(`${variable}: `)) detail = detail.slice(variable.length + 2);
+    throw new ConfigError(variable, `does not give a usable ${what}: ${detail}`, { cause: err });
+  }
+}
+
+/** Production warnings for signing material generated in DATA_DIR rather than taken from a secrets manager. */
+function warnAboutEmbeddedSigning(logger: Logger, tokenKeys: RotatableKeyRing<'token'>, reportKeys: RotatableKeyRing<'report'>, pdfIdentity: PdfSigningIdentity): void {
+  if (reportKeys.rotatable) logger.warn({ source: reportKeys.source }, 'production: the report-signing keys are generated and kept in the data directory; give them from your secrets manager (REPORT_SIGNING_KEY_FILE, docs/deployment.md §2)');
+  if (tokenKeys.rotatable) logger.warn({ source: tokenKeys.source }, 'production: the token-signing keys are generated and kept in the data directory; give them from your secrets manager (TOKEN_SIGNING_KEY_FILE, docs/deployment.md §2)');
+  if (pdfIdentity.selfSigned) logger.warn({ source: pdfIdentity.source }, "production: the PDF signing certificate is self-signed; give your organisation's certificate from your secrets manager (PDF_SIGNING_P12_FILE and PDF_SIGNING_P12_PASSPHRASE_FILE, docs/deployment.md §2)");
+}
+
+/**
+ * Starts the whole service: signing keys and PDF identity (checked before anything touches the
+ * database), database, migrations (in embedded mode, and on PostgreSQL unless the app role cannot:
+ * then `npm run migrate` as the owner first), first-start bootstrap, HTTP server. Under
+ * NODE_ENV=production the embedded database needs ALLOW_EMBEDDED_DATABASE=true.
+ */
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
   options: { env?: Readonly<Record<string, string | undefined>>; stdout?: { write(text: string): unknown } } = {},
 ): Promise<Service> {
+  const env = options.env ?? process.env;
+  assertProductionDatabase(config);
+  // Keys and the PDF identity before the database: a bad key or certificate setting stops the start
+  // (ConfigError) before any migration runs or a first administrator is created and printed.
+  const { tokenKeys, reportKeys, pdfIdentity } = await loadSigningMaterial(env, config.dataDir);
+  logger.info({ source: tokenKeys.source, kid: tokenKeys.current.kid }, 'token-signing keys loaded');
+  logger.info({ source: pdfIdentity.source, fingerprintSha256: pdfIdentity.fingerprintSha256, notAfter: pdfIdentity.notAfter, selfSigned: pdfIdentity.selfSigned }, 'PDF signing certificate loaded');
+  if (config.env === 'production') {
+    warnAboutEmbeddedSigning(logger, tokenKeys, reportKeys, pdfIdentity);
+    if (config.databaseUrl === undefined) logger.warn({ dataDir: config.dataDir }, 'production on the embedded PGlite database (ALLOW_EMBEDDED_DATABASE=true): one process only; keep DATA_DIR on a persistent, backed-up volume (records are kept six years)');
+  }
   const database = await openConfiguredDatabase(config);
   try {
     const migrated = await migrate(database, undefined, { warn: (message) => logger.warn(message) });
@@ -74,9 +141,6 @@ export async function startService(
     // First administrator (ADMIN_EMAIL/ADMIN_PASSWORD, or a generated one printed once in embedded mode).
     const boot = await bootstrapFirstAdmin(database.db, config, options.stdout ?? process.stdout, (message) => logger.warn(message));
     if (boot.created) logger.info({ email: boot.email, generatedPassword: boot.generated }, 'first administrator created');
-    const tokenKeys = await loadRotatableKeyRing('token', options.env ?? process.env, config.dataDir);
-    logger.info({ source: tokenKeys.source, kid: tokenKeys.current.kid }, 'token-signing keys loaded');
-    const reportKeys = await loadRotatableKeyRing('report', options.env ?? process.env, config.dataDir);
     // A key directory shared with other instances (or the keys CLI): a key added there is loaded
     // before this instance next signs or trusts keys (src/signing/rotatable.ts), then published.
     followKeyDirectory(tokenKeys, database, logger);
@@ -88,8 +152,6 @@ export async function startService(
     if (changed) logger.info({ changed: changed.length }, 'configuration change recorded in the audit trail');
     const missing = await keysMissingFromRing(database.db, reportKeys);
     if (missing.length > 0) logger.warn({ kids: missing }, 'report-signing keys recorded in the database are not in the configured key ring: reports they signed will not verify until the keys are added back (REPORT_SIGNING_RETIRED_JWKS_FILE); investigate any key you do not recognise');
-    const pdfIdentity = await loadOrCreatePdfSigningIdentity(await pdfIdentitySourceFromEnv(options.env ?? process.env, config.dataDir));
-    logger.info({ source: pdfIdentity.source, fingerprintSha256: pdfIdentity.fingerprintSha256, notAfter: pdfIdentity.notAfter, selfSigned: pdfIdentity.selfSigned }, 'PDF signing certificate loaded');
     const metrics = createMetrics({ database, workerPools: SHARED_WORKER_POOLS });
     const rateLimits = createRateLimiters({ config, database, logger, metrics });
     try {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadConfig, ConfigError } from '../src/config/index.js';
+import { assertProductionDatabase, loadConfig, ConfigError } from '../src/config/index.js';
 
 describe('configuration loader', () => {
   it('gives the embedded defaults with no environment', () => {
@@ -41,5 +41,39 @@ describe('configuration loader', () => {
   it('accepts a hop count or addresses for TRUST_PROXY, never true', () => {
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+  });
+
+  describe('the database in production', () => {
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://risk.example.org' };
+    const refusal = (env: Record<string, string>): unknown => {
+      try {
+        assertProductionDatabase(loadConfig(env));
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+
+    it('refuses the embedded database under NODE_ENV=production, naming DATABASE_URL and the opt-in', () => {
+      const error = refusal(production);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('DATABASE_URL');
+      expect((error as ConfigError).message).toMatch(/^Invalid configuration: DATABASE_URL must be set in production/);
+      expect((error as ConfigError).message).toContain('ALLOW_EMBEDDED_DATABASE=true');
+      expect(refusal({ ...production, ALLOW_EMBEDDED_DATABASE: 'false' })).toBeInstanceOf(ConfigError);
+    });
+
+    it('accepts PostgreSQL, or the embedded database chosen with ALLOW_EMBEDDED_DATABASE=true; development and tests are unaffected', () => {
+      expect(refusal({ ...production, DATABASE_URL: 'postgres://app@db/hipaa' })).toBeUndefined();
+      expect(refusal({ ...production, ALLOW_EMBEDDED_DATABASE: 'true' })).toBeUndefined();
+      expect(loadConfig({ ...production, ALLOW_EMBEDDED_DATABASE: 'true' }).allowEmbeddedDatabase).toBe(true);
+      expect(loadConfig({}).allowEmbeddedDatabase).toBe(false);
+      expect(refusal({})).toBeUndefined();
+      expect(refusal({ NODE_ENV: 'test' })).toBeUndefined();
+    });
+
+    it('accepts only true or false for ALLOW_EMBEDDED_DATABASE', () => {
+      expect(() => loadConfig({ ALLOW_EMBEDDED_DATABASE: 'yes' })).toThrow(/^Invalid configuration: ALLOW_EMBEDDED_DATABASE /);
+    });
   });
 });

@@ -188,6 +188,22 @@ describe('deployment files', () => {
     // 45 CFR 164.316(b)(2)(i): six years from creation or from when it last was in effect, whichever is later.
     expect(doc.replace(/\s+/g, ' ')).toMatch(/six years\*\* from the date of its creation or the date when it last was in effect, whichever is later/);
   });
+
+  it('docs and compose say how the container user (uid 1000) reads bind-mounted secrets, and how to run commands in the image', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8');
+    // The mode documented for *_FILE secrets is one the service reads; key files in its own data
+    // directory must be owner-only (src/signing/secret-files.ts assertOwnerOnly).
+    expect(doc).toMatch(/chown 1000:1000 secrets\/report_signing_key/);
+    expect(doc).toMatch(/chmod 600 secrets\/report_signing_key/);
+    expect(doc).toMatch(/must stay `0600`/);
+    // The image has no src/*.ts, bin/ or tsx: the compiled command, not `npm run create-admin`.
+    expect(doc).toContain('node dist/cli/create-admin.js --email');
+    expect(text).toContain('node dist/cli/create-admin.js --email');
+    // Caddy's SITE_ADDRESS and the service's PUBLIC_URL must change together.
+    const header = text.slice(0, text.indexOf('\nname:'));
+    expect(header).toMatch(/SITE_ADDRESS[^]*PUBLIC_URL[^]*cross-site/);
+    expect(doc).toContain('ALLOW_EMBEDDED_DATABASE');
+  });
 });
 
 /** Every .ts file under `dir`. */

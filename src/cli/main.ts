@@ -48,6 +48,7 @@ export function parseCommandArgs<R extends { readonly values: { readonly help?: 
 const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<CliCommand> }>> = {
   verify: { summary: 'verify a signed report offline (report JSON + detached JWS + JWKS)', load: async () => (await import('./verify.js')).verifyCommand },
   keys: { summary: 'rotate or list the embedded signing keys', load: async () => (await import('./keys.js')).keysCommand },
+  migrate: { summary: 'apply pending database migrations (as the owner role: MIGRATION_DATABASE_URL)', load: async () => (await import('./migrate.js')).migrateCommand },
   'create-admin': { summary: 'create the first administrator (or another one) in the configured database', load: async () => (await import('./create-admin.js')).createAdminCommand },
   'audit-verify': { summary: 'verify the audit hash chain and signed checkpoints in the database', load: async () => (await import('./audit-verify.js')).auditVerifyCommand },
   'audit-verify-export': { summary: 'verify an audit trail export (JSON Lines) offline', load: async () => (await import('./audit-verify.js')).auditVerifyExportCommand },
@@ -118,6 +119,7 @@ export function runIfMain(moduleUrl: string, command: CliCommand): void {
 }
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `usage: hipaa-ai-risk <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "hipaa-ai-risk <command> --help" for a command's options.\n`;
 }

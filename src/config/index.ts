@@ -27,6 +27,12 @@ export interface Config {
   readonly dataDir: string;
   /** PostgreSQL connection string; absent means the embedded PGlite database. */
   readonly databaseUrl: string | undefined;
+  /**
+   * ALLOW_EMBEDDED_DATABASE=true: run on the embedded PGlite database under NODE_ENV=production
+   * (a deliberate single-host install). Without it production needs DATABASE_URL
+   * (`assertProductionDatabase`).
+   */
+  readonly allowEmbeddedDatabase: boolean;
   /** Connection string used by `npm run migrate` (the owner role); defaults to databaseUrl. */
   readonly migrationDatabaseUrl: string | undefined;
   readonly dbPoolMax: number;
@@ -185,8 +191,9 @@ export class ConfigError extends Error {
   constructor(
     readonly variable: string,
     message: string,
+    options?: { readonly cause?: unknown },
   ) {
-    super(`Invalid configuration: ${variable} ${message}`);
+    super(`Invalid configuration: ${variable} ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConfigError';
   }
 }
@@ -272,6 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     dataDir: path.resolve(envString(env, 'DATA_DIR') ?? './data'),
     databaseUrl,
+    allowEmbeddedDatabase: oneOf(env, 'ALLOW_EMBEDDED_DATABASE', ['true', 'false'] as const, 'false') === 'true',
     migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
     dbPoolMax: envInt(env, 'DB_POOL_MAX', 10, 1, 200),
     reportWorkers: envInt(env, 'REPORT_WORKERS', defaultReportWorkers(), 0, 64),
@@ -298,4 +306,23 @@ export function loadConfig(env: Env = process.env): Config {
   // Node refuses to start a server whose headers deadline is past its request deadline.
   if (cfg.headersTimeoutMs > cfg.requestTimeoutMs) throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${cfg.requestTimeoutMs})`);
   return cfg;
+}
+
+/**
+ * Refuses the embedded PGlite database under NODE_ENV=production unless ALLOW_EMBEDDED_DATABASE=true
+ * (ConfigError naming DATABASE_URL). PGlite's only user is a superuser, so just the triggers guard
+ * the append-only tables, and its files live in DATA_DIR, which in a container without a volume is
+ * the container's own layer: records that must be kept six years would go with the container.
+ *
+ * Kept out of `loadConfig` so that commands which never open the service's database (the
+ * migration runner reads its own settings) and callers that only inspect settings are unaffected;
+ * `startService` and `openConfiguredDatabase` (src/service.ts) call it before anything else.
+ */
+export function assertProductionDatabase(config: Pick<Config, 'env' | 'databaseUrl' | 'allowEmbeddedDatabase'>): void {
+  if (config.env !== 'production' || config.databaseUrl !== undefined || config.allowEmbeddedDatabase) return;
+  throw new ConfigError(
+    'DATABASE_URL',
+    'must be set in production (NODE_ENV=production): without it the service would keep its records in the embedded PGlite database under DATA_DIR, ' +
+      'whose superuser bypasses the append-only grants. Set DATABASE_URL to PostgreSQL, or ALLOW_EMBEDDED_DATABASE=true to choose the embedded database deliberately (one host, DATA_DIR on a persistent, backed-up volume)',
+  );
 }

@@ -220,7 +220,15 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     async close() {
       if (closed) return;
       closed = true;
-      await db.destroy();
+      try {
+        await db.destroy();
+      } finally {
+        // Kysely ends the pool only if it ran a query itself; a user of raw SQL only (the
+        // migration runner) would otherwise keep idle connections, and the process, alive for
+        // idleTimeoutMillis. `ending` is set once end() was called (by Kysely or here): pg-pool
+        // rejects a second call.
+        if (!pool.ending) await pool.end();
+      }
     },
   });
 }

@@ -37,3 +37,16 @@ export async function rotateReportKey(keyDir: string): Promise<ReportKeyRing> {
 export function reportKeyDirectory(dataDir: string): string {
   return keyDirectoryFor('report', dataDir);
 }
+
+/**
+ * The variable to name when the report-signing ring cannot be loaded: the one that configures it
+ * (`REPORT_SIGNING_KEY_FILE`, `REPORT_SIGNING_KEY`, `REPORT_SIGNING_RETIRED_JWKS_FILE`, first set
+ * wins), or `DATA_DIR` for the embedded key directory. Used for start-up errors (src/service.ts).
+ */
+export function reportKeyVariable(env: Readonly<Record<string, string | undefined>>): string {
+  const set = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
+  if (set(env.REPORT_SIGNING_KEY_FILE)) return 'REPORT_SIGNING_KEY_FILE';
+  if (set(env.REPORT_SIGNING_KEY)) return 'REPORT_SIGNING_KEY';
+  if (set(env.REPORT_SIGNING_RETIRED_JWKS_FILE)) return 'REPORT_SIGNING_RETIRED_JWKS_FILE';
+  return 'DATA_DIR';
+}

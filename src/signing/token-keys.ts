@@ -66,3 +66,16 @@ export function tokenKeyResolver(ring: TokenKeyRing): (header: JWSHeaderParamete
     return key;
   };
 }
+
+/**
+ * The variable to name when the token-signing ring cannot be loaded: the one that configures it
+ * (`TOKEN_SIGNING_KEY_FILE`, `TOKEN_SIGNING_KEY`, `TOKEN_SIGNING_RETIRED_JWKS_FILE`, first set
+ * wins), or `DATA_DIR` for the embedded key directory. Used for start-up errors (src/service.ts).
+ */
+export function tokenKeyVariable(env: Readonly<Record<string, string | undefined>>): string {
+  const set = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
+  if (set(env.TOKEN_SIGNING_KEY_FILE)) return 'TOKEN_SIGNING_KEY_FILE';
+  if (set(env.TOKEN_SIGNING_KEY)) return 'TOKEN_SIGNING_KEY';
+  if (set(env.TOKEN_SIGNING_RETIRED_JWKS_FILE)) return 'TOKEN_SIGNING_RETIRED_JWKS_FILE';
+  return 'DATA_DIR';
+}
