@@ -21,6 +21,7 @@
 import type { Request, RequestHandler } from 'express';
 import { MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import type { AuditActor } from '../../audit/record.js';
+import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import type { Config } from '../../config/index.js';
 import type { Database } from '../../db/database.js';
 import { AppError } from '../../errors.js';
@@ -57,7 +58,7 @@ export interface RateLimitersDeps {
   readonly metrics?: RateLimitMetrics;
   /** The principal key of an authenticated request; default `req.principal` → `user:<id>`/`client:<id>`. */
   readonly keyOf?: KeyOf;
-  /** The audit actor of a rejected request; default anonymous. */
+  /** The audit actor of a rejected request; default the authenticated principal (all its roles), else anonymous. */
   readonly actorOf?: (req: Request) => AuditActor | undefined;
   /** Prefix of every counter key (default `rl:`); tests sharing one Redis use a unique one. */
   readonly prefix?: string;
@@ -99,6 +100,15 @@ const LOG_EVERY_MS = 10_000;
  * failure never fails a request and never disables limiting (per-instance fallback); keys are
  * the client IP per `trust proxy` (IPv6 per /56) or the principal, never a client-chosen value.
  */
+/**
+ * Who a 429 is recorded against: the authenticated principal when a limiter runs after
+ * authentication (per principal, submissions), anonymous before it (the per-IP limit). Before, every
+ * 429 was recorded as anonymous, so the trail could not say which user or client hit a limit.
+ */
+function principalActor(req: Request): AuditActor | undefined {
+  return req.principal ? actorOfPrincipal(req.principal) : undefined;
+}
+
 export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
   const { config, database, logger, metrics = {} } = deps;
   const settings = config.rateLimit;
@@ -148,7 +158,7 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
           database,
           logger,
           limitPerMinute: config.auth.auditDeniedPerMinute,
-          ...(deps.actorOf ? { actorOf: deps.actorOf } : {}),
+          actorOf: deps.actorOf ?? principalActor,
           onUnforwarded: () => metrics.auditDenialsUnforwarded?.inc(),
         });
 
