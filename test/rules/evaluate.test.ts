@@ -254,6 +254,28 @@ describe('evaluate: ruleset versions', () => {
     expect(media.sources?.map((s) => s.title)).toContain('NIST SP 800-88 Rev. 1, Guidelines for Media Sanitization (December 2014)');
   });
 
+  it('makes ai.baa_terms under ai-safeguards 1.0.2 depend on an agreement existing: not met without one, not assessed when unknown (1.0.1 said met)', async () => {
+    const terms = async (answers: Record<string, unknown>, version: string): Promise<string> =>
+      (await evaluate({ ...well, answers, rulesets: [{ id: 'ai-safeguards', version }] })).findings.find((f) => f.ruleId === 'ai.baa_terms')!.status;
+    const noAgreement = { ...well.answers, 'ai.vendor_baa': false };
+    const { 'ai.vendor_baa': _unknown, ...unanswered } = well.answers as Record<string, unknown>;
+    expect(await terms(noAgreement, '1.0.1')).toBe('met'); // the defect 1.0.2 corrects
+    expect(await terms(noAgreement, '1.0.2')).toBe('not_met');
+    expect(await terms(unanswered, '1.0.2')).toBe('not_assessed');
+    expect(await terms(well.answers as Record<string, unknown>, '1.0.2')).toBe('met');
+    // Every other finding is the same under both versions, on both examples.
+    for (const input of [poor, well]) {
+      const before = await evaluate({ ...input, rulesets: [{ id: 'ai-safeguards', version: '1.0.1' }] });
+      const after = await evaluate({ ...input, rulesets: [{ id: 'ai-safeguards', version: '1.0.2' }] });
+      after.findings.forEach((f, i) => {
+        if (f.ruleId === 'ai.baa_terms') return;
+        const { rulesetVersion: _v1, ...rest1 } = f;
+        const { rulesetVersion: _v0, ...rest0 } = before.findings[i]!;
+        expect(rest1).toEqual(rest0);
+      });
+    }
+  });
+
   it('exposes rules as data', () => {
     const rs = getRuleset('ai-safeguards', '1.0.0')!;
     expect(rs.data.rules.find((r) => r.citation === 'OWASP-LLM-2025:LLM06')?.appliesWhen).toBe('acts_through_tools');

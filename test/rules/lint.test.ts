@@ -8,7 +8,7 @@ import type { RuleData, RulesetData } from '../../src/rules/index.js';
 const questionnaire = getQuestionnaire('1')!;
 const catalogue = loadCatalogue();
 const hipaa = getRuleset('hipaa-security', '1.1.2')!.data;
-const ai = getRuleset('ai-safeguards', '1.0.1')!.data;
+const ai = getRuleset('ai-safeguards', '1.0.2')!.data;
 
 /** A mutable deep copy of a ruleset, with one rule changed. */
 function withRule(data: RulesetData, index: number, change: (r: RuleData & Record<string, unknown>) => Record<string, unknown>): RulesetData {
@@ -21,7 +21,7 @@ const idx = (data: RulesetData, citation: string): number => data.rules.findInde
 describe('ruleset linter over rules/', () => {
   it('finds no problem in any ruleset file', () => {
     const files = rulesetFiles();
-    expect(files).toEqual(['ai-safeguards/1.0.0.json', 'ai-safeguards/1.0.1.json', 'hipaa-security/1.0.0.json', 'hipaa-security/1.1.0.json', 'hipaa-security/1.1.1.json', 'hipaa-security/1.1.2.json']);
+    expect(files).toEqual(['ai-safeguards/1.0.0.json', 'ai-safeguards/1.0.1.json', 'ai-safeguards/1.0.2.json', 'hipaa-security/1.0.0.json', 'hipaa-security/1.1.0.json', 'hipaa-security/1.1.1.json', 'hipaa-security/1.1.2.json']);
     expect(lintAllRulesetFiles(questionnaire, catalogue, files)).toEqual([]);
   });
 
@@ -44,7 +44,7 @@ describe('ruleset linter over rules/', () => {
 
   it('lists the rulesets with one current version each, the others superseded', () => {
     const list = listRulesets();
-    expect(list.map((r) => `${r.id}@${r.version}:${r.status}`)).toEqual(['ai-safeguards@1.0.0:superseded', 'ai-safeguards@1.0.1:current', 'hipaa-security@1.0.0:superseded', 'hipaa-security@1.1.0:superseded', 'hipaa-security@1.1.1:superseded', 'hipaa-security@1.1.2:current']);
+    expect(list.map((r) => `${r.id}@${r.version}:${r.status}`)).toEqual(['ai-safeguards@1.0.0:superseded', 'ai-safeguards@1.0.1:superseded', 'ai-safeguards@1.0.2:current', 'hipaa-security@1.0.0:superseded', 'hipaa-security@1.1.0:superseded', 'hipaa-security@1.1.1:superseded', 'hipaa-security@1.1.2:current']);
     for (const r of list) expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
