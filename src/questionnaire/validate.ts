@@ -71,12 +71,23 @@ export function checkAnswers(
     const answered = Object.hasOwn(record, q.id);
     if (answered && !visible.has(q.id)) {
       errors.push({ pointer: pointerOf(q.id), detail: 'question is not shown for the given answers (branching); remove this answer' });
-    } else if (q.required && visible.has(q.id) && options.partial !== true && (!answered || (q.type === 'free_text' && typeof record[q.id] === 'string' && (record[q.id] as string).trim() === ''))) {
+    } else if (q.required && visible.has(q.id) && options.partial !== true && (!answered || (q.type === 'free_text' && typeof record[q.id] === 'string' && !hasContent(record[q.id] as string)))) {
       errors.push({ pointer: pointerOf(q.id), detail: 'required' });
     }
   }
   if (errors.length > 0) return fail(errors);
   return { ok: true, answers: normalise(questionnaire, record), visible };
+}
+
+/**
+ * Whether a required text shows something: at least one visible character. White space of any
+ * kind, invisible format characters (zero-width space U+200B, word joiner U+2060, BOM), controls
+ * and the blank "letters" (Hangul fillers, the blank Braille pattern) do not count, so text that
+ * looks empty cannot stand in for the documentation an answer requires (e.g. the
+ * `…_documentation` of an equivalent alternative measure).
+ */
+function hasContent(text: string): boolean {
+  return /[^\p{White_Space}\p{Cf}\p{Cc}\p{Z}\u115F\u1160\u3164\uFFA0\u2800]/u.test(text);
 }
 
 function validatorFor(questionnaire: Questionnaire): ValidateFunction {
