@@ -71,7 +71,7 @@ export function checkAnswers(
     const answered = Object.hasOwn(record, q.id);
     if (answered && !visible.has(q.id)) {
       errors.push({ pointer: pointerOf(q.id), detail: 'question is not shown for the given answers (branching); remove this answer' });
-    } else if (q.required && visible.has(q.id) && options.partial !== true && (!answered || (q.type === 'free_text' && typeof record[q.id] === 'string' && !hasContent(record[q.id] as string)))) {
+    } else if (q.required && visible.has(q.id) && options.partial !== true && (!answered || (q.type === 'free_text' && typeof record[q.id] === 'string' && !hasVisibleText(record[q.id] as string)))) {
       errors.push({ pointer: pointerOf(q.id), detail: 'required' });
     }
   }
@@ -86,7 +86,7 @@ export function checkAnswers(
  * looks empty cannot stand in for the documentation an answer requires (e.g. the
  * `…_documentation` of an equivalent alternative measure).
  */
-function hasContent(text: string): boolean {
+export function hasVisibleText(text: string): boolean {
   return /[^\p{White_Space}\p{Cf}\p{Cc}\p{Z}\u115F\u1160\u3164\uFFA0\u2800]/u.test(text);
 }
 

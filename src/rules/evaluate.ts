@@ -424,6 +424,10 @@ function finding(
   const primaryHidden = rule.statusFrom !== undefined && stateOf(s, rule.statusFrom.question) === 'hidden';
   if (gate && !gate.holds) {
     status = 'not_applicable';
+  } else if (primaryHidden && gate !== undefined && gate.value === 0.5) {
+    // An unknown gate counts as holding (fail closed); the rule's own question is then hidden only
+    // because the gate question is unanswered, which makes the finding unknown, not inapplicable.
+    status = 'not_assessed';
   } else if (primaryHidden) {
     status = 'not_applicable';
   } else if (engineError !== undefined) {

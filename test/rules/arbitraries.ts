@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { Question, Questionnaire } from '../../src/questionnaire/index.js';
 import { evalShowIf } from '../../src/questionnaire/visibility.js';
+import { hasVisibleText } from '../../src/questionnaire/validate.js';
 
 /** A random value of the right type for a question, ignoring branching. */
 function valueArb(q: Question): fc.Arbitrary<unknown> {
@@ -18,7 +19,7 @@ function valueArb(q: Question): fc.Arbitrary<unknown> {
       return fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
     case 'free_text':
       // A required free-text answer must not be blank (validateAnswers refuses whitespace only).
-      return q.required ? fc.string({ maxLength: 40, unit: 'binary' }).map((s) => (s.trim() === '' ? `x${s}` : s)) : fc.string({ maxLength: 40, unit: 'binary' });
+      return q.required ? fc.string({ maxLength: 40, unit: 'binary' }).map((s) => (hasVisibleText(s) ? s : `x${s}`)) : fc.string({ maxLength: 40, unit: 'binary' });
   }
 }
 

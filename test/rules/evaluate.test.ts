@@ -288,6 +288,13 @@ describe('evaluate: engine robustness', () => {
   const validated = validateAnswers('1', well.answers);
   if (!validated.ok) throw new Error('example invalid');
 
+  it('makes a gated rule not_assessed, not not_applicable, when its gate question is unanswered (fail closed)', async () => {
+    // evaluate() cannot get here (gate questions are required); the engine must still fail closed.
+    const { 'uc.org_type': _gateUnknown, ...answers } = validated.answers as Record<string, unknown>;
+    const r = await evaluateCompiled(questionnaire, answers as typeof validated.answers, [compileRuleset(getRuleset('hipaa-security', '1.1.2')!.data, { sha256: 'test' })]);
+    for (const citation of ['§164.314(a)(2)(iii)', '§164.314(b)(2)(i)', '§164.308(a)(4)(ii)(A)']) expect(find(r, citation).status).toBe('not_assessed');
+  });
+
   it('reports a rule that fails to evaluate as an error and a not_assessed finding, never dropping it', async () => {
     const raw = structuredClone(base) as unknown as { rules: { citation: string; conditions: unknown }[] };
     const i = raw.rules.findIndex((r) => r.citation === '§164.312(b)');
