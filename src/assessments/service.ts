@@ -11,6 +11,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import type { Actor, Evaluator, RequestMeta, RulesetRef } from './types.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { resolveRulesetRefs } from '../rules/evaluate.js';
 
 export interface AssessmentServiceDeps {
   readonly db: Kysely<DB>;
@@ -435,9 +436,14 @@ export class AssessmentService {
     };
   }
 
-  /** Drafts are validated (no unknown questions or bad values; required ones may wait) but not evaluated. */
-  private validateOnly(input: { questionnaireVersion: string; answers: unknown }): Promise<null> {
+  /**
+   * Drafts are validated (no unknown questions or bad values; required ones may wait) but not
+   * evaluated. Ruleset versions named with a draft are checked as a submission's are (an unknown
+   * or mismatched one is a 422 at its pointer), not silently ignored.
+   */
+  private validateOnly(input: { questionnaireVersion: string; answers: unknown; rulesets?: readonly RulesetRef[] }): Promise<null> {
     this.evaluator.validateDraft(input);
+    if (input.rulesets !== undefined) resolveRulesetRefs(input.questionnaireVersion, input.rulesets);
     return Promise.resolve(null);
   }
 

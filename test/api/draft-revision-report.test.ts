@@ -39,6 +39,22 @@ describe.each(DATABASE_KINDS)('reports of draft revisions on %s', (kind) => {
     expect(await res.json()).toMatchObject({ type: `${PROBLEM}conflict`, status: 409, detail: `revision ${n} is a draft; submit it first` });
   };
 
+  it('checks the ruleset versions named with a draft (422 at the pointer) instead of ignoring them, and stores nothing', async () => {
+    const count = async (): Promise<number> => (await app.t.database.db.selectFrom('assessments').select('id').execute()).length;
+    const before = await count();
+    const created = await send(app, 'POST', '/v1/assessments', integrator, { title: 'Draft with rulesets', questionnaireVersion: well.questionnaireVersion, answers: well.answers, draft: true, rulesets: [{ id: 'hipaa-security', version: '9.9.9' }] });
+    expect(created.status).toBe(422);
+    expect(await created.json()).toMatchObject({ type: `${PROBLEM}validation-failed`, pointer: '/rulesets/0' });
+    expect(await count()).toBe(before);
+    const ok = await send(app, 'POST', '/v1/assessments', integrator, { title: 'Draft with rulesets', questionnaireVersion: well.questionnaireVersion, answers: well.answers, draft: true, rulesets: [{ id: 'hipaa-security', version: '1.1.0' }] });
+    expect(ok.status).toBe(201);
+    const { assessment } = (await ok.json()) as { assessment: { id: string } };
+    const revised = await send(app, 'POST', `/v1/assessments/${assessment.id}/revisions`, integrator, { answers: well.answers, draft: true, rulesets: [{ id: 'ai-safeguards', version: '0.0.1' }] });
+    expect(revised.status).toBe(422);
+    expect(await revised.json()).toMatchObject({ pointer: '/rulesets/0' });
+    expect((await app.t.database.db.selectFrom('assessment_revisions').select('revision').where('assessment_id', '=', assessment.id).execute()).length).toBe(1);
+  });
+
   it('refuses a report of a draft with complete answers (409), stores nothing, and reports the submitted revision', async () => {
     const created = await send(app, 'POST', '/v1/assessments', integrator, { title: 'Draft then report', questionnaireVersion: well.questionnaireVersion, answers: well.answers, draft: true });
     expect(created.status).toBe(201);
