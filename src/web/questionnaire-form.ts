@@ -86,11 +86,18 @@ export function formValuesOf(questionnaire: Questionnaire, answers: Readonly<Rec
   for (const q of questionnaire.questions) {
     if (!Object.hasOwn(answers, q.id)) continue;
     const v = answers[q.id];
-    if (Array.isArray(v)) out[q.id] = v.map(String);
+    if (Array.isArray(v)) out[q.id] = v.length === 0 ? [NONE_OF_THESE] : v.map(String);
     else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[q.id] = String(v);
   }
   return out;
 }
+
+/**
+ * The value of the "None of these" box of a multiple-choice question that allows an empty
+ * selection: without it an empty selection could not be told from a question not yet answered
+ * (a browser posts nothing for unticked boxes), so the page could not give the API's `[]`.
+ */
+export const NONE_OF_THESE = '__none__';
 
 /** The result of reading a posted form. */
 export interface ParsedForm {
@@ -217,6 +224,13 @@ export function parseAnswerForm(questionnaire: Questionnaire, posted: unknown, o
         if (list.length > 0) values[q.id] = list;
         continue;
       }
+      if (list.includes(NONE_OF_THESE)) {
+        // "None of these": an answer (an empty selection, as the API's []), not a skipped question.
+        values[q.id] = list;
+        if (list.length > 1) errors.push({ pointer, detail: 'choose “None of these” or some of the options, not both' });
+        else typed[q.id] = [];
+        continue;
+      }
       if (list.length === 0) continue;
       values[q.id] = list;
       typed[q.id] = list.map((v) => optionOf(q, v) as string);
@@ -329,7 +343,10 @@ export function buildFormView(questionnaire: Questionnaire, values: Readonly<Rec
         informs: q.informs,
         required: q.required,
         addressable: (q.options ?? []).map((o) => String(o.value)).join(',') === addressableScale,
-        options: (q.options ?? []).map((o, i) => ({ value: String(o.value), label: o.label, checked: selected.has(String(o.value)), domId: i === 0 ? domIdOf(id) : `${domIdOf(id)}--${i}` })),
+        options: [
+          ...(q.options ?? []).map((o, i) => ({ value: String(o.value), label: o.label, checked: selected.has(String(o.value)), domId: i === 0 ? domIdOf(id) : `${domIdOf(id)}--${i}` })),
+          ...(q.type === 'multiple_choice' && (q.minSelected ?? 0) === 0 ? [{ value: NONE_OF_THESE, label: 'None of these', checked: selected.has(NONE_OF_THESE), domId: `${domIdOf(id)}--none` }] : []),
+        ],
         value: q.type === 'multiple_choice' ? '' : (displayed[0] ?? ''),
         visible: isVisible,
         error,

@@ -19,7 +19,8 @@ export function poorlyControlled(): Record<string, unknown> {
 /** Answers as the form posts them: `answers[id]`, `answers[id][]` for lists, booleans as text. */
 export function answersToForm(answers: Record<string, unknown>, form = new URLSearchParams()): URLSearchParams {
   for (const [id, v] of Object.entries(answers)) {
-    if (Array.isArray(v)) for (const x of v) form.append(`answers[${id}][]`, String(x));
+    // An empty selection is the "None of these" box (src/web/questionnaire-form.ts, NONE_OF_THESE).
+    if (Array.isArray(v)) for (const x of v.length === 0 ? ['__none__'] : v) form.append(`answers[${id}][]`, String(x));
     else form.append(`answers[${id}]`, String(v));
   }
   return form;
