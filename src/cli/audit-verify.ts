@@ -32,8 +32,10 @@ Exit codes: 0 valid, 1 broken (the first broken event and why, on stderr) or not
 const EXPORT_HELP = `usage: hipaa-ai-risk audit-verify-export <export.jsonl> --jwks <file-or-url> [--json]
 
 Checks an audit trail export (GET /v1/audit/export, JSON Lines) offline, with no database: every
-event's hash, the links between them, and at least one checkpoint signed by a key in the JWKS
-(a file, or the service's https://<host>/.well-known/jwks.json).
+event's hash, the links between them, a checkpoint on the last event, and the export's own
+signature (its last line, over every byte before it: the range and the link lines of other
+organisations), each signed by a key in the JWKS (a file, or the service's
+https://<host>/.well-known/jwks.json). Pass the file exactly as downloaded.
 
   --jwks <file-or-url>  the published public keys (required)
   --json                print the result as one JSON object
@@ -74,11 +76,12 @@ export const auditVerifyExportCommand: CliCommand = async (argv, io) => {
     io.stderr.write(EXPORT_HELP);
     return EXIT.usage;
   }
-  const text = (await readInputFile(positionals[0]!, 'export')).toString('utf8');
-  const result = await verifyAuditExport(text, await loadJwks(values.jwks));
+  // The bytes as downloaded: the export's signature covers them exactly.
+  const bytes = await readInputFile(positionals[0]!, 'export');
+  const result = await verifyAuditExport(bytes, await loadJwks(values.jwks));
   if (values.json) io.stdout.write(JSON.stringify(result) + '\n');
-  else if (result.valid) io.stdout.write(`audit export valid: events ${result.fromSeq}–${result.toSeq} (${result.events} with content, ${result.links} links of other organisations), ${result.checkpoints} signed checkpoints\n`);
-  else io.stderr.write(`audit export BROKEN at event ${result.brokenAt}: ${result.reason}\n`);
+  else if (result.valid) io.stdout.write(`audit export valid: events ${result.fromSeq}–${result.toSeq} (${result.events} with content, ${result.links} links of other organisations), ${result.checkpoints} signed checkpoints, export signed by ${result.signedBy}\n`);
+  else io.stderr.write(`audit export BROKEN${result.brokenAt === null ? '' : ` at event ${result.brokenAt}`}: ${result.reason}\n`);
   return result.valid ? EXIT.ok : EXIT.failed;
 };
 

@@ -164,6 +164,11 @@ class PreparingClient extends pg.Client {
   }
 }
 
+/** Run on every new PostgreSQL connection before it is used: see onConnect in openPostgres. */
+async function forceReadCommitted(client: pg.ClientBase): Promise<void> {
+  await client.query("SET SESSION default_transaction_isolation = 'read committed'");
+}
+
 function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -174,6 +179,14 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     application_name: options.applicationName ?? 'hipaa-ai-risk',
     types: { getTypeParser: typeParser },
     ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
+    // READ COMMITTED on every connection, whatever the server, database or role default (or
+    // PGOPTIONS) says: the audit_link trigger (migrations/0007) runs at commit, takes the
+    // advisory lock and then reads the chain head, which it sees only with a snapshot taken
+    // after the lock. Under REPEATABLE READ or SERIALIZABLE the snapshot predates the lock:
+    // concurrent writers read the same head and fail on audit_events_pkey. Awaited by the pool
+    // before the connection is handed out (a failure fails that checkout, not the process).
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the promise onConnect returns (pg-pool 3.14); @types/pg declares void
+    onConnect: forceReadCommitted,
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout gets a fresh connection.

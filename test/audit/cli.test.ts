@@ -109,15 +109,17 @@ describe('hipaa-ai-risk audit-verify-export', () => {
   let t: TestDatabase;
   let dir: string;
   let files: { export: string; jwks: string; tampered: string };
+  let kid: string;
   beforeAll(async () => {
     t = await createTestDatabase('pglite');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-export-cli-'));
     const ring = await loadReportKeyRing({ kind: 'directory', dir: reportKeyDirectory(path.join(dir, 'data')) });
+    kid = ring.current.kid;
     for (let i = 1; i <= 5; i++) await recordAuditEventAlone(t.database.db, event(i), new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
     const checkpoint = await createCheckpoint(t.database.db, ring.current, { now: new Date(Date.UTC(2026, 0, 1, 0, 1)) });
     // As GET /v1/audit/export does: the export ends on the signed checkpoint's head.
     let text = '';
-    for await (const line of exportAuditTrail(t.database.db, 'all', { toSeq: checkpoint!.seq })) text += line;
+    for await (const line of exportAuditTrail(t.database.db, 'all', { toSeq: checkpoint!.seq }, ring.current)) text += line;
     files = { export: path.join(dir, 'audit.jsonl'), jwks: path.join(dir, 'jwks.json'), tampered: path.join(dir, 'tampered.jsonl') };
     fs.writeFileSync(files.export, text);
     fs.writeFileSync(files.jwks, JSON.stringify(ring.jwks()));
@@ -132,10 +134,10 @@ describe('hipaa-ai-risk audit-verify-export', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('exits 0 for an intact export with a signed checkpoint, 1 for one with a changed event', async () => {
+  it('exits 0 for an intact, signed export with a signed checkpoint, 1 for one with a changed event', async () => {
     const ok = await cli(['audit-verify-export', files.export, '--jwks', files.jwks], {});
     expect(ok).toMatchObject({ code: 0, stderr: '' });
-    expect(ok.stdout).toMatch(/^audit export valid: events 1–5 \(5 with content, 0 links of other organisations\), 1 signed checkpoints\n$/);
+    expect(ok.stdout).toBe(`audit export valid: events 1–5 (5 with content, 0 links of other organisations), 1 signed checkpoints, export signed by ${kid}\n`);
     const broken = await cli(['audit-verify-export', files.tampered, '--jwks', files.jwks, '--json'], {});
     expect(broken.code).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ valid: false, brokenAt: 3 });

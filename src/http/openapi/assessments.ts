@@ -247,7 +247,7 @@ export const auditPaths: Record<string, unknown> = {
     get: {
       tags: ['Audit'],
       summary: 'Export the trail as JSON Lines with its chain proof',
-      description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range. Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`. `Cache-Control: no-store`. Recorded as `audit.exported` with the range (`fromSeq`, `toSeq`, as in the header) and the number of `event` lines (`events`).',
+      description: 'Lines: a header, then per event an `event` (your organisations) or a `link` (seq and hashes only), then the signed checkpoints in range, and last a `signature` line: a detached Ed25519 JWS (report-signing key) over the SHA-256 of every byte before it with the scope, range and line count, so no line can be changed, added, dropped or forged (a `link` line included). Verify offline with `npx hipaa-ai-risk audit-verify-export export.jsonl --jwks jwks.json`. `Cache-Control: no-store`. Recorded as `audit.exported` with the range (`fromSeq`, `toSeq`, as in the header) and the number of `event` lines (`events`).',
       security: auth,
       parameters: [
         { name: 'fromSeq', in: 'query', description: 'First event of the range (default: your organisations\' first); not after `toSeq`, nor after the signed checkpoint the export ends on (400 at `/fromSeq`)', schema: { type: 'integer', minimum: 1 } },

@@ -102,9 +102,11 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
       const expectedEnd = toSeq !== undefined && Number(toSeq) < head ? await lastCheckpointAtOrBefore(Number(toSeq)) : head;
       if (expectedEnd !== undefined && Number(fromSeq) > expectedEnd) throw afterEnd(expectedEnd);
     }
-    // Sign the head first, so the export ends on a signed checkpoint that authenticates every
-    // line before it; then record the export before a byte leaves.
-    await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
+    // Sign the head first, so the export ends on a signed checkpoint of its last event; then
+    // record the export before a byte leaves. The same key signs the export itself (its last line,
+    // over every byte before it: link lines, range and all).
+    const signingKey = (await withLatestKeys(deps.reportKeys)).current;
+    await createCheckpoint(db, signingKey, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
     const end = await lastCheckpointAtOrBefore(toSeq !== undefined ? Number(toSeq) : undefined);
     if (end === undefined) throw new AppError('not-found', 'No signed checkpoint at or before the requested range end: nothing can be exported with a proof');
     // Only when another export signed a checkpoint in between could this differ from the check above.
@@ -129,9 +131,10 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     res.once('close', () => {
       gone = true;
     });
-    for await (const line of exportAuditTrail(db, scope, range)) {
+    for await (const line of exportAuditTrail(db, scope, range, signingKey)) {
       if (gone) return;
-      if (!res.write(line)) {
+      // Written exactly as yielded (UTF-8): the export's signature covers these bytes.
+      if (!res.write(line, 'utf8')) {
         // Wait for the client to read on, or to go away: never hang on a stalled reader.
         await new Promise<void>((resolve) => {
           const done = (): void => {
