@@ -21,7 +21,7 @@ import { pageErrors, webRoutes, webStatic } from '../web/index.js';
 import { providePageLimiters } from '../web/page.js';
 import { PdfReports, type PdfRenderer } from '../reports/pdf-store.js';
 import { renderInPool, sharedPdfPoolStats } from '../reports/pdf/pool.js';
-import type { PdfSignerIdentity } from '../signing/pdf-sign.js';
+import type { PdfSigningIdentity } from '../signing/pdf-cert.js';
 import { rulesEvaluator, timedEvaluator } from '../assessments/evaluator.js';
 import { inProcessReportBuilder, sharedReportPool, sharedReportPoolStats, workerReportBuilder } from '../assessments/report-builder.js';
 import type { ReportBuilder } from '../assessments/report-builder.js';
@@ -52,8 +52,11 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** Report-signing key ring (reports, audit checkpoints); its public keys are published in the JWKS. */
   readonly reportKeys: KeyRing<'report'>;
-  /** The X.509 identity that signs PDFs; without it `/v1/reports/{id}/pdf` answers 404. */
-  readonly pdfSigner?: PdfSignerIdentity;
+  /**
+   * The X.509 identity that signs PDFs; without it `/v1/reports/{id}/pdf` answers 404. Its
+   * certificate is published at `/.well-known/pdf-signing-certificate.json` for pinning.
+   */
+  readonly pdfSigner?: PdfSigningIdentity;
   /** Renders a PDF (default: the worker-thread pool, off the event loop). */
   readonly pdfRenderer?: PdfRenderer;
   /** Templates throw on undefined variables (tests); default: in NODE_ENV=test. */
@@ -185,6 +188,7 @@ export function createApp(deps: AppDeps): Express {
     principalOf: auth.principalOf,
     deniedPerMinute: config.auth.auditDeniedPerMinute,
     ...(pdfs ? { pdfFor: (report: { id: string; bytes: Uint8Array; jws: string }) => pdfs.pdfFor(report) } : {}),
+    ...(deps.pdfSigner ? { pdfCertificate: deps.pdfSigner } : {}),
   };
   app.use(referenceRoutes(auth.authorize));
   app.use(assessmentRoutes(routeDeps));

@@ -64,7 +64,7 @@ export function signReportSync(bytes: Uint8Array, key: ReportSigningKey): string
     throw new TypeError('signReport: the key must be an Ed25519 private key');
   }
   if (typeof key.kid !== 'string' || key.kid === '') throw new TypeError('signReport: the key needs a kid');
-  const header = Buffer.from(canonicalJson({ alg: SIGNING_ALG, b64: false, crit: ['b64'], kid: key.kid }), 'utf8').toString('base64url');
+  const header = encodeHeader(key.kid);
   const signature = sign(null, signingInput(header, bytes), key.privateKey);
   return `${header}..${signature.toString('base64url')}`;
 }
@@ -74,8 +74,10 @@ export function signReportSync(bytes: Uint8Array, key: ReportSigningKey): string
  *
  * Guarantees: never throws or rejects, whatever the input; accepts only `alg: "EdDSA"` with
  * `b64: false` and `crit: ["b64"]`, an empty payload part and a 64-byte signature; finds the key by
- * `kid` in `jwks` alone (a `jwk`, `jku`, `x5c` or `x5u` header makes the JWS invalid); a key listed
- * twice under one `kid` is refused. Every failure comes with a code and a sentence saying why.
+ * `kid` in `jwks` alone (a `jwk`, `jku`, `x5c` or `x5u` header makes the JWS invalid); the protected
+ * header must be exactly the canonical JSON `signReport` writes (no other, duplicate or escaped
+ * member); a key listed twice under one `kid`, and a key set holding any private key (`d`), are
+ * refused. Every failure comes with a code and a sentence saying why.
  */
 export function verifyReport(bytes: Uint8Array, jws: string, jwks: unknown): Promise<VerifyReportResult> {
   return Promise.resolve(verifyReportSync(bytes, jws, jwks));
@@ -120,6 +122,13 @@ function checkReportSignature(bytes: unknown, jws: unknown, jwks: unknown): Veri
   }
   if (typeof header.kid !== 'string' || header.kid === '') return fail('bad-header', 'the header has no kid');
   const kid = header.kid;
+  // Exactly the header signReport writes, byte for byte: no other member, no duplicate member
+  // (JSON.parse keeps the last one, other parsers the first), no escaped or re-ordered member, no
+  // non-canonical base64url. Anything else is not a header of ours.
+  // A kid that is not well-formed text (a lone surrogate) cannot be canonical JSON, nor ours.
+  if (!kid.isWellFormed() || headerPart !== encodeHeader(kid)) {
+    return fail('bad-header', 'the protected header must be exactly {"alg":"EdDSA","b64":false,"crit":["b64"],"kid":...} in canonical JSON (no other, duplicate or escaped members)');
+  }
 
   if (signaturePart === '') return fail('malformed', 'the signature part is empty');
   if (!BASE64URL.test(signaturePart)) return fail('malformed', 'the signature part is not base64url');
@@ -138,6 +147,12 @@ function checkReportSignature(bytes: unknown, jws: unknown, jwks: unknown): Veri
 
 function findKey(jwks: unknown, kid: string): { readonly key: KeyObject } | (VerifyReportResult & { valid: false }) {
   if (!isRecord(jwks) || !Array.isArray(jwks.keys)) return fail('invalid-jwks', 'the key set is not a JWKS ({"keys": [...]})');
+  // A published set that holds a private key has leaked it: anyone may have signed with it.
+  const leaked = (jwks.keys as unknown[]).find((k) => isRecord(k) && 'd' in k);
+  if (leaked !== undefined) {
+    const leakedKid = isRecord(leaked) && typeof leaked.kid === 'string' ? ` (kid ${leaked.kid})` : '';
+    return fail('invalid-jwks', `the key set holds a private key${leakedKid}: a published JWKS holds public keys only, and one whose private key is public proves nothing`);
+  }
   const matches = (jwks.keys as unknown[]).filter((k) => isRecord(k) && k.kid === kid);
   if (matches.length === 0) return fail('unknown-kid', `key ${kid} is not in the key set`);
   if (matches.length > 1) return fail('invalid-jwks', `key ${kid} appears ${matches.length} times in the key set`);
@@ -152,11 +167,16 @@ function findKey(jwks: unknown, kid: string): { readonly key: KeyObject } | (Ver
   }
   if (Buffer.from(jwk.x, 'base64url').length !== 32) return fail('unsuitable-key', `key ${kid} has an x of the wrong length`);
   try {
-    // Only the public coordinate is used, even if the set wrongly includes a private part.
+    // Only the public coordinate is used.
     return { key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }) };
   } catch {
     return fail('unsuitable-key', `key ${kid} cannot be imported`);
   }
+}
+
+/** The one protected header a report signature has, base64url of its canonical JSON. */
+function encodeHeader(kid: string): string {
+  return Buffer.from(canonicalJson({ alg: SIGNING_ALG, b64: false, crit: ['b64'], kid }), 'utf8').toString('base64url');
 }
 
 function signingInput(encodedHeader: string, payload: Uint8Array): Buffer {

@@ -2,7 +2,8 @@
  * Offline verification of a signed report, for auditors: the report's exact bytes, its detached
  * JWS and a JWKS (file or URL). No database, no server of ours.
  */
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { AppError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
@@ -86,47 +87,158 @@ export function reportIdentity(reportBytes: Uint8Array): ReportIdentity {
 }
 
 /**
- * Loads a JWKS from a file path or an http(s) URL.
+ * Loads a JWKS from a file path or an https URL.
  *
- * Guarantees: at most 1 MiB is read; a URL is fetched with a timeout (default 10 s), no
- * credentials, redirects followed by fetch's defaults; the result is parsed JSON (its shape is
- * checked by the verifier, not here). Throws `AppError` ('bad-request') with a readable detail.
+ * Guarantees: at most 1 MiB (+1 byte) is ever read or buffered, whatever the source claims; a URL
+ * must be `https:` (plain `http:` only for a loopback host: 127.0.0.1, ::1, localhost), is fetched
+ * with a timeout (default 10 s, covering the body too), no credentials, and no redirect at all (a
+ * redirect is refused: a 302 to another host must not choose the keys); a file must be a regular
+ * file (no device, FIFO or directory: `/dev/zero` is refused, not read). The result is parsed
+ * JSON (its shape is checked by the verifier, not here). Throws `AppError` ('bad-request') with a
+ * readable detail for every failure, a timeout while reading the body included.
  */
 export async function loadJwks(
   location: string,
   options: { readonly fetch?: typeof fetch; readonly timeoutMs?: number } = {},
 ): Promise<unknown> {
-  let text: string;
-  if (/^https?:\/\//i.test(location)) {
-    const doFetch = options.fetch ?? fetch;
-    let response: Response;
-    try {
-      response = await doFetch(location, {
-        headers: { accept: 'application/jwk-set+json, application/json' },
-        signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS),
-      });
-    } catch (cause) {
-      throw new AppError('bad-request', `cannot fetch the JWKS from ${location}: ${describe(cause)}`, { cause });
-    }
-    if (!response.ok) throw new AppError('bad-request', `fetching the JWKS from ${location} returned HTTP ${response.status}`);
-    const body = Buffer.from(await response.arrayBuffer());
-    if (body.length > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS at ${location} is larger than 1 MiB`);
-    text = body.toString('utf8');
-  } else {
-    let body: Buffer;
-    try {
-      body = await readFile(location);
-    } catch (cause) {
-      throw new AppError('bad-request', `cannot read the JWKS file ${location}: ${describe(cause)}`, { cause });
-    }
-    if (body.length > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS file ${location} is larger than 1 MiB`);
-    text = body.toString('utf8');
-  }
+  const text = URL_SCHEME.test(location) ? await fetchJwksText(location, options) : await readJwksFile(location);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new AppError('bad-request', `the JWKS at ${location} is not valid JSON`, { cause });
+    throw new AppError('bad-request', `the JWKS at ${printableText(location)} is not valid JSON`, { cause });
   }
+}
+
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+async function fetchJwksText(location: string, options: { readonly fetch?: typeof fetch; readonly timeoutMs?: number }): Promise<string> {
+  const shown = printableText(location);
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch (cause) {
+    throw new AppError('bad-request', `the JWKS URL ${shown} is not a valid URL`, { cause });
+  }
+  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname.toLowerCase())))) {
+    throw new AppError('bad-request', `the JWKS URL ${shown} must use https (plain http only for a loopback host: 127.0.0.1, ::1, localhost)`);
+  }
+  if (url.username !== '' || url.password !== '') throw new AppError('bad-request', `the JWKS URL ${shown} must not carry credentials`);
+  const doFetch = options.fetch ?? fetch;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS} ms`)), options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
+  try {
+    let response: Response;
+    try {
+      response = await doFetch(url.href, {
+        headers: { accept: 'application/jwk-set+json, application/json' },
+        redirect: 'error',
+        credentials: 'omit',
+        signal: controller.signal,
+      });
+    } catch (cause) {
+      throw new AppError('bad-request', `cannot fetch the JWKS from ${shown} (redirects are refused): ${describe(cause)}`, { cause });
+    }
+    try {
+      // A fetch given redirect: 'error' never returns one; an injected fetch might.
+      if (response.redirected || (response.status >= 300 && response.status < 400)) {
+        throw new AppError('bad-request', `fetching the JWKS from ${shown} was redirected (HTTP ${response.status}); redirects are refused: give the final https URL`);
+      }
+      if (!response.ok) throw new AppError('bad-request', `fetching the JWKS from ${shown} returned HTTP ${response.status}`);
+      const declared = response.headers.get('content-length');
+      if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > MAX_JWKS_BYTES) {
+        throw new AppError('bad-request', `the JWKS at ${shown} is larger than 1 MiB (Content-Length ${declared.trim()})`);
+      }
+      const body = await readCapped(response, shown);
+      return body.toString('utf8');
+    } finally {
+      // Whatever happened, stop the transfer: a body never read keeps the connection open.
+      await response.body?.cancel().catch(() => undefined);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a response body chunk by chunk, refusing it as soon as it passes MAX_JWKS_BYTES. */
+async function readCapped(response: Response, shown: string): Promise<Buffer> {
+  if (response.body === null) return Buffer.alloc(0);
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      let next: { readonly done: boolean; readonly value?: Uint8Array };
+      try {
+        next = await reader.read();
+      } catch (cause) {
+        throw new AppError('bad-request', `cannot read the JWKS from ${shown}: ${describe(cause)}`, { cause });
+      }
+      if (next.done || next.value === undefined) break;
+      size += next.value.byteLength;
+      if (size > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS at ${shown} is larger than 1 MiB`);
+      chunks.push(next.value);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks, size);
+}
+
+async function readJwksFile(location: string): Promise<string> {
+  const shown = printableText(location);
+  const cannot = (cause: unknown): AppError => new AppError('bad-request', `cannot read the JWKS file ${shown}: ${describe(cause)}`, { cause });
+  try {
+    // stat first: opening a FIFO would block, and a device (/dev/zero) never ends.
+    if (!(await stat(location)).isFile()) throw new AppError('bad-request', `the JWKS file ${shown} is not a regular file`);
+  } catch (error) {
+    throw error instanceof AppError ? error : cannot(error);
+  }
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(location, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (cause) {
+    throw cannot(cause);
+  }
+  try {
+    // Again on the open file: the path may have been swapped since the stat.
+    const info = await handle.stat();
+    if (!info.isFile()) throw new AppError('bad-request', `the JWKS file ${shown} is not a regular file`);
+    if (info.size > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS file ${shown} is larger than 1 MiB`);
+    const buffer = Buffer.alloc(MAX_JWKS_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS file ${shown} is larger than 1 MiB`);
+    return buffer.toString('utf8', 0, length);
+  } catch (error) {
+    throw error instanceof AppError ? error : cannot(error);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+// C0 and C1 controls, DEL, and the bidirectional formatting characters (Unicode UAX #9) that could
+// reorder or overwrite what a terminal shows.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Untrusted text (a JWS `kid` quoted in a reason, a report field, a PDF text) for one terminal
+ * line: every C0/C1 control, DEL and bidirectional formatting character becomes a visible
+ * `\u{...}` escape, so no value can move the cursor, erase a line or reorder what is shown.
+ * Everything else is kept. Guarantees: never throws; undefined stays undefined.
+ */
+export function printableText(text: string): string;
+export function printableText(text: string | undefined): string | undefined;
+export function printableText(text: string | undefined): string | undefined {
+  return text?.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase()}}`);
 }
 
 function canonicalFormHint(reportBytes: Uint8Array): string | undefined {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ROOT } from '../support/process.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { example } from '../support/fixtures.js';
+import { example, testPdfIdentity } from '../support/fixtures.js';
 import { clientToken, seedClient, seedOrganization, send, type Credentials } from '../auth/helpers.js';
 
 const PROBLEM = 'https://hipaa-ai-risk.dev/problems/';
@@ -132,19 +132,25 @@ describe.each(DATABASE_KINDS)('assessment API lifecycle on %s', (kind) => {
     expect(pdfAgain.equals(pdf)).toBe(true);
     const storedPdf = await app.t.database.db.selectFrom('report_pdfs').select(['sha256']).where('report_id', '=', created.report.id).execute();
     expect(storedPdf).toEqual([{ sha256: sha256Hex(pdf) }]);
-    const pdfCheck = await verifyPdfOffline(pdf, jwks);
+    // The PDF's signer is trusted only when pinned: the service publishes its certificate's SHA-256.
+    const certRes = await fetch(`${app.url}/.well-known/pdf-signing-certificate.json`);
+    expect(certRes.status).toBe(200);
+    const pin = ((await certRes.json()) as { sha256: string }).sha256;
+    expect(pin).toBe((await testPdfIdentity()).fingerprintSha256);
+    expect(await verifyPdfOffline(pdf, jwks)).toMatchObject({ valid: false, code: 'pdf-signer-not-verified' });
+    const pdfCheck = await verifyPdfOffline(pdf, jwks, { pdfCertSha256: [pin] });
     expect(pdfCheck).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true } });
     await expect(app.t.database.raw.query(`UPDATE report_pdfs SET sha256 = sha256`)).rejects.toThrow(/append-only/);
     // The auditor's offline path for the PDF alone: the CLI, no database, no server.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdf-cli-'));
     fs.writeFileSync(path.join(dir, 'report.pdf'), pdf);
     fs.writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
-    const ok = spawnSync(process.execPath, ['bin/hipaa-ai-risk.js', 'verify', '--pdf', path.join(dir, 'report.pdf'), '--jwks', path.join(dir, 'jwks.json')], { cwd: ROOT, encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, ['bin/hipaa-ai-risk.js', 'verify', '--pdf', path.join(dir, 'report.pdf'), '--jwks', path.join(dir, 'jwks.json'), '--pdf-cert-sha256', pin], { cwd: ROOT, encoding: 'utf8' });
     expect([ok.status, ok.stdout]).toEqual([0, expect.stringContaining(created.report.id)]);
     const flipped = Buffer.from(pdf);
     flipped[Math.floor(flipped.length / 2)] = flipped[Math.floor(flipped.length / 2)]! ^ 0x20;
     fs.writeFileSync(path.join(dir, 'report.pdf'), flipped);
-    const refused = spawnSync(process.execPath, ['bin/hipaa-ai-risk.js', 'verify', '--pdf', path.join(dir, 'report.pdf'), '--jwks', path.join(dir, 'jwks.json')], { cwd: ROOT, encoding: 'utf8' });
+    const refused = spawnSync(process.execPath, ['bin/hipaa-ai-risk.js', 'verify', '--pdf', path.join(dir, 'report.pdf'), '--jwks', path.join(dir, 'jwks.json'), '--pdf-cert-sha256', pin], { cwd: ROOT, encoding: 'utf8' });
     expect(refused.status).toBe(1);
 
     const verified = (await (await send(app, 'POST', '/v1/verify', integrator, { report: bytes.toString('utf8'), jws })).json()) as { valid: boolean; kid: string };

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
@@ -168,7 +169,7 @@ describe('the report PDF', () => {
 
 describe('verifyPdfOffline', () => {
   it('accepts the issued PDF and states the identity of the embedded report', async () => {
-    const result = await verifyPdfOffline(pdf, fixture.jwks);
+    const result = await verifyPdfOffline(pdf, fixture.jwks, { pdfCertSha256: [identity.fingerprintSha256] });
     expect(result).toMatchObject({
       valid: true,
       kid: fixture.report.signing.kid,
@@ -214,7 +215,7 @@ describe('verifyPdfOffline', () => {
     expect(pdf.toString('latin1', end - 6, end + 1)).toBe('000000>');
     const spaced = Buffer.from(pdf);
     spaced.write('0 \n\r0', end - 6, 'latin1');
-    const result = await verifyPdfOffline(spaced, fixture.jwks);
+    const result = await verifyPdfOffline(spaced, fixture.jwks, { pdfCertSha256: [identity.fingerprintSha256] });
     expect(result).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true } });
   });
 
@@ -235,8 +236,8 @@ describe('verifyPdfOffline', () => {
 
 describe('pdfVerificationLines', () => {
   it('says VALID with the identity and the PDF signature facts, or INVALID with the reason', async () => {
-    const valid = pdfVerificationLines(await verifyPdfOffline(pdf, fixture.jwks));
-    expect(valid[0]).toBe(`VALID: the embedded report is signed by key ${fixture.report.signing.kid} and the PDF is intact`);
+    const valid = pdfVerificationLines(await verifyPdfOffline(pdf, fixture.jwks, { pdfCertSha256: [identity.fingerprintSha256] }));
+    expect(valid[0]).toBe(`VALID: the embedded report is signed by key ${fixture.report.signing.kid} and the PDF is intact and signed by the pinned certificate`);
     expect(valid.join('\n')).toContain(`report sha256:    ${sha256Hex(fixture.bytes)}`);
     expect(valid.join('\n')).toContain('pdf signature:    intact, covers the whole file');
     expect(valid).toContain('  pdf sig name:     hipaa-ai-risk report service');
@@ -291,10 +292,12 @@ describe('a report PDF signed under names that are not Latin-1', () => {
   };
   let nonLatinPdf: Buffer;
   let subject: string;
+  let pin: string;
 
   beforeAll(async () => {
     const layoutPath = await layoutWithSignatureTexts(tmp.dir, TEXTS);
     const signer = await createSelfSignedPdfIdentity({ organization: HOSTILE.organization, keyBits: 2048 });
+    pin = new X509Certificate(signer.certificatePem).fingerprint256;
     nonLatinPdf = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer }, { layoutPath });
     subject = `CN=${DEFAULT_PDF_CERT_COMMON_NAME}, O=${HOSTILE.organization}`;
   });
@@ -302,7 +305,7 @@ describe('a report PDF signed under names that are not Latin-1', () => {
   it('verifies, with the certificate subject and the signature texts decoded exactly', async () => {
     const written = nonLatinPdf.toString('latin1');
     for (const key of ['Name', 'Reason', 'Location', 'ContactInfo']) expect(written).toContain(`/${key} (\xFE\xFF`);
-    const result = await verifyPdfOffline(nonLatinPdf, fixture.jwks);
+    const result = await verifyPdfOffline(nonLatinPdf, fixture.jwks, { pdfCertSha256: [pin] });
     const reason = `Печать отчёта ${fixture.report.reportId} · Σφραγίδα (SHA-256 ${sha256Hex(fixture.bytes)})`;
     expect(result).toMatchObject({ valid: true, pdf: { intact: true, coversWholeFile: true, signer: { subject } } });
     expect(result.pdf.dictionary).toEqual({ name: HOSTILE.organization, reason, location: TEXTS.location, contactInfo: HOSTILE.submitter });

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -148,6 +149,7 @@ describe('hipaa-ai-risk verify --pdf (spawned)', () => {
   const SIGNATURE = { name: HOSTILE.organization, reason: 'Печать отчёта · Σφραγίδα', location: 'Αθήνα (ШЩ ќ) 🏥', contactInfo: HOSTILE.submitter };
   const SUBJECT = `CN=${DEFAULT_PDF_CERT_COMMON_NAME}, O=${HOSTILE.organization}`;
   let pdfFiles: { pdf: string; jwks: string };
+  let pin: string;
 
   beforeAll(async () => {
     const fixture = await buildFixtureReport({ keyDir: join(tmp.dir, 'pdf-report-keys') });
@@ -156,13 +158,14 @@ describe('hipaa-ai-risk verify --pdf (spawned)', () => {
     const layoutPath = join(tmp.dir, 'non-latin-layout.json');
     await writeFile(layoutPath, JSON.stringify(layout));
     const signer = await createSelfSignedPdfIdentity({ organization: HOSTILE.organization, keyBits: 2048 });
+    pin = new X509Certificate(signer.certificatePem).fingerprint256;
     pdfFiles = { pdf: join(tmp.dir, 'non-latin.pdf'), jwks: join(tmp.dir, 'pdf-jwks.json') };
     await writeFile(pdfFiles.pdf, await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer }, { layoutPath }));
     await writeFile(pdfFiles.jwks, JSON.stringify(fixture.jwks));
   });
 
   it('prints the non-Latin signer names of a valid PDF exactly', async () => {
-    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks]);
+    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks, '--pdf-cert-sha256', pin]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
@@ -175,7 +178,7 @@ describe('hipaa-ai-risk verify --pdf (spawned)', () => {
   });
 
   it('gives the same decoded names with --json', async () => {
-    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks, '--json']);
+    const result = await cli(['verify', '--pdf', pdfFiles.pdf, '--jwks', pdfFiles.jwks, '--pdf-cert-sha256', pin, '--json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ valid: true, pdf: { intact: true, signer: { subject: SUBJECT }, dictionary: SIGNATURE } });
   });

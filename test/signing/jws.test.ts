@@ -90,8 +90,9 @@ describe('verifyReport', () => {
     ['a changed byte in the payload', () => ({ bytes: flipped(report, 10), jws }), 'bad-signature'],
     ['a byte appended to the payload', () => ({ bytes: Buffer.concat([report, Buffer.from(' ')]), jws }), 'bad-signature'],
     ['an empty payload', () => ({ bytes: new Uint8Array(), jws }), 'bad-signature'],
-    ['a changed header (extra parameter)', () => ({ jws: withHeader(jws, { ...headerOf(jws), typ: 'JOSE' }) }), 'bad-signature'],
-    ['a header re-encoded with another key order', () => ({ jws: withHeader(jws, { kid: ring.current.kid, alg: 'EdDSA', b64: false, crit: ['b64'] }) }), 'bad-signature'],
+    // Refused on the header alone since the header must be exactly the canonical one (test/signing/verify-hardening.test.ts).
+    ['a changed header (extra parameter)', () => ({ jws: withHeader(jws, { ...headerOf(jws), typ: 'JOSE' }) }), 'bad-header'],
+    ['a header re-encoded with another key order', () => ({ jws: withHeader(jws, { kid: ring.current.kid, alg: 'EdDSA', b64: false, crit: ['b64'] }) }), 'bad-header'],
     ['a header naming another published key', () => ({ jws: withHeader(jws, { ...headerOf(jws), kid: other.current.kid }), jwks: { keys: [...ring.jwks().keys, ...other.jwks().keys] } }), 'bad-signature'],
     ['a signature by a wrong key claiming the right kid', async () => ({ jws: await signReport(report, { kid: ring.current.kid, privateKey: other.current.privateKey }) }), 'bad-signature'],
     ['an unknown kid', async () => ({ jws: await signReport(report, other.current) }), 'unknown-kid'],

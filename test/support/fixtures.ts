@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Database } from '../../src/db/database.js';
 import { loadReportKeyRing, type ReportKeyRing } from '../../src/signing/report-keys.js';
-import { createSelfSignedPdfIdentity } from '../../src/signing/pdf-cert.js';
-import type { PdfSignerIdentity } from '../../src/signing/pdf-sign.js';
+import { createSelfSignedPdfIdentity, identityFromP12, type PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 import { ROOT } from './process.js';
 
 export interface Example {
@@ -30,10 +29,11 @@ export async function insertOrganization(database: Database, name: string): Prom
   return id;
 }
 
-let pdfIdentity: Promise<PdfSignerIdentity> | undefined;
+let pdfIdentity: Promise<PdfSigningIdentity> | undefined;
 
 /** One self-signed PDF signing identity per test worker (RSA key generation takes ~0.3 s). */
-export function testPdfIdentity(): Promise<PdfSignerIdentity> {
-  pdfIdentity ??= createSelfSignedPdfIdentity({ organization: 'Test Organisation', keyBits: 2048, now: new Date(Date.UTC(2026, 0, 1)) });
+export function testPdfIdentity(): Promise<PdfSigningIdentity> {
+  const now = new Date(Date.UTC(2026, 0, 1));
+  pdfIdentity ??= createSelfSignedPdfIdentity({ organization: 'Test Organisation', keyBits: 2048, now }).then((made) => identityFromP12(made.p12, made.passphrase, 'test', now));
   return pdfIdentity;
 }

@@ -177,6 +177,15 @@ export const assessmentPaths: Record<string, unknown> = {
   '/.well-known/jwks.json': {
     get: { tags: ['Reports'], summary: 'Every report-signing public key ever used, current first', security: [], responses: { '200': { description: 'JWKS (RFC 7517)' } } },
   },
+  '/.well-known/pdf-signing-certificate.json': {
+    get: {
+      tags: ['Reports'],
+      summary: 'The certificate that signs the PDFs, to pin when verifying a PDF',
+      description: 'A PDF\'s own signature proves only that its bytes match the certificate it carries; `npx hipaa-ai-risk verify --pdf report.pdf --jwks jwks.json --pdf-cert-sha256 <sha256>` trusts the PDF only when its signing certificate has this SHA-256 (of the DER certificate, lower-case hex).',
+      security: [],
+      responses: { '200': { description: 'The certificate', content: { 'application/json': { schema: { type: 'object', required: ['sha256', 'subject', 'notBefore', 'notAfter', 'selfSigned', 'certificatePem'], properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, subject: { type: 'string' }, notBefore: { type: 'string', format: 'date-time' }, notAfter: { type: 'string', format: 'date-time' }, selfSigned: { type: 'boolean' }, certificatePem: { type: 'string' } } } } } } },
+    },
+  },
 };
 
 export const assessmentSchemas: Record<string, unknown> = {

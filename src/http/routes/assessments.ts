@@ -45,6 +45,8 @@ export interface AssessmentRouteDeps {
   readonly principalOf: (req: Request) => Principal;
   /** Renders (or loads) the signed PDF of a stored report; absent until the PDF feature is wired. */
   readonly pdfFor?: (report: StoredReport, req: Request) => Promise<Buffer>;
+  /** The PDF signing certificate's public facts, published for auditors to pin (`verify --pdf-cert-sha256`). */
+  readonly pdfCertificate?: { readonly certificatePem: string; readonly fingerprintSha256: string; readonly subject: string; readonly notBefore: Date; readonly notAfter: Date; readonly selfSigned: boolean };
   readonly clock?: () => Date;
   /** Denials recorded individually per (IP, status) and minute (AUDIT_DENIED_PER_MINUTE). */
   readonly deniedPerMinute?: number;
@@ -126,6 +128,17 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(reportJwks(await withLatestKeys(deps.reportKeys)));
   });
+
+  // The certificate that signs the PDFs: a PDF's own signature says only that its bytes match the
+  // certificate it carries, so `verify --pdf` trusts a PDF only when that certificate's SHA-256 is
+  // pinned with this value (a self-signed certificate cannot be checked any other way).
+  if (deps.pdfCertificate) {
+    const cert = deps.pdfCertificate;
+    router.get('/.well-known/pdf-signing-certificate.json', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.json({ sha256: cert.fingerprintSha256, subject: cert.subject, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(), selfSigned: cert.selfSigned, certificatePem: cert.certificatePem });
+    });
+  }
 
   router.post('/v1/evaluate', authorize('evaluate'), async (req, res) => {
     const p = principalOf(req);

@@ -4,13 +4,17 @@
  * PDF's own signature is checked for integrity (the CMS signature is valid for its certificate
  * and its digest matches the signed byte ranges, which cover the whole file).
  *
- * Trust comes from the JWKS: the PDF certificate is usually self-signed, so its fingerprint is
- * reported for comparison with the one the issuer publishes, never trusted by itself.
+ * Trust in the embedded report comes from the JWKS. Trust in the PDF itself (its pages, what a
+ * reader sees) comes only from a pinned certificate: the JWS covers the embedded report.json, not
+ * the rendered pages, and anyone can re-render a PDF with false pages around the genuine
+ * report.json and sign it with a new self-signed certificate under the same CN. So the PDF is
+ * called the issuer's only when the SHA-256 fingerprint of its signing certificate (DER) equals
+ * one the caller pins (`pdfCertSha256`); without a pin the result is 'pdf-signer-not-verified'.
  */
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
 import forge from 'node-forge';
 import { sha256Hex } from '../../util/hash.js';
-import { verifyReportOffline } from '../../signing/verify-offline.js';
+import { printableText, verifyReportOffline } from '../../signing/verify-offline.js';
 import type { OfflineVerification, ReportIdentity } from '../../signing/verify-offline.js';
 import type { VerifyFailureCode } from '../../signing/jws.js';
 import { decodeUtf16Be, PdfReadError, readEmbeddedFiles, readSignatureDictionaries, signatureByteRanges } from './pdf-reader.js';
@@ -46,7 +50,30 @@ export interface PdfSignatureText {
 }
 
 /** Why a PDF was refused before or besides its JWS. */
-export type PdfFailureCode = 'pdf-unreadable' | 'no-embedded-report' | 'pdf-signature-missing' | 'pdf-signature-invalid' | 'pdf-modified-after-signing';
+export type PdfFailureCode =
+  | 'pdf-unreadable'
+  | 'no-embedded-report'
+  | 'pdf-signature-missing'
+  | 'pdf-signature-invalid'
+  | 'pdf-modified-after-signing'
+  /** The PDF's signing certificate is not the pinned one: the PDF is not the issuer's. */
+  | 'pdf-signer-mismatch'
+  /**
+   * Everything checked out (embedded report valid under the JWKS, PDF signature intact over the
+   * whole file) but no certificate fingerprint was pinned: the PDF's pages are not proven to be
+   * the issuer's. Not a pass: `valid` is false.
+   */
+  | 'pdf-signer-not-verified';
+
+/** What `verifyPdfOffline` is told to trust besides the JWKS. */
+export interface PdfVerifyOptions {
+  /**
+   * SHA-256 fingerprints (hex of the DER certificate; case, `:` and spaces ignored) of the
+   * certificates the issuer publishes for its PDFs. The PDF is the issuer's only if its signing
+   * certificate matches one of them.
+   */
+  readonly pdfCertSha256?: readonly string[];
+}
 
 /** The outcome of `verifyPdfOffline`. */
 export type PdfOfflineVerification =
@@ -57,6 +84,8 @@ export type PdfOfflineVerification =
       readonly reason: string;
       /** Present when the embedded report could be read. */
       readonly identity?: ReportIdentity;
+      /** Present when the embedded report's JWS is valid (codes 'pdf-*' after the JWS check). */
+      readonly kid?: string;
       readonly hint?: string;
       readonly pdf: PdfSignatureFacts;
     };
@@ -76,9 +105,12 @@ const TAG_BMP_STRING = 30;
  * `report.json` and one `report.jws`, (2) the JWS is a valid EdDSA signature over the embedded
  * report's exact bytes by a key in `jwks` (all the checks of `verifyReportOffline`), and (3) the
  * PDF carries a signature whose CMS verifies with its own certificate, whose SHA-256 digest
- * matches the signed byte ranges, and whose ranges cover the whole file. Every refusal says why.
+ * matches the signed byte ranges, and whose ranges cover the whole file, and (4) the certificate
+ * that signed the PDF has one of the pinned SHA-256 fingerprints (`options.pdfCertSha256`): with
+ * no pin the result is `valid: false` with code 'pdf-signer-not-verified' (and `kid`, `identity`),
+ * with a pin that does not match it is 'pdf-signer-mismatch'. Every refusal says why.
  */
-export async function verifyPdfOffline(pdfBytes: Uint8Array, jwks: unknown): Promise<PdfOfflineVerification> {
+export async function verifyPdfOffline(pdfBytes: Uint8Array, jwks: unknown, options: PdfVerifyOptions = {}): Promise<PdfOfflineVerification> {
   const pdf = Buffer.from(pdfBytes.buffer, pdfBytes.byteOffset, pdfBytes.byteLength);
   const facts = pdfSignatureFacts(pdf);
   let reportBytes: Buffer;
@@ -104,12 +136,50 @@ export async function verifyPdfOffline(pdfBytes: Uint8Array, jwks: unknown): Pro
 
   const result: OfflineVerification = await verifyReportOffline(reportBytes, jws, jwks);
   if (!result.valid) return { ...result, pdf: facts };
-  if (facts.signatureCount === 0) return { valid: false, code: 'pdf-signature-missing', reason: 'the PDF is not signed', identity: result.identity, pdf: facts };
-  if (!facts.intact) return { valid: false, code: 'pdf-signature-invalid', reason: 'the PDF signature does not match the signed bytes or its certificate', identity: result.identity, pdf: facts };
+  const { kid, identity } = result;
+  if (facts.signatureCount === 0) return { valid: false, code: 'pdf-signature-missing', reason: 'the PDF is not signed', identity, kid, pdf: facts };
+  if (!facts.intact) return { valid: false, code: 'pdf-signature-invalid', reason: 'the PDF signature does not match the signed bytes or its certificate', identity, kid, pdf: facts };
   if (!facts.coversWholeFile) {
-    return { valid: false, code: 'pdf-modified-after-signing', reason: 'the PDF was changed after it was signed (the signature does not cover the whole file)', identity: result.identity, pdf: facts };
+    return { valid: false, code: 'pdf-modified-after-signing', reason: 'the PDF was changed after it was signed (the signature does not cover the whole file)', identity, kid, pdf: facts };
   }
-  return { valid: true, kid: result.kid, identity: result.identity, pdf: facts };
+  const pins = (options.pdfCertSha256 ?? []).map(normaliseFingerprint);
+  const actual = facts.signer?.certificateSha256;
+  if (pins.length === 0) {
+    return {
+      valid: false,
+      code: 'pdf-signer-not-verified',
+      reason: `the embedded report is valid (key ${kid}) and the PDF signature is intact, but the PDF's signing certificate was not checked against the fingerprint the issuer publishes (--pdf-cert-sha256): the pages shown are not proven to be the issuer's`,
+      identity,
+      kid,
+      pdf: facts,
+    };
+  }
+  if (actual === undefined || !pins.includes(actual)) {
+    return {
+      valid: false,
+      code: 'pdf-signer-mismatch',
+      reason: `the PDF is signed by certificate ${actual ?? '(none)'}, not by the pinned ${pins.join(' or ')}: it is not the issuer's PDF (its pages may say anything)`,
+      identity,
+      kid,
+      pdf: facts,
+    };
+  }
+  return { valid: true, kid, identity, pdf: facts };
+}
+
+/**
+ * A certificate fingerprint as given by a person (upper or lower case, `:` or spaces between
+ * bytes, as openssl and browsers show it) in the form `certificateSha256` has: 64 lower-case hex
+ * digits. Returns undefined for anything else.
+ */
+export function parseCertificateFingerprint(text: string): string | undefined {
+  const hex = text.replace(/[:\s]/g, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+}
+
+function normaliseFingerprint(text: string): string {
+  // An unparseable pin can match nothing (not even an empty fingerprint).
+  return parseCertificateFingerprint(text) ?? `invalid pin: ${text}`;
 }
 
 /**
@@ -265,40 +335,42 @@ function safeSelfSigned(cert: forge.pki.Certificate): boolean {
 
 /**
  * The result of `verifyPdfOffline` as text lines for a terminal: a first line starting with
- * `VALID` or `INVALID: <reason>`, then the report identity and the PDF signature facts.
- * Guarantees: one entry per line, no trailing newlines; the same result gives the same lines.
+ * `VALID` (pinned signer), `SIGNER NOT VERIFIED: <reason>` (no pin given) or `INVALID: <reason>`,
+ * then the report identity and the PDF signature facts. Guarantees: one entry per line, no
+ * trailing newlines; every value that comes from the PDF, the JWS or the report is shown with
+ * control and bidirectional characters escaped (`printableText`); the same result gives the same
+ * lines.
  */
 export function pdfVerificationLines(result: PdfOfflineVerification): string[] {
-  const lines = [result.valid ? `VALID: the embedded report is signed by key ${result.kid} and the PDF is intact` : `INVALID: ${result.reason}`];
-  if (!result.valid && result.hint !== undefined) lines.push(`hint: ${result.hint}`);
+  const lines = [
+    result.valid
+      ? `VALID: the embedded report is signed by key ${printableText(result.kid)} and the PDF is intact and signed by the pinned certificate`
+      : result.code === 'pdf-signer-not-verified'
+        ? `SIGNER NOT VERIFIED: ${printableText(result.reason)}`
+        : `INVALID: ${printableText(result.reason)}`,
+  ];
+  if (!result.valid && result.hint !== undefined) lines.push(`hint: ${printableText(result.hint)}`);
   const row = (name: string, value: string | number | undefined): void => {
-    if (value !== undefined && value !== '') lines.push(`  ${`${name}:`.padEnd(18)}${String(value)}`);
+    if (value !== undefined && value !== '') lines.push(`  ${`${name}:`.padEnd(18)}${printableText(String(value))}`);
   };
   const identity = result.identity;
+  if (!result.valid && result.code === 'pdf-signer-not-verified') row('embedded report', 'VALID (signed by a key in the JWKS)');
   row('reportId', identity?.reportId);
   row('assessmentId', identity?.assessmentId);
   row('revision', identity?.revision);
-  row('kid', result.valid ? result.kid : undefined);
+  row('kid', result.kid);
   row('report sha256', identity?.sha256);
   row('pdf sha256', result.pdf.pdfSha256);
   row('pdf signature', result.pdf.signatureCount === 0 ? 'none' : `${result.pdf.intact ? 'intact' : 'BROKEN'}, ${result.pdf.coversWholeFile ? 'covers the whole file' : 'does NOT cover the whole file'}`);
   row('pdf signed at', result.pdf.signingTime);
-  row('pdf signer', printable(result.pdf.signer?.subject));
+  row('pdf signer', result.pdf.signer?.subject);
   const text = result.pdf.dictionary;
-  row('pdf sig name', printable(text?.name));
-  row('pdf sig reason', printable(text?.reason));
-  row('pdf sig location', printable(text?.location));
-  row('pdf sig contact', printable(text?.contactInfo));
-  row('pdf cert sha256', result.pdf.signer === undefined ? undefined : `${result.pdf.signer.certificateSha256}${result.pdf.signer.selfSigned ? ' (self-signed: compare with the fingerprint the issuer publishes)' : ''}`);
+  row('pdf sig name', text?.name);
+  row('pdf sig reason', text?.reason);
+  row('pdf sig location', text?.location);
+  row('pdf sig contact', text?.contactInfo);
+  const signer = result.pdf.signer;
+  const pinned = result.valid ? ' (matches the pinned fingerprint)' : signer?.selfSigned === true ? ' (self-signed: pin the fingerprint the issuer publishes with --pdf-cert-sha256)' : '';
+  row('pdf cert sha256', signer === undefined ? undefined : `${signer.certificateSha256}${pinned}`);
   return lines;
-}
-
-// C0 and C1 controls, DEL, and the bidirectional formatting characters (Unicode UAX #9) that could
-// reorder what a terminal shows.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Text taken from the PDF, for one terminal line: unprintable characters as `\u{...}` escapes. */
-function printable(text: string | undefined): string | undefined {
-  return text?.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16).toUpperCase()}}`);
 }
