@@ -258,11 +258,11 @@ describe('evaluate: ruleset versions', () => {
     const terms = async (answers: Record<string, unknown>, version: string): Promise<string> =>
       (await evaluate({ ...well, answers, rulesets: [{ id: 'ai-safeguards', version }] })).findings.find((f) => f.ruleId === 'ai.baa_terms')!.status;
     const noAgreement = { ...well.answers, 'ai.vendor_baa': false };
-    const { 'ai.vendor_baa': _unknown, ...unanswered } = well.answers as Record<string, unknown>;
+    const { 'ai.vendor_baa': _unknown, ...unanswered } = well.answers;
     expect(await terms(noAgreement, '1.0.1')).toBe('met'); // the defect 1.0.2 corrects
     expect(await terms(noAgreement, '1.0.2')).toBe('not_met');
     expect(await terms(unanswered, '1.0.2')).toBe('not_assessed');
-    expect(await terms(well.answers as Record<string, unknown>, '1.0.2')).toBe('met');
+    expect(await terms(well.answers, '1.0.2')).toBe('met');
     // Every other finding is the same under both versions, on both examples.
     for (const input of [poor, well]) {
       const before = await evaluate({ ...input, rulesets: [{ id: 'ai-safeguards', version: '1.0.1' }] });
