@@ -6,6 +6,7 @@ import { migrateCommand } from '../../src/cli/migrate.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate, migrationStatus, readMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/databases.js';
+import { asAppRole, dropTestRole } from '../support/app-role.js';
 
 /** The migrations of a release: the project's, plus `extra` files, or without the last `drop`. */
 function releaseMigrations(options: { extra?: Record<string, string>; drop?: number }): string {
@@ -47,27 +48,10 @@ describe.each(DATABASE_KINDS)('migrations during a rolling deployment on %s', (k
   afterAll(async () => {
     if (kind === 'postgres') await app.close();
     await t.drop();
-    if (role !== undefined) {
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP ROLE IF EXISTS ${role}`);
-      } finally {
-        await c.end();
-      }
-    }
+    await dropTestRole(role);
   });
 
-  async function asApp<T>(fn: () => Promise<T>): Promise<T> {
-    if (kind === 'postgres') return fn();
-    await t.database.raw.query('SET ROLE hipaa_app');
-    try {
-      return await fn();
-    } finally {
-      await t.database.raw.query('RESET ROLE');
-    }
-  }
+  const asApp = <T>(fn: () => Promise<T>): Promise<T> => asAppRole(kind, t, fn);
 
   it('a new release started before its migration ran, as the application role: does not crash, applies nothing, reports not ready, with a warning', async () => {
     const dir = releaseMigrations({ extra: { [`${NEXT}_next_release.sql`]: 'CREATE TABLE next_release_probe (id int);' } });

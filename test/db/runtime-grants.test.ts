@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { SYSTEM_ACTOR } from '../../src/audit/record.js';
 import { flushDenialWindows } from '../../src/audit/denied.js';
 import { verifyAuditChain } from '../../src/audit/verify.js';
@@ -23,6 +22,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { clientToken, login, PASSWORD, postJson, refresh, send, type Credentials } from '../auth/helpers.js';
+import { asAppRole, dropTestRole } from '../support/app-role.js';
 
 /**
  * Migration 0010: the application role (a member of hipaa_app) holds, on each mutable table,
@@ -88,27 +88,10 @@ describe.each(DATABASE_KINDS)('least-privilege grants of the application role on
   afterAll(async () => {
     if (kind === 'postgres') await appDb.close();
     await t.drop();
-    if (role !== undefined) {
-      const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP ROLE IF EXISTS ${role}`);
-      } finally {
-        await c.end();
-      }
-    }
+    await dropTestRole(role);
   });
 
-  /** Runs fn as the application role (on PGlite, the whole session is switched meanwhile). */
-  async function asApp<T>(fn: () => Promise<T>): Promise<T> {
-    if (kind === 'postgres') return fn();
-    await t.database.raw.query('SET ROLE hipaa_app');
-    try {
-      return await fn();
-    } finally {
-      await t.database.raw.query('RESET ROLE');
-    }
-  }
+  const asApp = <T>(fn: () => Promise<T>): Promise<T> => asAppRole(kind, t, fn);
 
   const count = async (table: string): Promise<number> => (await t.database.raw.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
