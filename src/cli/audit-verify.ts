@@ -6,6 +6,7 @@
  * `hipaa-ai-risk audit-verify-export <export.jsonl> --jwks <file-or-url> [--json]`: the same for a
  * JSON Lines export (GET /v1/audit/export), offline, with no database.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
@@ -77,7 +78,8 @@ export const auditVerifyExportCommand: CliCommand = async (argv, io) => {
     return EXIT.usage;
   }
   // The bytes as downloaded: the export's signature covers them exactly.
-  const bytes = await readInputFile(positionals[0]!, 'export');
+  // An export of years of events may be large: only what a Buffer can hold.
+  const bytes = await readInputFile(positionals[0]!, 'export', bufferConstants.MAX_LENGTH);
   const result = await verifyAuditExport(bytes, await loadJwks(values.jwks));
   if (values.json) io.stdout.write(JSON.stringify(result) + '\n');
   else if (result.valid) io.stdout.write(`audit export valid: events ${result.fromSeq}–${result.toSeq} (${result.events} with content, ${result.links} links of other organisations), ${result.checkpoints} signed checkpoints, export signed by ${result.signedBy}\n`);

@@ -4,9 +4,9 @@
  * run in-process by tests and added without touching the others.
  */
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../errors.js';
+import { readRegularFile } from '../util/read-regular-file.js';
 
 /** Where a command writes. Tests pass buffers; the CLI passes the process streams. */
 export interface CliIo {
@@ -90,13 +90,15 @@ export async function runCommand(command: CliCommand, argv: readonly string[], i
   }
 }
 
-/** Reads a file a command was given; one that cannot be read is a usage or input error (exit 2). */
-export async function readInputFile(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new AppError('bad-request', `cannot read the ${what} file ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+/** The default cap of an input file: reports, signatures and PDFs are far smaller (~160 KB, ~220 KB). */
+const MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a file a command was given; one that cannot be read, is not a regular file (a FIFO, a
+ * device such as /dev/zero) or is larger than `maxBytes` is a usage or input error (exit 2).
+ */
+export async function readInputFile(path: string, what: string, maxBytes: number = MAX_INPUT_FILE_BYTES): Promise<Buffer> {
+  return readRegularFile(path, { what, shown: path, maxBytes, tooLarge: `${Math.round(maxBytes / 1024 / 1024)} MiB` });
 }
 
 /**

@@ -2,8 +2,7 @@
  * Offline verification of a signed report, for auditors: the report's exact bytes, its detached
  * JWS and a JWKS (file or URL). No database, no server of ours.
  */
-import { constants as fsConstants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { readRegularFile } from '../util/read-regular-file.js';
 import { AppError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
@@ -189,39 +188,8 @@ async function readCapped(response: Response, shown: string): Promise<Buffer> {
 }
 
 async function readJwksFile(location: string): Promise<string> {
-  const shown = printableText(location);
-  const cannot = (cause: unknown): AppError => new AppError('bad-request', `cannot read the JWKS file ${shown}: ${describe(cause)}`, { cause });
-  try {
-    // stat first: opening a FIFO would block, and a device (/dev/zero) never ends.
-    if (!(await stat(location)).isFile()) throw new AppError('bad-request', `the JWKS file ${shown} is not a regular file`);
-  } catch (error) {
-    throw error instanceof AppError ? error : cannot(error);
-  }
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(location, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch (cause) {
-    throw cannot(cause);
-  }
-  try {
-    // Again on the open file: the path may have been swapped since the stat.
-    const info = await handle.stat();
-    if (!info.isFile()) throw new AppError('bad-request', `the JWKS file ${shown} is not a regular file`);
-    if (info.size > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS file ${shown} is larger than 1 MiB`);
-    const buffer = Buffer.alloc(MAX_JWKS_BYTES + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > MAX_JWKS_BYTES) throw new AppError('bad-request', `the JWKS file ${shown} is larger than 1 MiB`);
-    return buffer.toString('utf8', 0, length);
-  } catch (error) {
-    throw error instanceof AppError ? error : cannot(error);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  const bytes = await readRegularFile(location, { what: 'JWKS', shown: printableText(location), maxBytes: MAX_JWKS_BYTES, tooLarge: '1 MiB' });
+  return bytes.toString('utf8');
 }
 
 // C0 and C1 controls, DEL, and the bidirectional formatting characters (Unicode UAX #9) that could

@@ -211,6 +211,24 @@ describe('loadJwks: how much is read', () => {
   });
 });
 
+describe('the report, signature and PDF files the CLI is given', () => {
+  it('refuses a device, a FIFO and a file over the cap (exit 2), without reading them whole', async () => {
+    const fifo = join(tmp.dir, 'report.fifo');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const big = join(tmp.dir, 'big.report.json');
+    await writeFile(big, '');
+    await truncate(big, 2 * 1024 * 1024 * 1024);
+    const jwksFile = join(tmp.dir, 'cli-jwks.json');
+    await writeFile(jwksFile, JSON.stringify(ring.jwks()));
+    for (const [file, message] of [['/dev/zero', /^error: the report file \/dev\/zero is not a regular file/], [fifo, /is not a regular file/], [big, /is larger than 64 MiB/]] as const) {
+      const result = await cli([file, file, '--jwks', jwksFile]);
+      expect([result.code, result.stderr]).toEqual([2, expect.stringMatching(message)]);
+    }
+    const pdf = await cli(['--pdf', '/dev/zero', '--jwks', jwksFile]);
+    expect([pdf.code, pdf.stderr]).toEqual([2, expect.stringMatching(/the PDF file \/dev\/zero is not a regular file/)]);
+  }, 10_000);
+});
+
 describe('verifyReport: only the header the service writes', () => {
   const kidOf = (): string => ring.current.kid;
   it('accepts the exact header', async () => {
