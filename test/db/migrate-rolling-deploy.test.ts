@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrateCommand } from '../../src/cli/migrate.js';
-import { openDatabase, type Database } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { migrate, migrationStatus, readMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/databases.js';
-import { asAppRole, dropTestRole } from '../support/app-role.js';
+import { asAppRole, dropTestRole, openAsAppLoginRole } from '../support/app-role.js';
 
 /** The migrations of a release: the project's, plus `extra` files, or without the last `drop`. */
 function releaseMigrations(options: { extra?: Record<string, string>; drop?: number }): string {
@@ -33,14 +32,7 @@ describe.each(DATABASE_KINDS)('migrations during a rolling deployment on %s', (k
   beforeAll(async () => {
     t = await createTestDatabase(kind);
     if (kind === 'postgres') {
-      role = `t_app_${process.pid}_${randomBytes(4).toString('hex')}`;
-      const password = randomBytes(16).toString('hex');
-      await t.database.raw.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' IN ROLE hipaa_app`);
-      const u = new URL(t.url!);
-      u.username = role;
-      u.password = password;
-      appUrl = u.toString();
-      app = await openDatabase({ kind: 'postgres', connectionString: appUrl, poolMax: 2 });
+      ({ role, url: appUrl, database: app } = await openAsAppLoginRole(t, 2));
     } else {
       app = t.database; // PGlite has one session: the tests switch it to the role with SET ROLE
     }

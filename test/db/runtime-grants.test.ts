@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { attemptKeys, claimAttempt, clearLoginFailures, withdrawClaim } from '..
 import { createOrganization } from '../../src/auth/organizations.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { createUser } from '../../src/auth/users.js';
-import { openDatabase, type Database } from '../../src/db/database.js';
+import type { Database } from '../../src/db/database.js';
 import { APPEND_ONLY_TABLES } from '../../src/db/schema.js';
 import { purgeExpiredCounters, SqlStore } from '../../src/http/rate-limit/sql-store.js';
 import { loadReportKeyRing } from '../../src/signing/report-keys.js';
@@ -22,7 +22,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { clientToken, login, PASSWORD, postJson, refresh, send, type Credentials } from '../auth/helpers.js';
-import { asAppRole, dropTestRole } from '../support/app-role.js';
+import { asAppRole, dropTestRole, openAsAppLoginRole } from '../support/app-role.js';
 
 /**
  * Migration 0010: the application role (a member of hipaa_app) holds, on each mutable table,
@@ -71,13 +71,7 @@ describe.each(DATABASE_KINDS)('least-privilege grants of the application role on
   beforeAll(async () => {
     t = await createTestDatabase(kind);
     if (kind === 'postgres') {
-      role = `t_app_${process.pid}_${randomBytes(4).toString('hex')}`;
-      const password = randomBytes(16).toString('hex');
-      await t.database.raw.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' IN ROLE hipaa_app`);
-      const u = new URL(t.url!);
-      u.username = role;
-      u.password = password;
-      appDb = await openDatabase({ kind: 'postgres', connectionString: u.toString(), poolMax: 4 });
+      ({ role, database: appDb } = await openAsAppLoginRole(t, 4));
       // The login role really is the application role: not the owner, not a superuser.
       const who = await appDb.raw.query<{ u: string; su: boolean }>(`SELECT current_user AS u, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
       expect(who).toEqual([{ u: role, su: false }]);
