@@ -16,6 +16,9 @@ function obj(required: Record<string, unknown>, optional: Record<string, unknown
   return { type: 'object', additionalProperties: false, required: Object.keys(required), properties: { ...required, ...optional } };
 }
 
+const readVia = { enum: ['api', 'page'] } as const;
+const readFilters = { type: 'object', maxProperties: 20, additionalProperties: str } as const;
+
 const rulesetRef = obj({ id: str, version: str, sha256: str });
 const riskLevel = { enum: ['very_low', 'low', 'moderate', 'high', 'very_high'] } as const;
 const evaluation = {
@@ -66,10 +69,20 @@ export const AUDIT_ACTIONS = {
   // event per report), as the API's downloads are `report.downloaded`.
   'report.viewed': obj({ page: { enum: ['result', 'compare'] }, sha256: str }),
   'report.verified': obj({ valid: { type: 'boolean' } }, { kid: nullableStr, reason: nullableStr, reportId: nullableStr }),
+  // Reads of what the service holds: who saw which list or record, recorded before the response
+  // is sent, through the API (`via: 'api'`) or the pages (`via: 'page'`). `filters` are the
+  // query's filters as given (the read's input), `returned` how many items were sent. A read of a
+  // revision's answers, a report's download or view, has its own event above.
+  'assessment.listed': obj({ via: readVia, returned: int }, { filters: readFilters }),
+  'assessment.read': obj({ via: readVia, revisions: int }),
+  'admin.read': obj({ via: readVia, resource: { enum: ['overview', 'organizations', 'users', 'user', 'api_clients', 'auditor_grants', 'keys'] }, returned: int }, { filters: readFilters }),
   // the trail itself
   'audit.checkpoint.created': obj({ seq: int, hash: str, kid: str }),
   'audit.verified': obj({ valid: { type: 'boolean' }, checkedEvents: int }, { brokenAt: { type: ['integer', 'null'] }, reason: nullableStr }),
   'audit.exported': obj({ events: int }, { fromSeq: int, toSeq: int }),
+  // The trail read (a read like those above): every organisation's events the reader may audit
+  // (`view: 'events'`), or one assessment's trail (`'assessment'`, target the assessment).
+  'audit.read': obj({ via: readVia, view: { enum: ['events', 'assessment'] }, returned: int }, { filters: readFilters }),
   // denied requests (bounded: see recordDenied)
   // One event per denied request, up to a bound per (IP, status) and minute; beyond it a summary
   // (method and route "*") with `suppressed` = how many were not recorded, `suppressedSince` = the

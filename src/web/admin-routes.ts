@@ -18,6 +18,7 @@ import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
+import { recordRead } from '../http/record-read.js';
 import { CreateOrganizationBody, CreateUserBody } from '../http/routes/auth-schemas.js';
 import { rotateAndRecord } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
@@ -114,10 +115,21 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   const db: Kysely<DB> = ctx.db;
   const cost = ctx.authContext.config.auth.passwordHashCost;
   const auditOf = (req: Request, session: PageSession, action: Action): AuditInfo => ({ actor: actorOf(session.principal, action), request: auditRequestContext(req), now: ctx.authContext.clock() });
+  /**
+   * Records what an administration page showed (`admin.read`), before it is sent. Only for a GET:
+   * a form posted is recorded as what it did or why it was refused, and the page it comes back on
+   * shows what the GET before it showed.
+   */
+  const recordShown = async (req: Request, session: PageSession, permission: Action, resource: string, returned: number, target?: { type: string; id: string }): Promise<void> => {
+    if (req.method !== 'GET') return;
+    await recordRead(db, req, session.principal, { action: 'admin.read', permission, target: target ?? null, decision: { via: 'page', resource, returned } });
+  };
   const done = (req: Request): string => (typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : '');
 
-  router.get('/admin', ...page(ctx, { action: 'users.manage' }, async (_req, res, session) => {
+  router.get('/admin', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
     const [users, orgs, clients, grants, reportKeys] = await Promise.all([listUsers(db), listOrganizations(db), listApiClients(db), listAuditorGrants(db), withLatestKeys(keys.reportKeys)]);
+    // Counts only: no record is shown (`returned` 0).
+    await recordShown(req, session, 'users.manage', 'overview', 0);
     renderPage(ctx, res, session, 'admin/index.njk', {
       title: 'Administration',
       active: 'admin',
@@ -131,6 +143,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   async function renderUsers(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: Record<string, unknown>; created?: { email: string; password: string } | null }, status = 200): Promise<void> {
     const [users, orgs] = await Promise.all([listUsers(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    await recordShown(req, session, 'users.manage', 'users', users.length);
     renderPage(ctx, res, session, 'admin/users.njk', {
       title: 'Users',
       active: 'admin',
@@ -178,6 +191,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   router.get('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
+    await recordShown(req, session, 'users.manage', 'user', 1, { type: 'user', id: user.id });
     renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: user, roles: ROLES, ...formErrors(undefined, USER_EDIT_FIELDS, 'edit-user') });
   }));
 
@@ -209,7 +223,9 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
 
   // ------------------------------------------------------------------ organisations
   async function renderOrgs(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string } } = {}, status = 200): Promise<void> {
-    renderPage(ctx, res, session, 'admin/organizations.njk', { title: 'Organisations', active: 'admin', section: 'organizations', organizations: await listOrganizations(db), ...formErrors(extra.error, ORG_FIELDS, 'new-org'), values: { name: '', ...extra.values }, done: done(req) }, status);
+    const organizations = await listOrganizations(db);
+    await recordShown(req, session, 'organizations.manage', 'organizations', organizations.length);
+    renderPage(ctx, res, session, 'admin/organizations.njk', { title: 'Organisations', active: 'admin', section: 'organizations', organizations, ...formErrors(extra.error, ORG_FIELDS, 'new-org'), values: { name: '', ...extra.values }, done: done(req) }, status);
   }
   router.get('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, (req, res, session) => renderOrgs(req, res, session)));
   router.post('/admin/organizations', ...page(ctx, { action: 'organizations.manage' }, async (req, res, session) => {
@@ -231,6 +247,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   async function renderClients(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string; organizationId: string; scopes: readonly string[] }; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null }, status = 200): Promise<void> {
     const [clients, orgs] = await Promise.all([listApiClients(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    await recordShown(req, session, 'api_clients.manage', 'api_clients', clients.length);
     renderPage(ctx, res, session, 'admin/clients.njk', {
       title: 'API clients',
       active: 'admin',
@@ -276,6 +293,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const [grants, users, orgs] = await Promise.all([listAuditorGrants(db), listUsers(db), listOrganizations(db)]);
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
     const email = new Map(users.map((u) => [u.id, u.email]));
+    await recordShown(req, session, 'auditor_grants.manage', 'auditor_grants', grants.length);
     renderPage(ctx, res, session, 'admin/grants.njk', {
       title: 'Auditor grants',
       active: 'admin',
@@ -312,6 +330,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string } = {}, status = 200): Promise<void> {
     await Promise.all([withLatestKeys(keys.reportKeys), withLatestKeys(keys.tokenKeys)]);
     const stored = await db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
+    await recordShown(req, session, 'keys.rotate', 'keys', stored.length);
     renderPage(ctx, res, session, 'admin/keys.njk', {
       title: 'Signing keys',
       active: 'admin',

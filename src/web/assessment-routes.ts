@@ -11,7 +11,7 @@ import { listAssessments } from '../assessments/queries.js';
 import { AppError, type FieldError } from '../errors.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { auditRequestContext } from '../http/audit-context.js';
-import { auditActorOf } from '../http/routes/assessments.js';
+import { auditActorOf, readFilters, recordRead } from '../http/record-read.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } from '../questionnaire/index.js';
@@ -242,6 +242,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const list = await listAssessments(db, scope, { limit: 25, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
     const names = await organizationNames(db, [...new Set(list.items.map((i) => i.organizationId))]);
     const items = list.items.map((i) => ({ ...i, organizationName: names.get(i.organizationId) ?? '' }));
+    await recordRead(db, req, p, { action: 'assessment.listed', permission: 'assessments.read', decision: { via: 'page', returned: items.length, ...readFilters({ q, status, cursor }) } });
     const stats = {
       total: items.length,
       drafts: items.filter((i) => i.status === 'draft').length,
@@ -302,6 +303,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const p = session.principal;
     const a = await service.get(String(req.params.id), reachableOrganizations(p, 'assessments.read'));
     const names = await organizationNames(db, [a.organizationId]);
+    await recordRead(db, req, p, { action: 'assessment.read', permission: 'assessments.read', organizationId: a.organizationId, target: { type: 'assessment', id: a.id }, decision: { via: 'page', revisions: a.revisions.length } });
     const reports = a.revisions.flatMap((r) => r.reports.map((rep) => ({ ...rep, status: r.status })));
     const revisions = [...a.revisions].reverse().map((r) => ({ ...r, report: r.reports.at(-1) ?? null }));
     renderPage(ctx, res, session, 'assessment.njk', {

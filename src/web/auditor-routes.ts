@@ -16,7 +16,7 @@ import { isUuid } from '../auth/secrets.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
-import { auditActorOf } from '../http/routes/assessments.js';
+import { auditActorOf, readFilters, recordRead } from '../http/record-read.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { auditableVerifyReason, verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
@@ -29,7 +29,7 @@ const MAX_REPORT_CHARS = 5 * 1024 * 1024;
 function decisionText(decision: unknown): string {
   if (decision === null || typeof decision !== 'object') return '';
   return Object.entries(decision as Record<string, unknown>)
-    .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'status', 'route', 'reason'].includes(k))
+    .filter(([k]) => ['revision', 'overallRisk', 'draft', 'format', 'valid', 'reportId', 'status', 'route', 'reason', 'view', 'resource', 'returned'].includes(k))
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' · ');
 }
@@ -103,6 +103,13 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
   router.get('/assessments/:id/audit', ...page(ctx, { action: 'audit.read' }, async (req, res, session) => {
     const trail = await assessmentAuditTrail(db, service, String(req.params.id), reachableOrganizations(session.principal, 'audit.read'));
     const names = await organizationNames(db, [trail.organizationId]);
+    await recordRead(db, req, session.principal, {
+      action: 'audit.read',
+      permission: 'audit.read',
+      organizationId: trail.organizationId,
+      target: { type: 'assessment', id: trail.assessmentId },
+      decision: { via: 'page', view: 'assessment', returned: trail.items.length },
+    });
     renderPage(ctx, res, session, 'audit-trail.njk', {
       title: `Audit trail: ${trail.title}`,
       active: 'home',
@@ -121,6 +128,7 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
     const actorId = typed.actor === '' ? undefined : await actorIdOf(db, typed.actor);
     const list = actorId === null ? { items: [], nextCursor: null } : await listAuditEvents(db, scope, { ...filters, ...(actorId === undefined ? {} : { actorId }), limit: EVENTS_PER_PAGE });
     const names = await organizationNames(db, scope === 'all' ? undefined : scope);
+    await recordRead(db, req, p, { action: 'audit.read', permission: 'audit.read', decision: { via: 'page', view: 'events', returned: list.items.length, ...readFilters({ ...typed, cursor: pageFilter(req, 'cursor') }) } });
     const query = new URLSearchParams(Object.entries(typed).filter(([, v]) => v !== ''));
     if (list.nextCursor !== null) query.set('cursor', list.nextCursor);
     renderPage(ctx, res, session, 'audit-events.njk', {

@@ -73,6 +73,7 @@ export const assessmentPaths: Record<string, unknown> = {
     get: {
       tags: ['Assessments'],
       summary: 'List assessments (newest first, keyset pagination)',
+      description: 'Each read is recorded in your organisation\'s audit trail (`assessment.listed`: the filters given and how many items were sent).',
       security: auth,
       parameters: [
         { name: 'status', in: 'query', schema: { enum: ['draft', 'submitted'] }, description: 'status of the latest revision' },
@@ -87,7 +88,7 @@ export const assessmentPaths: Record<string, unknown> = {
     },
   },
   '/v1/assessments/{id}': {
-    get: { tags: ['Assessments'], summary: 'An assessment with its revisions and reports', security: auth, parameters: [idParam('id', 'assessment id')], responses: { '200': { description: 'The assessment' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
+    get: { tags: ['Assessments'], summary: 'An assessment with its revisions and reports', description: 'Each read is recorded in the assessment\'s audit trail (`assessment.read`, target the assessment).', security: auth, parameters: [idParam('id', 'assessment id')], responses: { '200': { description: 'The assessment' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
   },
   '/v1/assessments/{id}/revisions': {
     post: {
@@ -233,13 +234,13 @@ const listParams = [
 /** OpenAPI fragment of the audit trail and key routes. */
 export const auditPaths: Record<string, unknown> = {
   '/v1/audit/events': {
-    get: { tags: ['Audit'], summary: 'Audit events of the organisations you may read, oldest first', security: auth, parameters: listParams, responses: { '200': { description: 'A page of events with their hashes; `nextCursor`' }, ...problem('bad-request', 'unauthenticated', 'forbidden') } },
+    get: { tags: ['Audit'], summary: 'Audit events of the organisations you may read, oldest first', description: 'Each read is recorded in your organisation\'s trail after the page is read (`audit.read`, view `events`, with the filters given and how many events were sent): the next read shows it.', security: auth, parameters: listParams, responses: { '200': { description: 'A page of events with their hashes; `nextCursor`' }, ...problem('bad-request', 'unauthenticated', 'forbidden') } },
   },
   '/v1/assessments/{id}/audit': {
     get: {
       tags: ['Audit'],
       summary: 'The audit trail of one assessment and its reports, oldest first (keyset pagination)',
-      description: 'Pages of at most `limit` events; while `nextCursor` is not null, pass it as `cursor` for the next page (pages never overlap or skip an event).',
+      description: 'Pages of at most `limit` events; while `nextCursor` is not null, pass it as `cursor` for the next page (pages never overlap or skip an event). Each read is recorded in the assessment\'s trail after the page is read (`audit.read`, view `assessment`).',
       security: auth,
       parameters: [
         idParam('id', 'assessment id'),
@@ -272,7 +273,7 @@ export const auditPaths: Record<string, unknown> = {
     post: { tags: ['Audit'], summary: 'Sign the current chain head now (admin)', security: auth, responses: { '201': { description: 'The checkpoint: seq, hash, payload, JWS' }, ...problem('conflict', 'unauthenticated', 'forbidden', 'csrf-token-invalid') } },
   },
   '/v1/keys': {
-    get: { tags: ['Keys'], summary: 'Every published signing key (admin)', security: auth, responses: { '200': { description: 'kid, purpose, first seen, current' }, ...problem('unauthenticated', 'forbidden') } },
+    get: { tags: ['Keys'], summary: 'Every published signing key (admin)', description: 'Recorded as `admin.read` (resource `keys`).', security: auth, responses: { '200': { description: 'kid, purpose, first seen, current' }, ...problem('unauthenticated', 'forbidden') } },
   },
   '/v1/keys/rotate': {
     post: {

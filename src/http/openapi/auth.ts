@@ -171,7 +171,7 @@ export const authPaths: Record<string, unknown> = {
     },
   },
   '/v1/organizations': {
-    get: { tags: ['Administration'], summary: 'List organisations (admin)', security: cookieOnly, responses: { '200': { description: 'Organisations', ...json(list('Organization')) }, ...adminErrors } },
+    get: { tags: ['Administration'], summary: 'List organisations (admin)', description: 'Recorded as `admin.read` (resource `organizations`).', security: cookieOnly, responses: { '200': { description: 'Organisations', ...json(list('Organization')) }, ...adminErrors } },
     post: {
       tags: ['Administration'],
       summary: 'Create an organisation (admin)',
@@ -185,6 +185,7 @@ export const authPaths: Record<string, unknown> = {
     get: {
       tags: ['Administration'],
       summary: 'List users (admin), optionally of one organisation',
+      description: 'Recorded as `admin.read` (resource `users`, the filter given, how many users were sent).',
       security: cookieOnly,
       parameters: [{ name: 'organizationId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } }],
       responses: { '200': { description: 'Users', ...json(list('User')) }, ...adminErrors },
@@ -200,7 +201,7 @@ export const authPaths: Record<string, unknown> = {
     },
   },
   '/v1/users/{id}': {
-    get: { tags: ['Administration'], summary: 'One user (admin)', security: cookieOnly, parameters: [idParam('id', 'user id')], responses: { '200': { description: 'The user', ...json(ref('User')) }, ...problem('not-found'), ...adminErrors } },
+    get: { tags: ['Administration'], summary: 'One user (admin)', description: 'Recorded as `admin.read` (resource `user`, target the user).', security: cookieOnly, parameters: [idParam('id', 'user id')], responses: { '200': { description: 'The user', ...json(ref('User')) }, ...problem('not-found'), ...adminErrors } },
     patch: {
       tags: ['Administration'],
       summary: 'Change roles, organisation, name, disabled state or password (admin)',
@@ -215,6 +216,7 @@ export const authPaths: Record<string, unknown> = {
     get: {
       tags: ['Administration'],
       summary: 'List API clients (admin)',
+      description: 'Recorded as `admin.read` (resource `api_clients`).',
       security: cookieOnly,
       parameters: [{ name: 'organizationId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } }],
       responses: { '200': { description: 'Clients (never their secrets)', ...json(list('ApiClient')) }, ...adminErrors },
@@ -260,6 +262,7 @@ export const authPaths: Record<string, unknown> = {
     get: {
       tags: ['Administration'],
       summary: 'List auditor grants (admin)',
+      description: 'Recorded as `admin.read` (resource `auditor_grants`).',
       security: cookieOnly,
       parameters: [
         { name: 'auditorId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } },

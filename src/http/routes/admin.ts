@@ -14,6 +14,7 @@ import type { Action } from '../../auth/permissions.js';
 import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../../auth/users.js';
 import { AppError } from '../../errors.js';
 import { auditRequestContext } from '../audit-context.js';
+import { readFilters, recordRead } from '../record-read.js';
 import { queryParam } from '../query.js';
 import type { AuthMiddleware } from '../middleware/auth.js';
 import { validateBody } from '../validate.js';
@@ -44,10 +45,14 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   const router = Router();
   const { db } = ctx.database;
   const auditOf = (req: Request, action: Action): AuditInfo => ({ actor: actorOf(auth.principalOf(req), action), request: auditRequestContext(req), now: ctx.clock() });
+  const recordAdminRead = (req: Request, permission: Action, decision: Record<string, unknown>, target?: { type: string; id: string }): Promise<void> =>
+    recordRead(db, req, auth.principalOf(req), { action: 'admin.read', permission, target: target ?? null, decision: { via: 'api', ...decision } });
 
   // organisations
-  router.get('/v1/organizations', auth.authorize('organizations.manage'), async (_req, res) => {
-    res.json({ items: await listOrganizations(db) });
+  router.get('/v1/organizations', auth.authorize('organizations.manage'), async (req, res) => {
+    const items = await listOrganizations(db);
+    await recordAdminRead(req, 'organizations.manage', { resource: 'organizations', returned: items.length });
+    res.json({ items });
   });
   router.post('/v1/organizations', auth.authorize('organizations.manage'), async (req, res) => {
     const body = validateBody<CreateOrganizationInput>(CreateOrganizationBody, req.body);
@@ -57,11 +62,15 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // users
   router.get('/v1/users', auth.authorize('users.manage'), async (req, res) => {
-    res.json({ items: await listUsers(db, { organizationId: queryString(req, 'organizationId') }) });
+    const organizationId = queryString(req, 'organizationId');
+    const items = await listUsers(db, { organizationId });
+    await recordAdminRead(req, 'users.manage', { resource: 'users', returned: items.length, ...readFilters({ organizationId }) });
+    res.json({ items });
   });
   router.get('/v1/users/:id', auth.authorize('users.manage'), async (req, res) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
+    await recordAdminRead(req, 'users.manage', { resource: 'user', returned: 1 }, { type: 'user', id: user.id });
     res.json(user);
   });
   router.post('/v1/users', auth.authorize('users.manage'), async (req, res) => {
@@ -88,7 +97,10 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // API clients
   router.get('/v1/api-clients', auth.authorize('api_clients.manage'), async (req, res) => {
-    res.json({ items: await listApiClients(db, { organizationId: queryString(req, 'organizationId') }) });
+    const organizationId = queryString(req, 'organizationId');
+    const items = await listApiClients(db, { organizationId });
+    await recordAdminRead(req, 'api_clients.manage', { resource: 'api_clients', returned: items.length, ...readFilters({ organizationId }) });
+    res.json({ items });
   });
   router.post('/v1/api-clients', auth.authorize('api_clients.manage'), async (req, res) => {
     const body = validateBody<CreateApiClientInput>(CreateApiClientBody, req.body);
@@ -112,7 +124,10 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // auditor grants
   router.get('/v1/auditor-grants', auth.authorize('auditor_grants.manage'), async (req, res) => {
-    res.json({ items: await listAuditorGrants(db, { auditorId: queryString(req, 'auditorId'), organizationId: queryString(req, 'organizationId') }) });
+    const filters = { auditorId: queryString(req, 'auditorId'), organizationId: queryString(req, 'organizationId') };
+    const items = await listAuditorGrants(db, filters);
+    await recordAdminRead(req, 'auditor_grants.manage', { resource: 'auditor_grants', returned: items.length, ...readFilters(filters) });
+    res.json({ items });
   });
   router.post('/v1/auditor-grants', auth.authorize('auditor_grants.manage'), async (req, res) => {
     const body = validateBody<CreateAuditorGrantInput>(CreateAuditorGrantBody, req.body);

@@ -1,9 +1,9 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Action, Principal } from '../../auth/permissions.js';
-import { reachableOrganizations, rolesPermitting, ROLE_REACH } from '../../auth/permissions.js';
+import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError, validationError } from '../../errors.js';
-import { recordAuditEventAlone, type AuditActor } from '../../audit/record.js';
+import { recordAuditEventAlone } from '../../audit/record.js';
 import { OTHER_ORGANIZATION, OTHER_ORGANIZATION_REASON, type AssessmentService, type ServiceActor, type StoredReport } from '../../assessments/service.js';
 import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
@@ -21,6 +21,7 @@ import { auditableVerifyReason, verifyReportOffline } from '../../signing/verify
 import { sha256Hex } from '../../util/hash.js';
 import { canonicalJson } from '../../util/canonical-json.js';
 import { auditRequestContext, deniedRequestFacts } from '../audit-context.js';
+import { auditActorOf, readFilters, recordRead } from '../record-read.js';
 import { validateBody } from '../validate.js';
 import {
   CreateAssessmentBody,
@@ -54,22 +55,6 @@ export interface AssessmentRouteDeps {
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * The audit actor of a principal performing `action`: `actorOf(principal, action)`, the roles that
- * permit the action (null for an API client). For an action on a resource of `organizationId`,
- * only the roles among them that reach that organisation (`ROLE_REACH`): a compliance officer who
- * is also an auditor reads a granted organisation's report as auditor, their own as officer.
- */
-export function auditActorOf(p: Principal, action: Action, organizationId?: string): AuditActor {
-  const actor = actorOfPrincipal(p, action);
-  if (organizationId === undefined || p.type !== 'user') return actor;
-  const reaching = rolesPermitting(p, action).filter((role) => {
-    const reach = ROLE_REACH[role];
-    return reach === 'all' || (reach === 'own' ? organizationId === p.organizationId : p.grantedOrganizationIds.includes(organizationId));
-  });
-  return reaching.length > 0 ? { ...actor, role: reaching.join(' ') } : actor;
-}
 
 /** The actor the assessment service records and names in reports, for `action`. */
 function serviceActorOf(p: Principal, action: Action): ServiceActor {
@@ -197,12 +182,25 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       ...(createdFrom ? { createdFrom } : {}),
       ...(createdTo ? { createdTo } : {}),
     });
+    await recordRead(db, req, p, {
+      action: 'assessment.listed',
+      permission: 'assessments.read',
+      decision: { via: 'api', returned: page.items.length, ...readFilters({ limit: limitText, status, overallRisk, q, cursor, createdFrom, createdTo }) },
+    });
     res.json(page);
   });
 
   router.get('/v1/assessments/:id', authorize('assessments.read'), async (req, res) => {
     const p = principalOf(req);
-    res.json(await service.get(req.params.id as string, reachableOrganizations(p, 'assessments.read')));
+    const assessment = await service.get(req.params.id as string, reachableOrganizations(p, 'assessments.read'));
+    await recordRead(db, req, p, {
+      action: 'assessment.read',
+      permission: 'assessments.read',
+      organizationId: assessment.organizationId,
+      target: { type: 'assessment', id: assessment.id },
+      decision: { via: 'api', revisions: assessment.revisions.length },
+    });
+    res.json(assessment);
   });
 
   router.get('/v1/assessments/:id/revisions/:n', authorize('assessments.read'), async (req, res) => {

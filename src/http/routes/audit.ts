@@ -15,7 +15,8 @@ import type { AssessmentService } from '../../assessments/service.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { auditRequestContext } from '../audit-context.js';
-import { auditActorOf, recordCrossOrganizationDenials } from './assessments.js';
+import { recordCrossOrganizationDenials } from './assessments.js';
+import { auditActorOf, readFilters, recordRead } from '../record-read.js';
 
 export interface AuditRouteDeps {
   readonly db: Kysely<DB>;
@@ -65,7 +66,14 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     };
     // An actor id, or a user's e-mail address (as on the trail page); an address no user has matches nothing.
     const actorId = actor === undefined ? undefined : await actorIdOf(db, actor);
-    res.json(actorId === null ? { items: [], nextCursor: null } : await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), { ...filters, ...(actorId === undefined ? {} : { actorId }) }));
+    const page = actorId === null ? { items: [], nextCursor: null } : await listAuditEvents(db, reachableOrganizations(p, 'audit.read'), { ...filters, ...(actorId === undefined ? {} : { actorId }) });
+    // Recorded after the page is read, so the reader's own event is not in what they are sent.
+    await recordRead(db, req, p, {
+      action: 'audit.read',
+      permission: 'audit.read',
+      decision: { via: 'api', view: 'events', returned: page.items.length, ...readFilters({ limit, cursor, outcome, from, to, actor, action, targetType, targetId }) },
+    });
+    res.json(page);
   });
 
   router.get('/v1/assessments/:id/audit', authorize('audit.read'), async (req, res) => {
@@ -76,6 +84,13 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const afterSeq = cursor === undefined ? undefined : decodeAuditCursor(cursor);
     const assessment = await deps.service.findAssessment(req.params.id as string, scope);
     const page = await pageOfAssessmentTrail(db, assessment, { limit: limit !== undefined ? Number(limit) : ASSESSMENT_TRAIL_PAGE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+    await recordRead(db, req, p, {
+      action: 'audit.read',
+      permission: 'audit.read',
+      organizationId: assessment.organizationId,
+      target: { type: 'assessment', id: assessment.id },
+      decision: { via: 'api', view: 'assessment', returned: page.items.length, ...readFilters({ limit, cursor }) },
+    });
     res.json({ assessmentId: assessment.id, ...page });
   });
 

@@ -7,6 +7,7 @@ import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../../signing/rotatable.js';
 import { auditRequestContext } from '../audit-context.js';
+import { recordRead } from '../record-read.js';
 import { validateBody } from '../validate.js';
 import { AppError } from '../../errors.js';
 
@@ -29,11 +30,12 @@ export interface KeyRouteDeps {
 /** The signing keys (admin): list every published key, rotate the report or token key. */
 export function keyRoutes(deps: KeyRouteDeps): Router {
   const router = Router();
-  router.get('/v1/keys', deps.authorize('keys.rotate'), async (_req, res) => {
+  router.get('/v1/keys', deps.authorize('keys.rotate'), async (req, res) => {
     await Promise.all([withLatestKeys(deps.reportKeys), withLatestKeys(deps.tokenKeys)]);
     const rows = await deps.db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
     const current = new Set([deps.reportKeys.current.kid, deps.tokenKeys.current.kid]);
     const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
+    await recordRead(deps.db, req, deps.principalOf(req), { action: 'admin.read', permission: 'keys.rotate', decision: { via: 'api', resource: 'keys', returned: rows.length } });
     res.json({
       rotatable: { report: rotatable(deps.reportKeys), token: rotatable(deps.tokenKeys) },
       items: rows.map((r) => ({ kid: r.kid, purpose: r.purpose, firstSeenAt: r.first_seen_at.toISOString(), current: current.has(r.kid) })),

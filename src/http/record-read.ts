@@ -1,0 +1,70 @@
+import type { Request } from 'express';
+import type { Kysely } from 'kysely';
+import { recordAuditEventAlone, type AuditActor } from '../audit/record.js';
+import { actorOf as actorOfPrincipal } from '../auth/context.js';
+import { rolesPermitting, ROLE_REACH, type Action, type Principal } from '../auth/permissions.js';
+import type { DB } from '../db/schema.js';
+import { auditRequestContext } from './audit-context.js';
+
+/**
+ * The audit actor of a principal performing `action`: `actorOf(principal, action)`, the roles that
+ * permit the action (null for an API client). For an action on a resource of `organizationId`,
+ * only the roles among them that reach that organisation (`ROLE_REACH`): a compliance officer who
+ * is also an auditor reads a granted organisation's report as auditor, their own as officer.
+ */
+export function auditActorOf(p: Principal, action: Action, organizationId?: string): AuditActor {
+  const actor = actorOfPrincipal(p, action);
+  if (organizationId === undefined || p.type !== 'user') return actor;
+  const reaching = rolesPermitting(p, action).filter((role) => {
+    const reach = ROLE_REACH[role];
+    return reach === 'all' || (reach === 'own' ? organizationId === p.organizationId : p.grantedOrganizationIds.includes(organizationId));
+  });
+  return reaching.length > 0 ? { ...actor, role: reaching.join(' ') } : actor;
+}
+
+/** The audit actions of reads (src/audit/events.ts): what a user or client was shown. */
+export type ReadAction = 'assessment.listed' | 'assessment.read' | 'audit.read' | 'admin.read';
+
+export interface ReadEvent {
+  readonly action: ReadAction;
+  /** The permission the read was made under: the actor's roles are those that permit it. */
+  readonly permission: Action;
+  /**
+   * The organisation whose record was read (its trail gets the event; the actor's roles are those
+   * that reach it). Omitted for a list, which may span organisations: the reader's own.
+   */
+  readonly organizationId?: string;
+  readonly target?: { readonly type: string; readonly id: string } | null;
+  readonly decision: Record<string, unknown>;
+}
+
+/**
+ * Records a read before its response is sent, in a transaction of its own: a reader who got the
+ * response can rely on the event being in the trail, and a read whose event cannot be written
+ * fails (500) instead of leaving no trace.
+ */
+export async function recordRead(db: Kysely<DB>, req: Request, principal: Principal, read: ReadEvent): Promise<void> {
+  await recordAuditEventAlone(db, {
+    action: read.action,
+    outcome: 'success',
+    actor: auditActorOf(principal, read.permission, read.organizationId),
+    organizationId: read.organizationId ?? principal.organizationId,
+    target: read.target ?? null,
+    request: auditRequestContext(req),
+    inputSha256: null,
+    decision: read.decision,
+  });
+}
+
+/**
+ * A read's filters for its event: the ones given, as given (dates as ISO 8601), each cut to the
+ * 500 characters an event's string holds; absent and empty ones are left out. Omitted from the
+ * decision when none was given.
+ */
+export function readFilters(values: Readonly<Record<string, string | Date | undefined | null>>): { filters?: Record<string, string> } {
+  const entries = Object.entries(values)
+    .map(([k, v]): [string, string] => [k, v instanceof Date ? v.toISOString() : (v ?? '')])
+    .filter(([, v]) => v !== '')
+    .map(([k, v]): [string, string] => [k, v.length > 500 ? v.slice(0, 500) : v]);
+  return entries.length === 0 ? {} : { filters: Object.fromEntries(entries) };
+}
