@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { recordAuditEvent, type AuditRequestContext } from '../audit/record.js';
+import { recordAuditEvent, type AuditActor, type AuditRequestContext } from '../audit/record.js';
 import { recordDenied } from '../audit/denied.js';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
@@ -299,12 +299,23 @@ export async function logout(ctx: AuthContext, input: { sessionId: string; reque
 }
 
 /**
- * Revokes every open session of a user (after disabling, a password change, or a role change),
- * inside the caller's transaction. Returns how many were revoked.
+ * Revokes every open session of a user (after disabling, a password reset or change), inside the
+ * caller's transaction, and records each as `auth.session.revoked` (target the session, the
+ * reason; by the actor who caused it, in the user's organisation), in session id order. Returns
+ * how many were revoked.
  */
-export async function revokeUserSessions(trx: Transaction<DB>, userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<number> {
-  let q = trx.updateTable('auth_sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+export async function revokeUserSessions(
+  trx: Transaction<DB>,
+  user: { readonly id: string; readonly organizationId: string },
+  reason: string,
+  audit: { readonly actor: AuditActor; readonly request: AuditRequestContext | null; readonly now: Date },
+  exceptSessionId?: string,
+): Promise<number> {
+  let q = trx.updateTable('auth_sessions').set({ revoked_at: audit.now, revoked_reason: reason }).where('user_id', '=', user.id).where('revoked_at', 'is', null);
   if (exceptSessionId !== undefined) q = q.where('id', '!=', exceptSessionId);
-  const result = await q.executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const revoked = (await q.returning('id').execute()).map((r) => r.id).sort();
+  for (const sessionId of revoked) {
+    await recordAuditEvent(trx, { action: 'auth.session.revoked', outcome: 'success', actor: audit.actor, organizationId: user.organizationId, target: { type: 'session', id: sessionId }, request: audit.request, decision: { sessionId, reason } }, audit.now);
+  }
+  return revoked.length;
 }

@@ -213,9 +213,11 @@ export async function updateUser(trx: Transaction<DB>, givenId: string, given: U
     }))
     .where('id', '=', id)
     .execute();
-  if (disabled && !before.disabled) await revokeUserSessions(trx, id, 'user_disabled', audit.now);
-  else if (changes.passwordHash !== undefined) await revokeUserSessions(trx, id, 'password_reset', audit.now);
-  await recordAuditEvent(trx, { action: 'user.updated', outcome: 'success', actor: audit.actor, organizationId: changes.organizationId ?? before.organizationId, target: { type: 'user', id }, request: audit.request, decision: { changes: diff } }, audit.now);
+  const organizationId = changes.organizationId ?? before.organizationId;
+  await recordAuditEvent(trx, { action: 'user.updated', outcome: 'success', actor: audit.actor, organizationId, target: { type: 'user', id }, request: audit.request, decision: { changes: diff } }, audit.now);
+  // After the change it follows from, each session it ends is recorded on its own.
+  if (disabled && !before.disabled) await revokeUserSessions(trx, { id, organizationId }, 'user_disabled', audit);
+  else if (changes.passwordHash !== undefined) await revokeUserSessions(trx, { id, organizationId }, 'password_reset', audit);
   return (await findUser(trx, id))!;
 }
 
@@ -234,7 +236,7 @@ export async function changeOwnPassword(
   input: { userId: string; sessionId?: string; currentPassword: string; newPassword: string; cost: number; limits: LoginLimitSettings },
   audit: AuditInfo,
 ): Promise<void> {
-  const row = await db.selectFrom('users').select(['email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+  const row = await db.selectFrom('users').select(['email', 'password_hash', 'organization_id']).where('id', '=', input.userId).executeTakeFirstOrThrow();
   const keys = attemptKeys(row.email, audit.request?.ip);
   // Counted on arrival, a failure unless the current password is right (src/auth/login-limits.ts).
   const limit = await claimAttempt(db, keys, input.limits, audit.now);
@@ -246,8 +248,8 @@ export async function changeOwnPassword(
   const hash = await hashPassword(input.newPassword, input.cost);
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: hash, updated_at: audit.now }).where('id', '=', input.userId).execute();
-    await revokeUserSessions(trx, input.userId, 'password_changed', audit.now, input.sessionId);
     await clearLoginFailures(trx, keys[0]);
     await recordAuditEvent(trx, { action: 'user.password_changed', outcome: 'success', actor: audit.actor, organizationId: audit.actor.organizationId, target: { type: 'user', id: input.userId }, request: audit.request, decision: { userId: input.userId } }, audit.now);
+    await revokeUserSessions(trx, { id: input.userId, organizationId: row.organization_id }, 'password_changed', audit, input.sessionId);
   });
 }
