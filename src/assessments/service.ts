@@ -264,6 +264,7 @@ export class AssessmentService {
               revision: n,
               reportId: report?.summary.id ?? null,
               draft: input.draft === true,
+              ...(key !== undefined ? { idempotencyKey: key.slice(0, 200) } : {}),
               ...(prepared ? evaluationDecision(prepared) : { rulesets: [], questionnaireVersion }),
             },
           }, now),

@@ -60,7 +60,7 @@ export const AUDIT_ACTIONS = {
   // assessments and reports
   'evaluation.dry_run': obj(evaluation),
   'assessment.created': obj({ title: str, revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
-  'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { draft: { type: 'boolean' }, ...evaluationOptional }),
+  'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
   // The stored answers of one revision read through the API (GET /v1/assessments/{id}/revisions/{n}).
   'assessment.revision_read': obj({ revision: int }, { questionnaireVersion: str }),
   'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),

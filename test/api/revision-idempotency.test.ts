@@ -54,6 +54,9 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on revisions on %s', (kind) => {
     expect(original.revision.revision).toBe(2);
     expect(original.replayed).toBe(false);
     const counts = [await count('assessment_revisions', id), await count('reports', id), await revisedEvents(id)];
+    // The revision's event records the key it was submitted with, as a creation's does.
+    const recorded = await app.t.database.raw.query<{ decision: Record<string, unknown> }>("SELECT decision FROM audit_events WHERE action = 'assessment.revised' AND target_id = $1 ORDER BY seq", [id]);
+    expect(recorded.map((e) => e.decision.idempotencyKey)).toEqual(['rev-replay-1']);
 
     const again = await send(app, 'POST', path, integrator, { answers: well.answers }, { 'Idempotency-Key': 'rev-replay-1' });
     expect(again.status).toBe(200);
