@@ -100,6 +100,11 @@ export class PdfCmsSigner extends Signer {
     this.#privateKey = createPrivateKey(forge.pki.privateKeyToPem(key));
   }
 
+  /** The start of the signing certificate's validity: no signature may claim an earlier time. */
+  get notBefore(): Date {
+    return new Date(this.#signerCertificate.validity.notBefore.getTime());
+  }
+
   /** Returns the DER CMS signature of `pdfBuffer` (the PDF without its `/Contents` value). */
   override sign(pdfBuffer: Buffer, signingTime?: Date): Promise<Buffer> {
     return new Promise((resolve) => resolve(this.#signSync(pdfBuffer, signingTime)));
@@ -222,6 +227,19 @@ export async function endAndSignPdf(doc: PdfKitDocument, signer: PdfCmsSigner | 
   const bytes = collectPdfBytes(doc);
   doc.end();
   return signPdfBytes(await bytes, signer, fields.signingTime);
+}
+
+/**
+ * The time a PDF's signature claims: the report's submission time, or the certificate's
+ * `notBefore` when the certificate is younger than the report (a report first downloaded after the
+ * certificate was renewed). A signature claiming a time before its certificate was valid is
+ * shown as invalid, or "not yet valid", by PDF readers. Deterministic: a function of the report
+ * and the certificate.
+ */
+export function pdfSigningTime(submittedAt: Date, signer: Pick<PdfCmsSigner, 'notBefore'>): Date {
+  assertValidDate(submittedAt);
+  const notBefore = signer.notBefore;
+  return notBefore.getTime() > submittedAt.getTime() ? notBefore : submittedAt;
 }
 
 function assertValidDate(value: Date): void {

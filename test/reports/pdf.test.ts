@@ -113,11 +113,14 @@ describe('the report PDF', () => {
   });
 
   itPoppler('has a signature pdfsig reports valid over the whole document', async () => {
-    const result = await run('pdfsig', [pdfPath]);
+    const result = await run('pdfsig', [pdfPath], { env: { PATH: process.env.PATH ?? '', TZ: 'UTC' } });
     const output = result.stdout + result.stderr;
     expect(output).toContain('Signature Validation: Signature is Valid.');
     expect(output).toContain('Total document signed');
-    expect(output).toContain('Signing Time: Mar 04 2025 05:06:07');
+    // The certificate's first valid second (it is younger than the report: pdfSigningTime), as pdfsig prints it in UTC.
+    const t = identity.notBefore.toISOString();
+    const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(t.slice(5, 7)) - 1]!;
+    expect(output).toContain(`Signing Time: ${month} ${t.slice(8, 10)} ${t.slice(0, 4)} ${t.slice(11, 19)}`);
   });
 
   itPoppler('is reported invalid by pdfsig after one byte inside the signed range changes', async () => {
@@ -174,8 +177,28 @@ describe('verifyPdfOffline', () => {
       valid: true,
       kid: fixture.report.signing.kid,
       identity: { reportId: fixture.report.reportId, assessmentId: fixture.report.assessment.id, revision: 3 },
-      pdf: { signatureCount: 1, intact: true, coversWholeFile: true, signingTime: '2025-03-04T05:06:07.000Z', signer: { selfSigned: true, certificateSha256: identity.fingerprintSha256 } },
+      // The certificate (made now) is younger than the report (submitted 2025-03-04): the signature
+      // claims the certificate's first valid second, not a time before it (pdfSigningTime).
+      pdf: { signatureCount: 1, intact: true, coversWholeFile: true, signingTime: identity.notBefore.toISOString(), signer: { selfSigned: true, certificateSha256: identity.fingerprintSha256 } },
     });
+    expect(identity.notBefore.getTime()).toBeGreaterThan(Date.parse('2025-03-04T05:06:07.000Z'));
+  });
+
+  it("claims the report's submission time when the certificate was valid then, and states the claimed time", async () => {
+    const made = await createSelfSignedPdfIdentity({ organization: 'Acme Health (older certificate)', keyBits: 2048, now: new Date('2024-06-01T00:00:00Z') });
+    const older = { p12: made.p12, passphrase: made.passphrase };
+    const signed = await renderReportPdf({ reportBytes: fixture.bytes, jws: fixture.jws, signer: older });
+    const fingerprint = new X509Certificate(made.certificatePem).fingerprint256.replaceAll(':', '').toLowerCase();
+    expect((await verifyPdfOffline(signed, fixture.jwks, { pdfCertSha256: [fingerprint] })).pdf?.signingTime).toBe('2025-03-04T05:06:07.000Z');
+    if (!HAS_POPPLER) return;
+    const texts: string[] = [];
+    for (const [name, bytes] of [['older.pdf', signed], ['younger.pdf', pdf]] as const) {
+      const path = join(tmp.dir, name);
+      await writeFile(path, bytes);
+      texts.push((await run('pdftotext', ['-layout', path, '-'])).stdout.replace(/\s+/g, ' '));
+    }
+    expect(texts[0]).toContain('signing time 2025-03-04 05:06:07 UTC');
+    expect(texts[1]).toContain(`signing time ${identity.notBefore.toISOString().slice(0, 19).replace('T', ' ')} UTC`);
   });
 
   it.each([

@@ -23,6 +23,8 @@ export interface RenderContext {
   readonly model: PdfReportModel;
   /** Lower-case hex SHA-256 of the report bytes. */
   readonly reportSha256: string;
+  /** The time the PDF's signature claims (`pdfSigningTime`), stated in the verification section. */
+  readonly signingTime: Date;
   readonly toc: TocEntry[];
   /** Page index of the table of contents, once reserved. */
   contentsPage: number | undefined;

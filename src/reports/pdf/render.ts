@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
-import { PdfCmsSigner, endAndSignPdf } from '../../signing/pdf-sign.js';
+import { PdfCmsSigner, endAndSignPdf, pdfSigningTime } from '../../signing/pdf-sign.js';
 import type { PdfSignerIdentity } from '../../signing/pdf-sign.js';
 import { sha256Hex } from '../../util/hash.js';
 import { Canvas } from './canvas.js';
@@ -74,14 +74,16 @@ export async function renderReportPdf(input: RenderReportPdfInput, options: Rend
   const layout = loadPdfLayout(options.layoutPath);
   const model = buildPdfModel(parseReportBytes(input.reportBytes), layout);
   const reportSha256 = sha256Hex(input.reportBytes);
-  const doc = buildReportDocument(model, layout, reportSha256, input, options);
+  const signer = signerFor(input.signer);
+  const signingTime = pdfSigningTime(model.assessment.submittedAt, signer);
+  const doc = buildReportDocument(model, layout, reportSha256, { ...input, signingTime }, options);
   const values = { reportId: model.reportId, sha256: reportSha256 };
-  return endAndSignPdf(doc, signerFor(input.signer), {
+  return endAndSignPdf(doc, signer, {
     reason: text(layout, 'signature.reason', values),
     name: text(layout, 'signature.name', values),
     location: text(layout, 'signature.location', values),
     contactInfo: text(layout, 'signature.contactInfo', values),
-    signingTime: model.assessment.submittedAt,
+    signingTime,
   });
 }
 
@@ -89,7 +91,13 @@ export async function renderReportPdf(input: RenderReportPdfInput, options: Rend
  * Lays out the whole document (not ended, not signed): for tools that want the unsigned pdfkit
  * document, e.g. to measure layout time. Same determinism guarantees as `renderReportPdf`.
  */
-export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, reportSha256: string, embedded: { readonly reportBytes: Uint8Array; readonly jws: string }, options: Pick<RenderOptions, 'pdfkitFastPaths'> = {}): Doc {
+export function buildReportDocument(
+  model: PdfReportModel,
+  layout: PdfLayout,
+  reportSha256: string,
+  embedded: { readonly reportBytes: Uint8Array; readonly jws: string; /** The time the signature will claim (default: the submission time). */ readonly signingTime?: Date },
+  options: Pick<RenderOptions, 'pdfkitFastPaths'> = {},
+): Doc {
   const when = model.assessment.submittedAt;
   const doc = new PDFDocument({
     size: layout.page.size,
@@ -127,7 +135,7 @@ export function buildReportDocument(model: PdfReportModel, layout: PdfLayout, re
   preloadSubset(doc.font(FONT.mono), MONO_PRELOAD);
   for (const name of [FONT.bold, FONT.regular]) preloadSubset(doc.font(name), SUBSET_PRELOAD);
 
-  const ctx: RenderContext = { canvas: new Canvas(doc, layout), layout, model, reportSha256, toc: [], contentsPage: undefined, bare: new Set() };
+  const ctx: RenderContext = { canvas: new Canvas(doc, layout), layout, model, reportSha256, signingTime: embedded.signingTime ?? when, toc: [], contentsPage: undefined, bare: new Set() };
   for (const section of layout.sections) {
     if (section === 'cover') {
       drawCover(ctx);

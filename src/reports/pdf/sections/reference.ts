@@ -99,7 +99,7 @@ export function drawVerification(ctx: RenderContext): void {
   c.paragraph(t(ctx, 'verification.intro'), body, { gap: 10 });
 
   c.heading(t(ctx, 'verification.pdfHeading'), 2, 80);
-  c.paragraph(t(ctx, 'verification.pdfText', { signingTime: formatUtcDateTime(model.assessment.submittedAt) }), body);
+  c.paragraph(t(ctx, 'verification.pdfText', { signingTime: formatUtcDateTime(ctx.signingTime) }), body);
   c.code(t(ctx, 'verification.pdfCommand'));
   c.paragraph(t(ctx, 'verification.pdfExpect'), body, { gap: 10 });
 
