@@ -10,7 +10,7 @@ import { bootstrapFirstAdmin } from './auth/bootstrap.js';
 import { loadRotatableKeyRing, withLatestKeys, type RotatableKeyRing } from './signing/rotatable.js';
 import type { KeyPurpose } from './signing/key-ring.js';
 import { keysMissingFromRing, publishKeys } from './assessments/keys.js';
-import { createCheckpoint } from './audit/checkpoint.js';
+import { createCheckpoint, logCheckpoint } from './audit/checkpoint.js';
 import { closeSharedPdfPool } from './reports/pdf/pool.js';
 import { closeSharedReportPool } from './assessments/report-builder.js';
 import { createMetrics } from './http/metrics/index.js';
@@ -172,6 +172,9 @@ export async function startService(
     const checkpointTimer = setInterval(() => {
       withLatestKeys(reportKeys)
         .then((ring) => createCheckpoint(database.db, ring.current))
+        .then((cp) => {
+          if (cp) logCheckpoint(logger, cp);
+        })
         .catch((err: unknown) => logger.error({ err }, 'audit checkpoint failed'));
     }, config.auditCheckpointIntervalMs);
     checkpointTimer.unref();

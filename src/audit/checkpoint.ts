@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditCheckpointsTable, DB } from '../db/schema.js';
 import { signReport, type ReportSigningKey } from '../signing/jws.js';
+import type { Logger } from '../logging/logger.js';
 import { canonicalJsonBytes } from '../util/canonical-json.js';
 import { lockAuditHead, recordAuditEvent, SYSTEM_ACTOR, type AuditActor, type AuditRequestContext } from './record.js';
 
@@ -54,4 +55,17 @@ export async function createCheckpoint(
     );
     return row;
   });
+}
+
+/**
+ * Logs a signed checkpoint: a copy outside the database, where its owner cannot reach it (ship the
+ * service's logs to another system). Its `anchor` (`seq:hash`) is what `audit-verify --anchor`
+ * takes back: a chain cut short before it, or rewritten up to it, is then detected even if the
+ * checkpoint rows themselves were deleted.
+ */
+export function logCheckpoint(logger: Pick<Logger, 'info'>, cp: CheckpointRecord): void {
+  logger.info(
+    { auditCheckpoint: { seq: cp.seq, hash: cp.hash, createdAt: new Date(cp.created_at).toISOString(), kid: cp.kid, jws: cp.jws }, anchor: `${cp.seq}:${cp.hash}` },
+    'audit checkpoint signed',
+  );
 }

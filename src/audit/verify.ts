@@ -71,13 +71,30 @@ export function checkEvent(row: AuditEventRow, expectedSeq: number, prevHash: st
  * every event up to that bound is already visible. No long transaction is held, so on the
  * embedded database (one connection) writers are not blocked for the length of the walk.
  */
-export async function verifyAuditChain(db: Kysely<DB>, jwks: unknown, pageSize = 1000): Promise<ChainVerification> {
+/** A chain head kept outside the database (a logged checkpoint's `anchor`, `seq:hash`). */
+export interface ChainAnchor {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Parses an anchor as `logCheckpoint` writes it (`seq:hash`), or returns null. */
+export function parseAnchor(text: string): ChainAnchor | null {
+  const m = /^([1-9]\d{0,14}):([0-9a-f]{64})$/.exec(text.trim());
+  return m ? { seq: Number(m[1]), hash: m[2]! } : null;
+}
+
+/**
+ * Walks the chain and its checkpoints (as below) and checks each anchor kept outside the database:
+ * the event at its `seq` must exist and have its hash. A chain cut short before an anchor, or
+ * rewritten up to it, is detected even when the checkpoint rows were deleted with the events.
+ */
+export async function verifyAuditChain(db: Kysely<DB>, jwks: unknown, pageSize = 1000, anchors: readonly ChainAnchor[] = []): Promise<ChainVerification> {
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let checked = 0;
   const hashes = new Map<number, string>();
   const checkpoints = await db.selectFrom('audit_checkpoints').selectAll().orderBy('id').execute();
-  const checkpointSeqs = new Set(checkpoints.map((c) => c.seq));
+  const checkpointSeqs = new Set([...checkpoints.map((c) => c.seq), ...anchors.map((a) => a.seq)]);
   const top = await db.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
   const bound = top?.seq === null || top?.seq === undefined ? 0 : Number(top.seq);
   for (;;) {
@@ -110,6 +127,12 @@ export async function verifyAuditChain(db: Kysely<DB>, jwks: unknown, pageSize =
     const problem = await checkCheckpoint(cp, hashes.get(cp.seq), head, jwks);
     if (problem) return { valid: false, checkedEvents: checked, checkedCheckpoints, head, brokenAt: Math.min(cp.seq, (head?.seq ?? 0) + 1), reason: problem };
     checkedCheckpoints += 1;
+  }
+  for (const anchor of [...anchors].sort((a, b) => a.seq - b.seq)) {
+    const at = hashes.get(anchor.seq);
+    const broken = (reason: string): ChainVerification => ({ valid: false, checkedEvents: checked, checkedCheckpoints, head, brokenAt: Math.min(anchor.seq, (head?.seq ?? 0) + 1), reason });
+    if (at === undefined) return broken(`the chain ends at event ${head?.seq ?? 0}, before the anchor kept for event ${anchor.seq}: events were removed`);
+    if (at !== anchor.hash) return broken(`event ${anchor.seq} has hash ${at}, not the ${anchor.hash} of the anchor kept for it: the chain was rewritten`);
   }
   return { valid: true, checkedEvents: checked, checkedCheckpoints, head, brokenAt: null, reason: null };
 }

@@ -10,21 +10,24 @@ import { constants as bufferConstants } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/database.js';
-import { verifyAuditChain } from '../audit/verify.js';
+import { parseAnchor, verifyAuditChain, type ChainAnchor } from '../audit/verify.js';
 import { verifyAuditExport } from '../audit/verify-export.js';
 import { reportJwks } from '../assessments/keys.js';
 import { loadReportKeyRingFromEnv } from '../signing/report-keys.js';
-import { loadJwks } from '../signing/verify-offline.js';
+import { loadJwks, printableText } from '../signing/verify-offline.js';
 import { EXIT, HELP_OPTION, parseCommandArgs, readInputFile, runIfMain, type CliCommand } from './main.js';
 
-const HELP = `usage: hipaa-ai-risk audit-verify [--json]      (also: npm run audit:verify)
+const HELP = `usage: hipaa-ai-risk audit-verify [--anchor <seq>:<hash>]... [--json]      (also: npm run audit:verify)
 
 Walks the audit trail's hash chain and its signed checkpoints in the configured database
 (DATABASE_URL, else the embedded one under DATA_DIR, default ./data), with the report-signing
 keys of the configuration (REPORT_SIGNING_KEY[_FILE], else the key directory under DATA_DIR).
 
-  --json       print the result as one JSON object
-  -h, --help   this text
+  --anchor <seq>:<hash>  a chain head kept outside the database: the "anchor" of an
+                         "audit checkpoint signed" log line, or a checkpoint of an export.
+                         The event at <seq> must exist with that hash (repeatable)
+  --json                 print the result as one JSON object
+  -h, --help             this text
 
 Exit codes: 0 valid, 1 broken (the first broken event and why, on stderr) or not readable,
 2 usage error.
@@ -46,16 +49,25 @@ Exit codes: 0 valid, 1 broken (where and why, on stderr), 2 usage or input error
 `;
 
 export const auditVerifyCommand: CliCommand = async (argv, io) => {
-  const parsed = parseCommandArgs(() => parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false }, help: HELP_OPTION }, strict: true }), HELP, io);
+  const parsed = parseCommandArgs(() => parseArgs({ args: [...argv], options: { anchor: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, help: HELP_OPTION }, strict: true }), HELP, io);
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
+  const anchors: ChainAnchor[] = [];
+  for (const text of values.anchor ?? []) {
+    const anchor = parseAnchor(text);
+    if (anchor === null) {
+      io.stderr.write(`--anchor must be <seq>:<hash> (a sequence number, a colon and 64 lower-case hex digits), not ${printableText(text.slice(0, 100))}\n`);
+      return EXIT.usage;
+    }
+    anchors.push(anchor);
+  }
   const config = loadConfig(io.env);
   const database = config.databaseUrl !== undefined
     ? await openDatabase({ kind: 'postgres', connectionString: config.databaseUrl, poolMax: 2 })
     : await openDatabase({ kind: 'pglite', dataDir: config.dataDir });
   try {
     const ring = await loadReportKeyRingFromEnv(io.env, config.dataDir);
-    const result = await verifyAuditChain(database.db, reportJwks(ring));
+    const result = await verifyAuditChain(database.db, reportJwks(ring), 1000, anchors);
     if (values.json) io.stdout.write(JSON.stringify(result) + '\n');
     else if (result.valid) io.stdout.write(`audit trail valid: ${result.checkedEvents} events, ${result.checkedCheckpoints} signed checkpoints, head ${result.head ? `${result.head.seq} ${result.head.hash}` : '(empty)'}\n`);
     else io.stderr.write(`audit trail BROKEN at event ${result.brokenAt}: ${result.reason}\n`);

@@ -187,6 +187,7 @@ export function createApp(deps: AppDeps): Express {
     authorize: withPrincipalLimit(auth.authorize, rateLimits.principal()),
     principalOf: auth.principalOf,
     deniedPerMinute: config.auth.auditDeniedPerMinute,
+    logger,
     ...(pdfs ? { pdfFor: (report: { id: string; bytes: Uint8Array; jws: string }) => pdfs.pdfFor(report) } : {}),
     ...(deps.pdfSigner ? { pdfCertificate: deps.pdfSigner } : {}),
   };

@@ -81,11 +81,51 @@ describe.each(DATABASE_KINDS)('hipaa-ai-risk audit-verify on %s', (kind) => {
   it('prints its help with --help (exit 0) and refuses an unknown option with the help (exit 2)', async () => {
     const help = await cli(['audit-verify', '--help'], trail.env);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    expect(help.stdout).toContain('usage: hipaa-ai-risk audit-verify [--json]');
+    expect(help.stdout).toContain('usage: hipaa-ai-risk audit-verify [--anchor <seq>:<hash>]... [--json]');
     const bad = await cli(['audit-verify', '--since', '3'], trail.env);
     expect(bad).toMatchObject({ code: 2, stdout: '' });
     expect(bad.stderr).toContain("Unknown option '--since'");
-    expect(bad.stderr).toContain('usage: hipaa-ai-risk audit-verify [--json]');
+    expect(bad.stderr).toContain('usage: hipaa-ai-risk audit-verify [--anchor <seq>:<hash>]... [--json]');
+  });
+
+  it('detects, with an anchor kept outside the database, a tail the owner deleted, which the chain alone cannot show', async () => {
+    const head = (JSON.parse((await cli(['audit-verify', '--json'], trail.env)).stdout) as { head: { seq: number; hash: string } }).head;
+    expect(head.seq).toBe(6);
+    const hashOf = async (seq: number): Promise<string> => {
+      const database = await trail.open();
+      try {
+        return (await database.db.selectFrom('audit_events').select('hash').where('seq', '=', seq).executeTakeFirstOrThrow()).hash;
+      } finally {
+        if (kind === 'pglite') await database.close();
+      }
+    };
+    const third = await hashOf(3);
+    expect(await cli(['audit-verify', '--anchor', `6:${head.hash}`, '--anchor', `3:${third}`], trail.env)).toMatchObject({ code: 0, stderr: '' });
+    // An anchor whose hash is not the chain's: rewritten.
+    const other = `3:${'0'.repeat(64)}`;
+    const rewritten = await cli(['audit-verify', '--anchor', other], trail.env);
+    expect(rewritten).toMatchObject({ code: 1, stdout: '' });
+    expect(rewritten.stderr).toBe(`audit trail BROKEN at event 3: event 3 has hash ${third}, not the ${'0'.repeat(64)} of the anchor kept for it: the chain was rewritten\n`);
+    // The owner deletes the last two events with the triggers off: the chain that remains is intact.
+    const database = await trail.open();
+    try {
+      await database.db.transaction().execute(async (trx) => {
+        await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(trx);
+        await sql`DELETE FROM audit_events WHERE seq > 4`.execute(trx);
+        await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(trx);
+      });
+    } finally {
+      if (kind === 'pglite') await database.close();
+    }
+    expect((await cli(['audit-verify'], trail.env)).stdout).toMatch(/^audit trail valid: 4 events/);
+    const cut = await cli(['audit-verify', '--anchor', `6:${head.hash}`], trail.env);
+    expect(cut).toMatchObject({ code: 1, stdout: '' });
+    expect(cut.stderr).toBe('audit trail BROKEN at event 5: the chain ends at event 4, before the anchor kept for event 6: events were removed\n');
+    // What is not an anchor is a usage error.
+    for (const bad of ['6', `0:${head.hash}`, `6:${head.hash.toUpperCase()}`, '6:abc']) {
+      const refused = await cli(['audit-verify', '--anchor', bad], trail.env);
+      expect([bad, refused.code, refused.stderr]).toEqual([bad, 2, expect.stringContaining('--anchor must be <seq>:<hash>')]);
+    }
   });
 
   it('exits 1 and names the first broken event after the owner rewrote one with the triggers off', async () => {

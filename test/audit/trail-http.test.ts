@@ -94,9 +94,25 @@ describe.each(DATABASE_KINDS)('the audit trail over HTTP on %s', (kind) => {
 
     const checkpoint = await send(app, 'POST', '/v1/audit/checkpoints', admin, {});
     expect(checkpoint.status).toBe(201);
+    // Logged too, a copy outside the database: its anchor is what `audit-verify --anchor` takes.
+    const signed = (await checkpoint.json()) as { seq: number; hash: string; jws: string };
+    const logged = app.logs().split('\n').filter((l) => l.includes('"msg":"audit checkpoint signed"')).map((l) => JSON.parse(l) as { anchor: string; auditCheckpoint: { seq: number; jws: string } });
+    expect(logged.at(-1)).toMatchObject({ anchor: `${signed.seq}:${signed.hash}`, auditCheckpoint: { seq: signed.seq, jws: signed.jws } });
     const verify = (await (await send(app, 'GET', '/v1/audit/verify', auditor)).json()) as { valid: boolean; checkedEvents: number; checkedCheckpoints: number };
     expect(verify).toMatchObject({ valid: true, checkedCheckpoints: 1 });
     expect(verify.checkedEvents).toBeGreaterThan(10);
+    // The logged anchor checks out; one past the end of the chain, or with another hash, does not.
+    const anchored = async (anchor: string): Promise<{ status: number; body: { valid?: boolean; brokenAt?: number; reason?: string } }> => {
+      const res = await send(app, 'GET', `/v1/audit/verify?anchor=${anchor}`, auditor);
+      return { status: res.status, body: (await res.json()) as { valid?: boolean } };
+    };
+    expect(await anchored(`${signed.seq}:${signed.hash}`)).toMatchObject({ status: 200, body: { valid: true } });
+    expect(await anchored(`${signed.seq}:${signed.hash},99999:${signed.hash}`)).toMatchObject({ status: 200, body: { valid: false, reason: expect.stringContaining('before the anchor kept for event 99999: events were removed') } });
+    expect(await anchored(`${signed.seq}:${'f'.repeat(64)}`)).toMatchObject({ status: 200, body: { valid: false, brokenAt: signed.seq, reason: expect.stringContaining('the chain was rewritten') } });
+    for (const bad of ['x', `${signed.seq}:${signed.hash},`, Array.from({ length: 21 }, () => `${signed.seq}:${signed.hash}`).join(',')]) {
+      const refused = await send(app, 'GET', `/v1/audit/verify?anchor=${bad}`, auditor);
+      expect([refused.status, ((await refused.json()) as { errors?: { pointer: string }[] }).errors?.[0]?.pointer]).toEqual([400, '/anchor']);
+    }
   });
 
   it('exports the organisation trail as JSON Lines with a chain proof that verifies offline', async () => {

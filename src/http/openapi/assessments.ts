@@ -267,7 +267,14 @@ export const auditPaths: Record<string, unknown> = {
     },
   },
   '/v1/audit/verify': {
-    get: { tags: ['Audit'], summary: 'Walk the hash chain and the signed checkpoints', security: auth, responses: { '200': { description: '`valid`, events and checkpoints checked, or the first broken sequence number and why' }, ...problem('unauthenticated', 'forbidden') } },
+    get: {
+      tags: ['Audit'],
+      summary: 'Walk the hash chain and the signed checkpoints',
+      description: 'With `anchor`, also checks chain heads kept outside the database (the `anchor` of each "audit checkpoint signed" log line, or a checkpoint of an earlier export): the event at each `seq` must exist with that hash, so a tail deleted with its checkpoints, or a chain rewritten up to an anchor, is reported. Recorded as `audit.verified`.',
+      security: auth,
+      parameters: [{ name: 'anchor', in: 'query', required: false, schema: { type: 'string', pattern: '^[1-9][0-9]{0,14}:[0-9a-f]{64}(,[1-9][0-9]{0,14}:[0-9a-f]{64}){0,19}$' }, description: 'up to 20 `seq:hash` pairs, comma-separated' }],
+      responses: { '200': { description: '`valid`, events and checkpoints checked, or the first broken sequence number and why' }, ...problem('bad-request', 'unauthenticated', 'forbidden') },
+    },
   },
   '/v1/audit/checkpoints': {
     post: { tags: ['Audit'], summary: 'Sign the current chain head now (admin)', security: auth, responses: { '201': { description: 'The checkpoint: seq, hash, payload, JWS' }, ...problem('conflict', 'unauthenticated', 'forbidden', 'csrf-token-invalid') } },

@@ -4,11 +4,12 @@ import type { Action, Principal } from '../../auth/permissions.js';
 import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
-import { createCheckpoint } from '../../audit/checkpoint.js';
+import { createCheckpoint, logCheckpoint } from '../../audit/checkpoint.js';
+import type { Logger } from '../../logging/logger.js';
 import { countExportLines, exportAuditTrail, resolveExportRange } from '../../audit/export.js';
 import { actorIdOf, AUDIT_OUTCOMES, decodeAuditCursor, listAuditEvents, pageOfAssessmentTrail, type AuditOutcome } from '../../audit/query.js';
 import { recordAuditEventAlone } from '../../audit/record.js';
-import { verifyAuditChain } from '../../audit/verify.js';
+import { parseAnchor, verifyAuditChain, type ChainAnchor } from '../../audit/verify.js';
 import { reportJwks } from '../../assessments/keys.js';
 import { withLatestKeys } from '../../signing/rotatable.js';
 import type { AssessmentService } from '../../assessments/service.js';
@@ -25,6 +26,8 @@ export interface AuditRouteDeps {
   readonly authorize: (action: Action) => RequestHandler;
   readonly principalOf: (req: Request) => Principal;
   readonly deniedPerMinute?: number;
+  /** Where signed checkpoints are logged (`logCheckpoint`). */
+  readonly logger?: Pick<Logger, 'info'>;
 }
 
 function one(req: Request, name: string, pattern?: RegExp): string | undefined {
@@ -121,7 +124,8 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     // record the export before a byte leaves. The same key signs the export itself (its last line,
     // over every byte before it: link lines, range and all).
     const signingKey = (await withLatestKeys(deps.reportKeys)).current;
-    await createCheckpoint(db, signingKey, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
+    const signed = await createCheckpoint(db, signingKey, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
+    if (signed && deps.logger) logCheckpoint(deps.logger, signed);
     const end = await lastCheckpointAtOrBefore(toSeq !== undefined ? Number(toSeq) : undefined);
     if (end === undefined) throw new AppError('not-found', 'No signed checkpoint at or before the requested range end: nothing can be exported with a proof');
     // Only when another export signed a checkpoint in between could this differ from the check above.
@@ -167,7 +171,12 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
 
   router.get('/v1/audit/verify', authorize('audit.verify'), async (req, res) => {
     const p = principalOf(req);
-    const result = await verifyAuditChain(db, reportJwks(await withLatestKeys(deps.reportKeys)));
+    const anchorText = queryParam(req, 'anchor');
+    const anchors = anchorText === undefined ? [] : anchorText.length > 2000 ? [null] : anchorText.split(',').map(parseAnchor);
+    if (anchors.length > 20 || anchors.some((a) => a === null)) {
+      throw new AppError('bad-request', 'anchor must be up to 20 seq:hash pairs (a sequence number, a colon and 64 lower-case hex digits), separated by commas', { errors: [{ pointer: '/anchor', detail: 'invalid value' }] });
+    }
+    const result = await verifyAuditChain(db, reportJwks(await withLatestKeys(deps.reportKeys)), 1000, anchors as ChainAnchor[]);
     await recordAuditEventAlone(db, {
       action: 'audit.verified',
       outcome: 'success',
@@ -184,6 +193,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const p = principalOf(req);
     const cp = await createCheckpoint(db, (await withLatestKeys(deps.reportKeys)).current, { actor: auditActorOf(p, 'audit.checkpoint'), request: auditRequestContext(req), force: true });
     if (!cp) throw new AppError('conflict', 'The audit trail is empty: nothing to checkpoint');
+    if (deps.logger) logCheckpoint(deps.logger, cp);
     res.status(201).json({ id: cp.id, seq: cp.seq, hash: cp.hash, createdAt: cp.created_at.toISOString(), kid: cp.kid, payload: cp.payload, jws: cp.jws });
   });
 
