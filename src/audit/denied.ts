@@ -1,7 +1,8 @@
 /**
  * Bounded recording of denied requests (401, 403, 404, 429: `request.denied`, outcome `denied`)
- * and of refused ones (a state-changing request answered 400, 409, 413, 415 or 422, which changed
- * nothing: `request.refused`, outcome `error`) in the audit trail.
+ * of refused ones (a state-changing request answered 400, 409, 413, 415 or 422, which changed
+ * nothing: `request.refused`, outcome `error`) and of failed ones (an internal error, 500:
+ * `request.failed`, outcome `error`) in the audit trail.
  *
  * Every denial must leave a trace, but an attacker must not be able to grow the trail (or the
  * audit chain's serialised writes) without bound. Denials are counted per key = (client IP,
@@ -21,6 +22,9 @@ import { recordAuditEvent, type AuditActor, type AuditRequestContext } from './r
 /** Statuses of denials (who may not), and of refusals (what could not be done as sent). */
 export type DeniedStatus = 401 | 403 | 404 | 429;
 export type RefusedStatus = 400 | 409 | 413 | 415 | 422;
+/** A request the service failed (an internal error): it changed nothing, but who tried what is kept. */
+export type FailedStatus = 500;
+const FAILED_STATUSES: ReadonlySet<number> = new Set<FailedStatus>([500]);
 const REFUSED_STATUSES: ReadonlySet<number> = new Set<RefusedStatus>([400, 409, 413, 415, 422]);
 const DENIED_STATUSES: ReadonlySet<number> = new Set<DeniedStatus>([401, 403, 404, 429]);
 
@@ -30,7 +34,7 @@ export function isRefusedStatus(status: number): status is RefusedStatus {
 }
 
 export interface DeniedRequest {
-  readonly status: DeniedStatus | RefusedStatus;
+  readonly status: DeniedStatus | RefusedStatus | FailedStatus;
   readonly method: string;
   /** The route pattern or path (no query string). */
   readonly route: string;
@@ -61,7 +65,8 @@ function storable(text: string): string {
 }
 
 /** The action and outcome an event of this status is recorded with. */
-function kindOf(status: DeniedStatus | RefusedStatus): { action: 'request.denied'; outcome: 'denied' } | { action: 'request.refused'; outcome: 'error' } {
+function kindOf(status: DeniedStatus | RefusedStatus | FailedStatus): { action: 'request.denied'; outcome: 'denied' } | { action: 'request.refused' | 'request.failed'; outcome: 'error' } {
+  if (FAILED_STATUSES.has(status)) return { action: 'request.failed', outcome: 'error' };
   return isRefusedStatus(status) ? { action: 'request.refused', outcome: 'error' } : { action: 'request.denied', outcome: 'denied' };
 }
 
@@ -81,9 +86,9 @@ function keyOf(ip: string | null, status: number): string {
   return `${ip ?? 'unknown'}|${status}`;
 }
 
-function statusOfKey(key: string): DeniedStatus | RefusedStatus | undefined {
+function statusOfKey(key: string): DeniedStatus | RefusedStatus | FailedStatus | undefined {
   const s = Number(key.slice(key.lastIndexOf('|') + 1));
-  return DENIED_STATUSES.has(s) || REFUSED_STATUSES.has(s) ? (s as DeniedStatus | RefusedStatus) : undefined;
+  return DENIED_STATUSES.has(s) || REFUSED_STATUSES.has(s) || FAILED_STATUSES.has(s) ? (s as DeniedStatus | RefusedStatus | FailedStatus) : undefined;
 }
 
 async function summarise(trx: Transaction<DB>, closed: readonly { key: string; window_start: Date; count: number }[], limit: number, now: Date): Promise<number> {

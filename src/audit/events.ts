@@ -64,7 +64,8 @@ export const AUDIT_ACTIONS = {
   // The stored answers of one revision read through the API (GET /v1/assessments/{id}/revisions/{n}).
   'assessment.revision_read': obj({ revision: int }, { questionnaireVersion: str }),
   'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),
-  'report.downloaded': obj({ format: { enum: ['json', 'pdf', 'signature', 'diff', 'audit'] } }, { sha256: str }),
+  // `sha256`: the report's (its JSON bytes); `pdfSha256`: the PDF sent (since session 15).
+  'report.downloaded': obj({ format: { enum: ['json', 'pdf', 'signature', 'diff', 'audit'] } }, { sha256: str, pdfSha256: str }),
   // A report's findings shown on a page (the result page, or a comparison of two reports, one
   // event per report), as the API's downloads are `report.downloaded`.
   'report.viewed': obj({ page: { enum: ['result', 'compare'] }, sha256: str }),
@@ -92,6 +93,10 @@ export const AUDIT_ACTIONS = {
   // conflict, unsupported or oversized body), which changed nothing. `reason` is the problem's
   // code, `pointers` the failing fields' JSON pointers; bounded and summarised like denials.
   'request.refused': obj({ status: { enum: [400, 409, 413, 415, 422] }, method: str, route: str }, { reason: nullableStr, pointers: { type: 'array', items: str, maxItems: 10 }, suppressedSince: int, suppressed: int }),
+  // Failed requests (since session 15): a request the service answered with an internal error
+  // (500), which changed nothing (its transaction rolled back). `reason`: the error's kind (never
+  // its message, which may quote input); bounded and summarised like denials.
+  'request.failed': obj({ status: { enum: [500] }, method: str, route: str }, { reason: nullableStr, suppressedSince: int, suppressed: int }),
 } as const satisfies Record<string, Schema>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -31,7 +31,7 @@ import { authRoutes } from './routes/auth.js';
 import { apiBody } from './body.js';
 import { cleanQuery } from './clean-input.js';
 import { knownQueryParameters } from './query.js';
-import { recordRefusals } from './audit-refusals.js';
+import { recordFailures, recordRefusals } from './audit-refusals.js';
 import { allowedMethodsFrom, errorHandler, notFound } from './errors-middleware.js';
 import { healthRoutes } from './health.js';
 import { requestId } from './request-id.js';
@@ -200,6 +200,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFound(allowedMethodsFrom(openapi.paths as Record<string, unknown>)));
   // A state-changing API request refused with a client error is recorded in the audit trail.
   app.use(recordRefusals({ db: database.db, bodyLimitBytes: config.bodyLimitBytes, limitPerMinute: config.auth.auditDeniedPerMinute, identify: auth.identify, ...(deps.clock ? { clock: deps.clock } : {}) }));
+  // A request the service failed (500) is recorded too: who tried what, and the error's kind.
+  app.use(
+    recordFailures({
+      db: database.db,
+      bodyLimitBytes: config.bodyLimitBytes,
+      limitPerMinute: config.auth.auditDeniedPerMinute,
+      identify: auth.identify,
+      onAuditError: (auditErr) => logger.error({ err: auditErr }, 'recording a failed request in the audit trail failed'),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    }),
+  );
   app.use(htmlErrors);
   app.use(errorHandler(logger, config.bodyLimitBytes));
   return app;

@@ -14,7 +14,9 @@ import type { DB } from '../db/schema.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import { deniedRequestFacts } from './audit-context.js';
-import { clientProblemOf } from './errors-middleware.js';
+import { clientProblemOf, isDatabaseUnavailable } from './errors-middleware.js';
+import { AppError } from '../errors.js';
+import type { AuditActor } from '../audit/record.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const API = /^\/v1\//i;
@@ -72,5 +74,69 @@ export function recordRefusals(options: {
         () => next(err),
         (auditErr: unknown) => next(auditErr),
       );
+  };
+}
+
+/**
+ * The kind of an internal error, as an event may hold it: an AppError's code, a database error's
+ * SQLSTATE, else the error's class name. Never its message, which may quote input.
+ */
+function failureKind(err: unknown): string {
+  if (err instanceof AppError) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Za-z0-9_.-]{1,40}$/.test(code)) return code;
+  const name = err instanceof Error ? err.constructor.name : typeof err;
+  return /^[A-Za-z0-9_]{1,60}$/.test(name) ? name : 'Error';
+}
+
+/**
+ * Whether an error is one the service failed with (a 500), not what a client caused nor the
+ * database being unreachable (a 503: nothing could be recorded anyway).
+ */
+export function isInternalFailure(err: unknown, bodyLimitBytes: number): boolean {
+  const problem = clientProblemOf(err, bodyLimitBytes);
+  if (problem !== undefined) return problem.status === 500;
+  return !isDatabaseUnavailable(err);
+}
+
+/**
+ * Records a request the service failed (`request.failed`, outcome `error`, bounded like every
+ * denial): who tried what and the error's kind, in a transaction of its own (the request's rolled
+ * back). Never throws: a failure to record is logged by `onError` and the request's own error is
+ * what the client gets.
+ */
+export async function recordFailure(
+  db: Kysely<DB>,
+  req: Request,
+  err: unknown,
+  actor: AuditActor,
+  options: { readonly limitPerMinute: number; readonly now?: Date; readonly onError: (auditErr: unknown) => void },
+): Promise<void> {
+  try {
+    await recordDenied(db, { status: 500, ...deniedRequestFacts(req), reason: failureKind(err), actor }, { limitPerMinute: options.limitPerMinute, now: options.now });
+  } catch (auditErr) {
+    options.onError(auditErr);
+  }
+}
+
+/** The error middleware after `recordRefusals`: records an internal failure, then passes the error on unchanged. */
+export function recordFailures(options: {
+  readonly db: Kysely<DB>;
+  readonly bodyLimitBytes: number;
+  readonly limitPerMinute: number;
+  readonly identify: (req: Request) => Promise<Principal | undefined>;
+  readonly onAuditError: (auditErr: unknown) => void;
+  readonly clock?: () => Date;
+}): ErrorRequestHandler {
+  return (err: unknown, req, _res, next) => {
+    if (!isInternalFailure(err, options.bodyLimitBytes)) {
+      next(err);
+      return;
+    }
+    options
+      .identify(req)
+      .catch(() => undefined)
+      .then((principal) => recordFailure(options.db, req, err, principal ? actorOf(principal) : ANONYMOUS_ACTOR, { limitPerMinute: options.limitPerMinute, now: options.clock?.(), onError: options.onAuditError }))
+      .then(() => next(err), () => next(err));
   };
 }

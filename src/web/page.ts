@@ -16,6 +16,7 @@ import { firstUncleanString } from '../util/clean-strings.js';
 import { pointerToken } from '../util/json-pointer.js';
 import { AppError } from '../errors.js';
 import { deniedRequestFacts } from '../http/audit-context.js';
+import { isInternalFailure, recordFailure } from '../http/audit-refusals.js';
 import type { Logger } from '../logging/logger.js';
 import type { PageSessions } from './session.js';
 import { newNonce, type PageContext, type PageUser, type Views } from './view.js';
@@ -429,7 +430,15 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
         return;
       }
       ctx.logger?.error({ reqId: req.id, err }, 'page failed');
+      // Passed on, the app's error middleware records it (recordFailures).
       if (res.headersSent) return next(err);
+      if (isInternalFailure(err, ctx.bodyLimitBytes)) {
+        await recordFailure(ctx.db, req, err, req.principal ? actorOf(req.principal) : ANONYMOUS_ACTOR, {
+          limitPerMinute: ctx.deniedPerMinute,
+          now: ctx.clock(),
+          onError: (auditErr) => ctx.logger?.error({ reqId: req.id, err: auditErr }, 'recording a failed page in the audit trail failed'),
+        });
+      }
       renderError(ctx, res, 500, 'Something went wrong', `The page could not be shown. Quote this reference when reporting it: ${String(req.id ?? 'unknown')}.`);
     });
   };

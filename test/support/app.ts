@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { createKeyRing } from '../../src/signing/key-ring.js';
 import type { TokenKeyRing } from '../../src/signing/token-keys.js';
 import type { ReportKeyRing } from '../../src/signing/report-keys.js';
+import type { PdfSigningIdentity } from '../../src/signing/pdf-cert.js';
 import { tempReportKeys, testPdfIdentity } from './fixtures.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
@@ -36,6 +37,8 @@ export interface TestAppOptions {
   readonly reportKeys?: ReportKeyRing;
   /** Extra routers mounted after the API (probe routes of the authorisation matrix). */
   readonly extraRoutes?: (auth: AuthMiddleware) => readonly Router[];
+  /** The PDF signing identity (default: `testPdfIdentity()`). */
+  readonly pdfSigner?: PdfSigningIdentity;
   /** Serve this existing database instead of a fresh one (not dropped by `stop()`): saves a start. */
   readonly database?: TestDatabase;
 }
@@ -63,7 +66,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
   const logger = createLogger(config.logLevel, sink);
   const tokenKeys = options.tokenKeys ?? (await testTokenKeyRing());
   const reportKeys = options.reportKeys ?? (await tempReportKeys());
-  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: await testPdfIdentity(), clock: options.clock, extraRoutes: options.extraRoutes });
+  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: options.pdfSigner ?? (await testPdfIdentity()), clock: options.clock, extraRoutes: options.extraRoutes });
   const server: RunningServer = await listen(app, config);
   return {
     url: server.url,

@@ -246,7 +246,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
   });
 
   /** Records that the caller received a report (or its signature, PDF, or a diff including it). */
-  const recordDownload = async (req: Request, found: { row: StoredReport; organizationId: string }, format: 'json' | 'signature' | 'pdf' | 'diff'): Promise<void> => {
+  const recordDownload = async (req: Request, found: { row: StoredReport; organizationId: string }, format: 'json' | 'signature' | 'pdf' | 'diff', pdfSha256?: string): Promise<void> => {
     const p = principalOf(req);
     await recordAuditEventAlone(db, {
       action: 'report.downloaded',
@@ -256,11 +256,11 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       target: { type: 'report', id: found.row.id },
       request: auditRequestContext(req),
       inputSha256: null,
-      decision: { format, sha256: found.row.sha256 },
+      decision: { format, sha256: found.row.sha256, ...(pdfSha256 !== undefined ? { pdfSha256 } : {}) },
     });
   };
 
-  const download = async (req: Request, format: 'json' | 'signature' | 'pdf'): Promise<{ row: StoredReport; organizationId: string }> => {
+  const download = async (req: Request, format: 'json' | 'signature'): Promise<{ row: StoredReport; organizationId: string }> => {
     const found = await service.report(req.params.id as string, reachableOrganizations(principalOf(req), 'reports.read'));
     await recordDownload(req, found, format);
     return found;
@@ -278,9 +278,12 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
 
   router.get('/v1/reports/:id/pdf', authorize('reports.read'), async (req, res) => {
     if (!deps.pdfFor) throw new AppError('not-found', 'PDF reports are not enabled');
-    const { row } = await download(req, 'pdf');
-    const pdf = await deps.pdfFor(row, req);
-    sendReportDownload(res, req, pdf, 'application/pdf', sha256Hex(pdf), `report-${row.id}.pdf`);
+    // Rendered (or read) first, recorded once it exists: a render that fails is no download.
+    const found = await service.report(req.params.id as string, reachableOrganizations(principalOf(req), 'reports.read'));
+    const pdf = await deps.pdfFor(found.row, req);
+    const pdfSha256 = sha256Hex(pdf);
+    await recordDownload(req, found, 'pdf', pdfSha256);
+    sendReportDownload(res, req, pdf, 'application/pdf', pdfSha256, `report-${found.row.id}.pdf`);
   });
 
   router.get('/v1/reports/:a/diff/:b', authorize('reports.read'), async (req, res) => {
