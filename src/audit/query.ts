@@ -95,21 +95,11 @@ export async function listAuditEvents(db: Kysely<DB>, scope: 'all' | readonly st
   return { items: page.map(viewOfRow), nextCursor: rows.length > f.limit && last ? encodeAuditCursor(last.seq) : null };
 }
 
-/** At most this many events are read for one assessment by default. */
-export const ASSESSMENT_AUDIT_LIMIT = 5000;
-
 /**
- * The audit trail of one assessment: events of the assessment's organisation whose target is the
- * assessment or one of its reports, oldest first (chain order), at most `limit`, each validated
- * through `viewOfRow`. The caller has already checked that the assessment is within its scope.
- */
-export async function auditTrailOfAssessment(db: Kysely<DB>, assessment: { readonly id: string; readonly organizationId: string }, limit = ASSESSMENT_AUDIT_LIMIT): Promise<AuditEventView[]> {
-  return (await pageOfAssessmentTrail(db, assessment, { limit })).items;
-}
-
-/**
- * One page of the audit trail of an assessment (as `auditTrailOfAssessment`), oldest first, keyset
- * paginated like `listAuditEvents`: `afterSeq` is the last sequence number seen (from
+ * One page of the audit trail of an assessment: events of the assessment's organisation whose
+ * target is the assessment or one of its reports, oldest first (chain order), each validated
+ * through `viewOfRow` (the caller has already checked that the assessment is within its scope);
+ * keyset paginated like `listAuditEvents`: `afterSeq` is the last sequence number seen (from
  * `decodeAuditCursor`), `nextCursor` is null on the last page. Pages never overlap or skip an
  * event, also when events are added between two requests (they come later in the chain).
  */

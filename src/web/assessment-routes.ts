@@ -389,7 +389,11 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const scope = reachableOrganizations(p, 'reports.read');
     const a = await service.get(String(req.params.id), scope);
     const reports = a.revisions.flatMap((r) => r.reports.map((rep) => ({ id: rep.id, revision: r.revision, overallRisk: rep.overallRisk, createdAt: rep.createdAt })));
+    // The page lists the assessment's revisions and reports: a read of the assessment, as its overview is.
+    const recordOverview = (): Promise<void> =>
+      recordRead(db, req, p, { action: 'assessment.read', permission: 'reports.read', organizationId: a.organizationId, target: { type: 'assessment', id: a.id }, decision: { via: 'page', revisions: a.revisions.length } });
     if (reports.length < 2) {
+      await recordOverview();
       renderPage(ctx, res, session, 'compare.njk', { title: `Compare: ${a.title}`, active: 'home', assessment: a, reports, diff: null, fromId: '', toId: '', rows: [] });
       return;
     }
@@ -407,6 +411,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     const [foundA, foundB] = [await service.report(fromId, scope), await service.report(toId, scope)];
     const a1 = parseReport(foundA.row.bytes);
     const b1 = parseReport(foundB.row.bytes);
+    await recordOverview();
     for (const found of [foundA, foundB]) await recordView(req, session, found, 'compare');
     const diff = diffReports(a1, b1);
     const titles = new Map([...a1.evaluation.findings, ...b1.evaluation.findings].map((f) => [`${f.rulesetId}|${f.citation}`, f.specification ?? f.standard]));

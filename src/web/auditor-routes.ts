@@ -101,14 +101,15 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
   const db: Kysely<DB> = ctx.db;
 
   router.get('/assessments/:id/audit', ...page(ctx, { action: 'audit.read' }, async (req, res, session) => {
-    const trail = await assessmentAuditTrail(db, service, String(req.params.id), reachableOrganizations(session.principal, 'audit.read'));
+    const cursor = pageFilter(req, 'cursor');
+    const trail = await assessmentAuditTrail(db, service, String(req.params.id), reachableOrganizations(session.principal, 'audit.read'), cursor === '' ? {} : { afterSeq: decodeAuditCursor(cursor) });
     const names = await organizationNames(db, [trail.organizationId]);
     await recordRead(db, req, session.principal, {
       action: 'audit.read',
       permission: 'audit.read',
       organizationId: trail.organizationId,
       target: { type: 'assessment', id: trail.assessmentId },
-      decision: { via: 'page', view: 'assessment', returned: trail.items.length },
+      decision: { via: 'page', view: 'assessment', returned: trail.items.length, ...readFilters({ cursor }) },
     });
     renderPage(ctx, res, session, 'audit-trail.njk', {
       title: `Audit trail: ${trail.title}`,
@@ -116,6 +117,8 @@ export function auditorRoutes(ctx: WebContext, service: AssessmentService, repor
       trail,
       organizationName: names.get(trail.organizationId) ?? '',
       events: await eventRows(db, trail.items),
+      nextHref: trail.nextCursor !== null ? `/assessments/${trail.assessmentId}/audit?cursor=${encodeURIComponent(trail.nextCursor)}` : null,
+      continued: cursor !== '',
     });
   }));
 

@@ -7,6 +7,8 @@
 import { DATABASE_KINDS } from '../support/databases.js';
 import { answersToForm, poorlyControlled } from './helpers.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
+import { recordAuditEventAlone, SYSTEM_ACTOR } from '../../src/audit/record.js';
+import { TRAIL_PAGE_EVENTS } from '../../src/web/audit-trail.js';
 
 interface Row {
   readonly action: string;
@@ -71,6 +73,10 @@ describe.each(DATABASE_KINDS)('page reads recorded in the audit trail (%s)', (ki
     expect(one.events).toEqual([
       expect.objectContaining({ action: 'assessment.read', actor_id: auditorId, actor_role: 'auditor', organization_id: app.orgs.main, target_type: 'assessment', target_id: assessmentId, decision: { via: 'page', revisions: 1 } }),
     ]);
+    // The comparison page lists the assessment's revisions and reports: a read of it too.
+    const compare = await view(auditor, `/assessments/${assessmentId}/compare`);
+    expect(compare.status).toBe(200);
+    expect(compare.events).toEqual([expect.objectContaining({ action: 'assessment.read', actor_role: 'auditor', organization_id: app.orgs.main, target_id: assessmentId, decision: { via: 'page', revisions: 1 } })]);
   });
 
   it('records the audit trail pages, the whole trail with its filters and one assessment\'s', async () => {
@@ -89,6 +95,28 @@ describe.each(DATABASE_KINDS)('page reads recorded in the audit trail (%s)', (ki
     const again = await view(auditor, `/assessments/${assessmentId}/audit`);
     expect(again.html).toContain('assessment.read');
     expect(again.html).toContain('audit.read');
+  });
+
+  it("pages an assessment's trail instead of stopping at a limit, and records each page read", async () => {
+    // More events than a page holds, all targeting the assessment (as reads of it are).
+    const at = new Date();
+    for (let i = 0; i < TRAIL_PAGE_EVENTS + 20; i++) {
+      await recordAuditEventAlone(app.t.database.db, { action: 'assessment.read', outcome: 'success', actor: SYSTEM_ACTOR, organizationId: app.orgs.main, target: { type: 'assessment', id: assessmentId }, decision: { via: 'api', revisions: 1 } }, at);
+    }
+    const first = await view(auditor, `/assessments/${assessmentId}/audit`);
+    expect(first.status).toBe(200);
+    expect(first.events.map((e) => e.decision)).toEqual([{ via: 'page', view: 'assessment', returned: TRAIL_PAGE_EVENTS }]);
+    const next = /href="(\/assessments\/[0-9a-f-]{36}\/audit\?cursor=[^"]+)"/.exec(first.html)?.[1];
+    expect(next).toBeDefined();
+    const second = await view(auditor, next!.replaceAll('&amp;', '&'));
+    expect(second.status).toBe(200);
+    expect(second.html).toContain('Back to the first page');
+    const returned = second.events[0]!.decision.returned as number;
+    // The rest: the events inserted above, this test's first page read, and those of the tests before.
+    expect(returned).toBeGreaterThan(20);
+    expect(returned).toBeLessThan(TRAIL_PAGE_EVENTS);
+    expect(second.html).not.toContain('Later events');
+    expect(second.events[0]!.decision.filters).toEqual({ cursor: expect.any(String) });
   });
 
   it('records every administration page, with the number of records it shows', async () => {
