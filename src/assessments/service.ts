@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Compilable, type Insertable, type Kysely, type QueryCreator, type Selectable, type Transaction } from 'kysely';
 import type { AssessmentRevisionsTable, AssessmentsTable, AuditPendingTable, DB, ReportRulesetsTable, ReportsTable } from '../db/schema.js';
 import { AppError } from '../errors.js';
-import { auditPendingRow, type AuditActor } from '../audit/record.js';
+import { auditPendingRow, recordAuditEventAlone, type AuditActor } from '../audit/record.js';
 import { recordSigningKey } from './keys.js';
 import { buildSignedReport, inProcessReportBuilder, type BuiltReport, type EvaluationInput, type ReportBuilder, type ReportSubject } from './report-builder.js';
 import type { CurrentSigningKey, KeyRing } from '../signing/key-ring.js';
@@ -148,7 +148,7 @@ export class AssessmentService {
     const requestSha = options.idempotencyKey !== undefined ? sha256Hex(canonicalJson({ ...input })) : null;
     if (options.idempotencyKey !== undefined) {
       const replay = await this.replay(actor.organizationId, options.idempotencyKey, requestSha!);
-      if (replay) return replay;
+      if (replay) return this.recordReplay(actor, replay, 'assessment', options.idempotencyKey, options.request);
     }
     const now = this.clock();
     const assessmentId = this.newId();
@@ -199,7 +199,7 @@ export class AssessmentService {
       // Two requests with one idempotency key raced: the loser replays the winner's result.
       if (options.idempotencyKey !== undefined && isUniqueViolation(err)) {
         const replay = await this.replay(actor.organizationId, options.idempotencyKey, requestSha!);
-        if (replay) return replay;
+        if (replay) return this.recordReplay(actor, replay, 'assessment', options.idempotencyKey, options.request);
       }
       throw err;
     }
@@ -224,7 +224,7 @@ export class AssessmentService {
     const requestSha = key !== undefined ? sha256Hex(canonicalJson({ ...input })) : null;
     if (key !== undefined) {
       const replay = await this.replayRevision(this.db, assessment, key, requestSha!);
-      if (replay) return replay;
+      if (replay) return this.recordReplay(actor, replay, 'revision', key, options.request);
     }
     const latest = await this.db.selectFrom('assessment_revisions').select(['questionnaire_version']).where('assessment_id', '=', assessment.id).orderBy('revision', 'desc').limit(1).executeTakeFirstOrThrow();
     const questionnaireVersion = input.questionnaireVersion ?? latest.questionnaire_version;
@@ -275,11 +275,12 @@ export class AssessmentService {
       // Backstop of the lock: a concurrent request with the key committed first; replay it.
       if (key !== undefined && isUniqueViolation(err)) {
         const replay = await this.replayRevision(this.db, assessment, key, requestSha!);
-        if (replay) return replay;
+        if (replay) return this.recordReplay(actor, replay, 'revision', key, options.request);
       }
       throw err;
     }
-    if (!result.replayed) this.markStored(pending);
+    if (result.replayed) return this.recordReplay(actor, result, 'revision', key!, options.request);
+    this.markStored(pending);
     return result;
   }
 
@@ -291,6 +292,38 @@ export class AssessmentService {
     // The report stored with the revision (later re-evaluations of it are newer).
     const report = await db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', rev.revision).orderBy('created_at').limit(1).executeTakeFirst();
     return { assessment, revision: revisionView(rev), report: report ? summaryOfRow(report) : null, replayed: true };
+  }
+
+  /**
+   * Records that a request was answered with an earlier result (`submission.replayed`): an
+   * idempotent replay of a creation or revision (who sent the key again, and got whose result).
+   * After the lookup, in a transaction of its own (the replay changes nothing else).
+   */
+  private async recordReplay(actor: ServiceActor, result: SubmissionResult, kind: 'assessment' | 'revision', idempotencyKey: string, request: RequestMeta | undefined): Promise<SubmissionResult> {
+    await recordAuditEventAlone(this.db, {
+      action: 'submission.replayed',
+      outcome: 'success',
+      actor: auditActor(actor),
+      organizationId: result.assessment.organizationId,
+      target: { type: 'assessment', id: result.assessment.id },
+      request: request ?? null,
+      decision: { kind, revision: result.revision.revision, reportId: result.report?.id ?? null, idempotencyKey: idempotencyKey.slice(0, 200) },
+    });
+    return result;
+  }
+
+  /** As `recordReplay`, for a report requested again under the same ruleset versions (the existing one is returned). */
+  private async recordReuse(actor: ServiceActor, assessment: AssessmentView, revision: number, report: ReportSummary, request: RequestMeta | undefined): Promise<{ report: ReportSummary; created: false }> {
+    await recordAuditEventAlone(this.db, {
+      action: 'submission.replayed',
+      outcome: 'success',
+      actor: auditActor(actor),
+      organizationId: assessment.organizationId,
+      target: { type: 'report', id: report.id },
+      request: request ?? null,
+      decision: { kind: 'report', revision, reportId: report.id },
+    });
+    return { report, created: false };
   }
 
   private markStored(keys: readonly string[]): void {
@@ -319,7 +352,7 @@ export class AssessmentService {
     // Which ruleset versions apply, and so whether this report exists, is known without evaluating.
     const key = rulesetsKey(this.evaluator.resolveRulesets(evalInput));
     const existing = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
-    if (existing) return { report: summaryOfRow(existing), created: false };
+    if (existing) return this.recordReuse(actor, assessment, revisionNumber, summaryOfRow(existing), options.request);
     const prepared = await this.prepareReport(evalInput, { assessmentId: assessment.id, title: assessment.title, organizationId: assessment.organizationId, organizationName, revision: revisionView(rev) });
     if (prepared.rulesetsKey !== key) throw new Error(`the evaluation used the rulesets ${prepared.rulesetsKey}, not the resolved ${key}`);
     try {
@@ -342,7 +375,7 @@ export class AssessmentService {
     } catch (err) {
       if (isUniqueViolation(err)) {
         const row = await this.db.selectFrom('reports').selectAll().where('assessment_id', '=', assessment.id).where('revision', '=', revisionNumber).where('rulesets_key', '=', key).executeTakeFirst();
-        if (row) return { report: summaryOfRow(row), created: false };
+        if (row) return this.recordReuse(actor, assessment, revisionNumber, summaryOfRow(row), options.request);
       }
       throw err;
     }

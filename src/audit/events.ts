@@ -61,6 +61,10 @@ export const AUDIT_ACTIONS = {
   'evaluation.dry_run': obj(evaluation),
   'assessment.created': obj({ title: str, revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
   'assessment.revised': obj({ revision: int, reportId: nullableStr, ...draftRequired }, { idempotencyKey: str, draft: { type: 'boolean' }, ...evaluationOptional }),
+  // A request answered with an earlier result, which changed nothing (since session 15): an
+  // idempotent replay of a creation or revision (`kind` assessment/revision, the key sent), or a
+  // report requested again under the same ruleset versions (`kind` report: the existing one).
+  'submission.replayed': obj({ kind: { enum: ['assessment', 'revision', 'report'] }, revision: int, reportId: nullableStr }, { idempotencyKey: str }),
   // The stored answers of one revision read through the API (GET /v1/assessments/{id}/revisions/{n}).
   'assessment.revision_read': obj({ revision: int }, { questionnaireVersion: str }),
   'report.created': obj({ revision: int, reportId: str, sha256: str, kid: str, ...evaluation }, { reused: { type: 'boolean' } }),
