@@ -165,7 +165,7 @@ export function createApp(deps: AppDeps): Express {
   // forms are counted by their page once the user is known (PageOptions.rateLimit), not here:
   // before authentication the key would be the IP, one budget for a whole hospital behind a NAT.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);
-  providePageLimiters(app, { evaluate: rateLimits.evaluate });
+  providePageLimiters(app, { evaluate: rateLimits.evaluate, principal: rateLimits.principal() });
   // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json
   // (and below, an address that is no page).
   const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test', bodyLimitBytes: config.bodyLimitBytes });
@@ -175,8 +175,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRoutes({ config, database, tokenKeys: deps.tokenKeys, service: assessments, reportKeys: deps.reportKeys, auth, clock: deps.clock, logger, strictTemplates: deps.strictTemplates ?? config.env === 'test' }));
   app.use(apiBody(config.bodyLimitBytes, FORM_BODY_PATHS));
   app.post(['/v1/evaluate', '/v1/assessments', '/v1/assessments/:id/revisions', '/v1/assessments/:id/revisions/:n/reports'], auth.authenticate, rateLimits.evaluate);
-  app.use(authRoutes(authContext, auth));
-  app.use(adminRoutes(authContext, auth));
+  // Every authenticated API request counts in the per-principal limit, once it is authorised.
+  const limited: AuthMiddleware = { ...auth, authorize: withPrincipalLimit(auth.authorize, rateLimits.principal()) };
+  app.use(authRoutes(authContext, limited));
+  app.use(adminRoutes(authContext, limited));
   // Assessments, reports, audit trail, reference data and the API documentation.
   const pdfs = deps.pdfSigner ? new PdfReports(database.db, deps.pdfSigner, deps.pdfRenderer ?? renderInPool, (ms) => metrics.observePdfRender(ms), deps.clock) : undefined;
   const routeDeps = {
@@ -184,14 +186,14 @@ export function createApp(deps: AppDeps): Express {
     service: assessments,
     evaluator,
     reportKeys: deps.reportKeys,
-    authorize: withPrincipalLimit(auth.authorize, rateLimits.principal()),
+    authorize: limited.authorize,
     principalOf: auth.principalOf,
     deniedPerMinute: config.auth.auditDeniedPerMinute,
     logger,
     ...(pdfs ? { pdfFor: (report: { id: string; bytes: Uint8Array; jws: string }) => pdfs.pdfFor(report) } : {}),
     ...(deps.pdfSigner ? { pdfCertificate: deps.pdfSigner } : {}),
   };
-  app.use(referenceRoutes(auth.authorize));
+  app.use(referenceRoutes(limited.authorize));
   app.use(assessmentRoutes(routeDeps));
   app.use(auditRoutes(routeDeps));
   app.use(keyRoutes({ ...routeDeps, tokenKeys: deps.tokenKeys }));

@@ -75,6 +75,8 @@ export interface PageOptions {
 export interface PageLimiters {
   /** Evaluation and submission (the questionnaire forms): per principal, like `POST /v1/assessments`. */
   readonly evaluate: RequestHandler;
+  /** Every authenticated page request, per user: the API's per-principal limit, shared with it. */
+  readonly principal?: RequestHandler;
 }
 
 /** A page POST its limiter refused. */
@@ -401,9 +403,12 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
     }
     const session: PageSession = { principal: auth.principal, csrfToken: auth.csrfToken, user: pageUserOf(auth.principal) };
     try {
-      // Counted once the user is known (`req.principal`), so each user has their own budget.
-      const limiter = req.method === 'POST' && options.rateLimit !== undefined ? appLimiters.get(req.app)?.[options.rateLimit] : undefined;
-      const limited = limiter ? await countIn(limiter, req, res) : undefined;
+      // Counted once the user is known (`req.principal`), so each user has their own budget: every
+      // page in the per-principal limit, a form post also in its own.
+      const limiters = appLimiters.get(req.app);
+      const limiter = req.method === 'POST' && options.rateLimit !== undefined ? limiters?.[options.rateLimit] : undefined;
+      let limited = limiters?.principal ? await countIn(limiters.principal, req, res) : undefined;
+      if (limited === undefined && limiter) limited = await countIn(limiter, req, res);
       if (limited) {
         if (options.onRateLimited) return await options.onRateLimited(req, res, session, limited);
         renderError(ctx, res, 429, problemHeading(429), limited.detail, session);
