@@ -7,7 +7,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { AppError } from '../errors.js';
+import { EvaluateBody } from '../http/schemas/assessments.js';
+import { validateBody } from '../http/validate.js';
 import { evaluate, evaluationToCanonicalJson } from '../rules/index.js';
+
+/**
+ * The fields of POST /v1/evaluate's body, checked with the schema the API validates with, so a
+ * missing or mistyped field reads as the API's answer (`/questionnaireVersion: is required`).
+ * Other top-level fields are tolerated, as before (a file may carry a `title`).
+ */
+const INPUT_SCHEMA = { type: 'object', required: EvaluateBody.required, properties: EvaluateBody.properties } as const;
 
 const USAGE = 'usage: assess <file.json | ->\n  prints the evaluation of {questionnaireVersion, answers, rulesets?} as canonical JSON\n';
 
@@ -32,12 +41,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('assess: the file must hold an object {questionnaireVersion, answers, rulesets?}\n');
     return 1;
   }
-  const input = body as { questionnaireVersion?: unknown; answers?: unknown; rulesets?: unknown };
   try {
+    const input = validateBody<{ questionnaireVersion: string; answers: unknown; rulesets?: { id: string; version: string }[] }>(INPUT_SCHEMA, body);
     const result = await evaluate({
-      questionnaireVersion: input.questionnaireVersion as string,
+      questionnaireVersion: input.questionnaireVersion,
       answers: input.answers,
-      ...(input.rulesets === undefined ? {} : { rulesets: input.rulesets as { id: string; version: string }[] }),
+      ...(input.rulesets === undefined ? {} : { rulesets: input.rulesets }),
     });
     process.stdout.write(`${evaluationToCanonicalJson(result)}\n`);
     return 0;

@@ -38,6 +38,13 @@ export const CSRF_FORM_FIELD = '_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REALM = 'hipaa-ai-risk';
 
+/** The 403 detail for an API client: the scope(s) that would allow the action, and the token's. */
+function scopeDetail(needed: readonly string[], held: readonly string[]): string {
+  const has = held.length === 0 ? 'your token has no scope' : `your token has ${held.join(' ')}`;
+  if (needed.length === 0) return `This is not available to API clients (people only); ${has}`;
+  return `${needed.length === 1 ? `This needs the scope ${needed[0]!}` : `This needs one of the scopes ${needed.join(' ')}`}; ${has}`;
+}
+
 export interface AuthMiddleware {
   /** Requires a valid session cookie or client bearer token; sets `req.principal`. Idempotent. */
   readonly authenticate: RequestHandler;
@@ -136,7 +143,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
         const principal = req.principal!;
         if (!isPermitted(principal, action)) {
           const headers: Record<string, string> = principal.type === 'client' ? { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${PERMISSIONS[action].scopes.join(' ')}"` } : {};
-          throw await deny(req, 403, 'forbidden', `Your ${principal.type === 'client' ? 'scopes do' : 'roles do'} not allow ${action}`, `not_permitted:${action}`, headers, principal);
+          throw await deny(req, 403, 'forbidden', principal.type === 'client' ? scopeDetail(PERMISSIONS[action].scopes, principal.scopes) : `Your roles do not allow ${action}`, `not_permitted:${action}`, headers, principal);
         }
       })().then(() => next(), next);
     };

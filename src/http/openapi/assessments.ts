@@ -76,8 +76,14 @@ export const assessmentPaths: Record<string, unknown> = {
       description: 'Each read is recorded in your organisation\'s audit trail (`assessment.listed`: the filters given and how many items were sent).',
       security: auth,
       parameters: [
-        { name: 'status', in: 'query', schema: { enum: ['draft', 'submitted'] }, description: 'status of the latest revision' },
-        { name: 'overallRisk', in: 'query', schema: { enum: ['very_low', 'low', 'moderate', 'high', 'very_high'] } },
+        { name: 'status', in: 'query', schema: { enum: ['draft', 'submitted'] }, description: 'The status of the latest revision: an assessment whose revision 1 was submitted and revision 2 is a draft matches `draft` only.' },
+        {
+          name: 'overallRisk',
+          in: 'query',
+          schema: { enum: ['very_low', 'low', 'moderate', 'high', 'very_high'] },
+          description:
+            'The overall risk of the latest revision (the item\'s `overallRisk`: the first report of the newest revision that has one, so a draft revision keeps its predecessor\'s risk; re-evaluations under other ruleset versions do not count). An assessment first submitted `very_high` and revised to `low` matches `low`, no longer `very_high`.',
+        },
         { name: 'createdFrom', in: 'query', schema: { type: 'string', format: 'date-time' } },
         { name: 'createdTo', in: 'query', schema: { type: 'string', format: 'date-time' } },
         { name: 'q', in: 'query', schema: { type: 'string', maxLength: 200 }, description: 'text the title contains' },

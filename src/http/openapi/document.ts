@@ -89,14 +89,23 @@ export function buildOpenApi(publicUrl: string, version: string, fragments: read
         'Assess the HIPAA Security Rule risk of an AI use case: submit questionnaire answers, get a deterministic, signed report (JSON with a detached Ed25519 JWS, and a signed PDF/A-3b). Errors are RFC 9457 problem+json; a query parameter an operation does not list is refused with 400, so a misspelt filter never returns an unfiltered list. Browser sessions use httpOnly cookies plus an `X-CSRF-Token` header on state-changing requests; integrators use OAuth 2.0 client credentials (`POST /v1/oauth/token`) and a bearer token.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
-    servers: [{ url: publicUrl }],
+    // Relative: resolved against the address the document was loaded from (OpenAPI 3.1 §4.8.5),
+    // so "Try it out" at /docs calls the same origin whether it was opened as localhost,
+    // 127.0.0.1 or a proxy's name (the docs' CSP allows connect-src 'self' only).
+    servers: [{ url: '/', description: `This service, at the address this document was loaded from (its public URL: ${publicUrl})` }],
     tags,
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     components: {
       schemas,
       securitySchemes: {
         bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /v1/oauth/token (client credentials).' },
-        cookieSession: { type: 'apiKey', in: 'cookie', name: '__Host-hipaa_access', description: 'Set by POST /v1/auth/login; state-changing requests also need X-CSRF-Token.' },
+        cookieSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-hipaa_access',
+          description:
+            'Set by POST /v1/auth/login; state-changing requests also need X-CSRF-Token. The cookie is `__Host-hipaa_access` (Secure) whenever cookies are secure, always in production; outside production with a plain-http loopback PUBLIC_URL (http://localhost, http://127.0.0.1 or http://[::1], the `npm start` default) it is `hipaa_access`, without `Secure` and the `__Host-` prefix (docs/auth.md §cookies).',
+        },
       },
     },
   }) as Record<string, unknown>;
