@@ -134,12 +134,17 @@ export async function revokeApiClient(trx: Transaction<DB>, givenId: string, aud
 
 /** An RFC 6749 §5.2 error response. */
 export class OAuthError extends Error {
+  /** Whether the refusal is already in the audit trail (the token endpoint records the others). */
+  readonly recorded: boolean;
+
   constructor(
     readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope',
     readonly description: string,
+    options: { readonly recorded?: boolean } = {},
   ) {
     super(description);
     this.name = 'OAuthError';
+    this.recorded = options.recorded ?? false;
   }
 
   /** 401 for invalid_client (with WWW-Authenticate), 400 otherwise. */
@@ -166,8 +171,9 @@ const DUMMY_SHA256 = secretSha256('no such client');
  * - the token's scopes are exactly the requested ones, which must all be held by the client
  *   (`invalid_scope` otherwise, RFC 6749 §5.2: never silently narrowed); no `scope` means every
  *   scope the client holds;
- * - `oauth.token.issued` is recorded; failures of an authenticated client are recorded as
- *   `oauth.token.denied`, failed client authentication as a bounded `request.denied`.
+ * - `oauth.token.issued` is recorded; failures of an authenticated client (a scope it lacks, a
+ *   malformed `scope`) are recorded as `oauth.token.denied` naming it, failed client
+ *   authentication as a bounded `request.denied`; an error so recorded has `recorded` set.
  */
 export async function exchangeClientCredentials(
   ctx: AuthContext,
@@ -182,19 +188,21 @@ export async function exchangeClientCredentials(
   const secretOk = safeEqual(presented, row?.secret_sha256 ?? DUMMY_SHA256) && row !== undefined;
   if (!row || !secretOk || row.revoked_at !== null || input.clientSecret === undefined) {
     await recordDenied(ctx.database.db, { status: 401, method: 'POST', route: '/v1/oauth/token', reason: 'invalid_client', actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now });
-    throw new OAuthError('invalid_client', 'Client authentication failed');
+    throw new OAuthError('invalid_client', 'Client authentication failed', { recorded: true });
   }
   const held = normalizeScopes(row.scopes);
   let scopes: Scope[];
   if (input.scope === undefined || input.scope === '') scopes = held;
   else if (typeof input.scope !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/.test(input.scope)) {
-    throw new OAuthError('invalid_request', 'scope must be a space-separated list of scope tokens');
+    // The client is authenticated by now: the refusal is its own (never the scope as sent).
+    await recordAuditEventDenied(ctx, row, 'invalid_request: malformed scope', input.request, now);
+    throw new OAuthError('invalid_request', 'scope must be a space-separated list of scope tokens', { recorded: true });
   } else {
     const requested = [...new Set(input.scope.split(' '))];
     const unknown = requested.filter((s) => !(SCOPES as readonly string[]).includes(s) || !held.includes(s as Scope));
     if (unknown.length > 0) {
       await recordAuditEventDenied(ctx, row, `invalid_scope: ${unknown.join(' ')}`.slice(0, 400), input.request, now);
-      throw new OAuthError('invalid_scope', `The client does not hold: ${unknown.join(' ')}`.slice(0, 300));
+      throw new OAuthError('invalid_scope', `The client does not hold: ${unknown.join(' ')}`.slice(0, 300), { recorded: true });
     }
     scopes = normalizeScopes(requested);
   }

@@ -1,11 +1,12 @@
 /**
  * Brute-force limits on password guesses: failed attempts are counted over a sliding window per
  * account (the SHA-256 of the e-mail, whether or not such a user exists, so limiting reveals
- * nothing) and per client IP. Failed sign-ins and wrong current passwords of
+ * nothing) and per client IP (per /56 for IPv6). Failed sign-ins and wrong current passwords of
  * `POST /v1/me/password` count alike (a stolen session cookie is no way around the limit). The
  * counters live in the database (`login_failures`), so every instance behind a load balancer
  * shares them. A successful login (or password change) clears its account's counter, not the IP's.
  */
+import { ipKeyGenerator } from 'express-rate-limit';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
@@ -46,9 +47,14 @@ export function accountKey(normalizedEmail: string): string {
   return `account:${sha256Hex(normalizedEmail)}`;
 }
 
-/** The IP key of a client address. */
+/**
+ * The IP key of a client address: the address itself for IPv4 (also IPv4-mapped IPv6), its /56
+ * subnet for IPv6, as the request rate limits count (src/http/rate-limit/keys.ts). One subscriber
+ * usually holds a whole /56 to /64: keyed per address, a guesser rotating through its /64 was
+ * never limited (25 wrong passwords from 2001:db8:1:2::1…::25 all got 401, none 429).
+ */
 export function ipKey(ip: string | null | undefined): string {
-  return `ip:${ip ?? 'unknown'}`;
+  return `ip:${ip ? ipKeyGenerator(ip) : 'unknown'}`;
 }
 
 /**

@@ -17,6 +17,17 @@ import { hmac, isUuid } from './secrets.js';
 /** A session's `last_seen_at` is written at most this often (idle-timeout granularity). */
 export const SESSION_TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * How stale `last_seen_at` may get before a request writes it: SESSION_TOUCH_INTERVAL_MS, but at
+ * most a quarter of the idle timeout. Guarantee: a session used at least every idle/2 never
+ * expires for idleness, since the stored time then lags the last use by less than idle/4 and
+ * idle/4 + idle/2 < idle. (With 60 s either way and SESSION_IDLE_TIMEOUT_SECONDS=60, a session
+ * used every 15 s was refused at ~60 s: nothing had been written since the sign-in.)
+ */
+export function sessionTouchIntervalMs(idleTimeoutSeconds: number): number {
+  return Math.min(SESSION_TOUCH_INTERVAL_MS, Math.floor((idleTimeoutSeconds * 1000) / 4));
+}
+
 /** Why a principal could not be loaded (for the audit trail; the caller only sees 401). */
 export type PrincipalRefusal = 'user_unknown' | 'user_disabled' | 'authz_changed' | 'session_revoked' | 'session_expired' | 'session_idle' | 'client_revoked';
 
@@ -54,7 +65,7 @@ export async function grantedOrganizations(ctx: AuthContext, userId: string): Pr
  * exists and is enabled, its authz_version equals the token's, its organisation is the token's,
  * and the session belongs to it, is not revoked, and is within its absolute and idle limits;
  * throws `PrincipalRefused` otherwise. Also returns the session's CSRF token, and records the
- * session as seen (at most once a minute).
+ * session as seen (at most once a minute, or every quarter of the idle timeout if shorter).
  */
 export async function loadUserPrincipal(ctx: AuthContext, claims: SessionClaims): Promise<{ principal: Principal; csrfToken: string }> {
   if (!isUuid(claims.sub) || !isUuid(claims.sid)) throw new PrincipalRefused('user_unknown');
@@ -74,7 +85,7 @@ export async function loadUserPrincipal(ctx: AuthContext, claims: SessionClaims)
   if (new Date(row.absolute_expires_at).getTime() <= now.getTime()) throw new PrincipalRefused('session_expired');
   const lastSeen = new Date(row.last_seen_at).getTime();
   if (lastSeen + ctx.config.auth.sessionIdleTimeoutSeconds * 1000 <= now.getTime()) throw new PrincipalRefused('session_idle');
-  if (now.getTime() - lastSeen >= SESSION_TOUCH_INTERVAL_MS) {
+  if (now.getTime() - lastSeen >= sessionTouchIntervalMs(ctx.config.auth.sessionIdleTimeoutSeconds)) {
     await ctx.database.db.updateTable('auth_sessions').set({ last_seen_at: now }).where('id', '=', row.session_id).where('last_seen_at', '<', now).execute();
   }
   const roles = normalizeRoles(row.roles);

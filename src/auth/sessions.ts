@@ -165,7 +165,18 @@ export async function login(ctx: AuthContext, input: { email: string; password: 
   });
 }
 
-type RefreshOutcome = { ok: true; issued: IssuedSession } | { ok: false; status: 'unknown' | 'revoked' | 'reused' | 'expired' | 'idle' | 'disabled' };
+/** Who a refused refresh is attributed to: the session's user, organisation and session, when the token is known. */
+interface RefreshParty {
+  readonly actor: AuditActor;
+  readonly organizationId: string;
+  readonly target: { readonly type: 'session'; readonly id: string };
+}
+
+type RefreshOutcome =
+  | { ok: true; issued: IssuedSession }
+  | { ok: false; status: 'unknown' }
+  | { ok: false; status: 'revoked'; party: RefreshParty }
+  | { ok: false; status: 'reused' | 'expired' | 'idle' | 'disabled' };
 
 async function revokeSession(trx: Transaction<DB>, sessionId: string, reason: string, now: Date): Promise<void> {
   await trx.updateTable('auth_sessions').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
@@ -193,7 +204,9 @@ export const REFRESH_REUSE_GRACE_SECONDS = 10;
  *   as are all the family's other tokens from then on (`auth.refresh.reused`);
  * - a session past its absolute expiry or idle timeout, or of a disabled user, is revoked and
  *   refused; the new access token carries the user's current roles and authz_version.
- * Throws a 401 AppError on any refusal (unknown tokens are recorded as bounded denials).
+ * Throws a 401 AppError on any refusal. An unknown token is recorded as a bounded anonymous
+ * denial; a token of a revoked session (after logout or reuse detection) as a bounded denial by
+ * the session's user, in their organisation, naming the session (`refresh_revoked`).
  *
  * Why the concurrent case rotates again instead of handing out the family's current token: the
  * current token exists only as its SHA-256 (a database reader must not obtain a usable token),
@@ -216,8 +229,9 @@ export async function refresh(ctx: AuthContext, input: { refreshToken: string; r
     const token = await trx.selectFrom('auth_refresh_tokens').selectAll().where('token_sha256', '=', hash).forUpdate().executeTakeFirstOrThrow();
     const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirstOrThrow();
     const actor = { type: 'user' as const, id: user.id, role: normalizeRoles(user.roles).join(' ') || null, organizationId: user.organization_id };
-    const base = { actor, organizationId: user.organization_id, target: { type: 'session', id: session.id }, request: input.request };
-    if (session.revoked_at !== null) return { ok: false, status: 'revoked' };
+    const party: RefreshParty = { actor, organizationId: user.organization_id, target: { type: 'session', id: session.id } };
+    const base = { ...party, request: input.request };
+    if (session.revoked_at !== null) return { ok: false, status: 'revoked', party };
     const reusedAfterMs = token.used_at !== null ? now.getTime() - new Date(token.used_at).getTime() : undefined;
     if (reusedAfterMs !== undefined && reusedAfterMs > REFRESH_REUSE_GRACE_SECONDS * 1000) {
       await revokeSession(trx, session.id, 'refresh_token_reused', now);
@@ -244,8 +258,11 @@ export async function refresh(ctx: AuthContext, input: { refreshToken: string; r
     return { ok: true, issued };
   });
   if (outcome.ok) return outcome.issued;
+  // An unknown token names nobody (anonymous); a revoked session's token names its user, their
+  // organisation and the session, so their trail shows the ended session being presented again.
   if (outcome.status === 'unknown' || outcome.status === 'revoked') {
-    await recordDenied(ctx.database.db, { status: 401, method: 'POST', route: '/v1/auth/refresh', reason: `refresh_${outcome.status}`, actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now });
+    const who = outcome.status === 'revoked' ? outcome.party : { actor: ANONYMOUS_ACTOR };
+    await recordDenied(ctx.database.db, { status: 401, method: 'POST', route: '/v1/auth/refresh', reason: `refresh_${outcome.status}`, request: input.request, ...who }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now });
   }
   const detail: Record<typeof outcome.status, string> = {
     unknown: 'The refresh token is not valid; sign in again',
@@ -274,12 +291,15 @@ export async function sessionOfRefreshToken(ctx: AuthContext, refreshToken: stri
 /**
  * Ends a session: every token of its family stops working at once (the principal check reads
  * `revoked_at` on each request). Guarantees: idempotent; the audit event is written only when
- * the session was still open.
+ * the session was still open; only the session row is locked (`FOR UPDATE OF s`), never the
+ * user's: `updateUser` and `changeOwnPassword` lock the user row and then write the user's
+ * sessions, so a logout locking session then user deadlocked with them (PostgreSQL 40P01, a 500,
+ * possibly an administrator's disabling lost).
  */
 export async function logout(ctx: AuthContext, input: { sessionId: string; request: AuditRequestContext }): Promise<void> {
   const now = ctx.clock();
   await ctx.database.db.transaction().execute(async (trx) => {
-    const session = await trx.selectFrom('auth_sessions as s').innerJoin('users as u', 'u.id', 's.user_id').select(['s.id', 's.revoked_at', 'u.id as user_id', 'u.organization_id', 'u.roles']).where('s.id', '=', input.sessionId).forUpdate().executeTakeFirst();
+    const session = await trx.selectFrom('auth_sessions as s').innerJoin('users as u', 'u.id', 's.user_id').select(['s.id', 's.revoked_at', 'u.id as user_id', 'u.organization_id', 'u.roles']).where('s.id', '=', input.sessionId).forUpdate('s').executeTakeFirst();
     if (!session || session.revoked_at !== null) return;
     await revokeSession(trx, session.id, 'logout', now);
     await recordAuditEvent(

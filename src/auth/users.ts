@@ -165,11 +165,26 @@ async function activeAdminsOtherThan(trx: Transaction<DB>, userId: string): Prom
 }
 
 /**
+ * Revokes every auditor grant of a user inside the caller's transaction, recording
+ * `auditor_grant.revoked` for each (in the grant's organisation, in grant id order), as
+ * `revokeAuditorGrant` does for one.
+ */
+async function revokeGrantsOf(trx: Transaction<DB>, auditorId: string, audit: AuditInfo): Promise<void> {
+  const rows = (await trx.deleteFrom('auditor_grants').where('auditor_id', '=', auditorId).returningAll().execute()).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const row of rows) {
+    await recordAuditEvent(trx, { action: 'auditor_grant.revoked', outcome: 'success', actor: audit.actor, organizationId: row.organization_id, target: { type: 'auditor_grant', id: row.id }, request: audit.request, decision: { auditorId: row.auditor_id, organizationId: row.organization_id } }, audit.now);
+  }
+}
+
+/**
  * Applies an administrator's changes to a user inside the caller's transaction and records
- * `user.updated` (with what changed, never a password). Guarantees: 404 for an unknown user;
+ * `user.updated` (with what changed, never a password), in the user's organisation and, when the
+ * user moves, in the previous organisation's too. Guarantees: 404 for an unknown user;
  * 409 if the change would leave no enabled administrator, even under concurrent changes (they are
  * serialised by an advisory lock); roles, organisation or disabled bump
- * `authz_version`; disabling or a password reset revokes every session of the user.
+ * `authz_version`; disabling or a password reset revokes every session of the user; removing (or
+ * giving) the `auditor` role revokes every grant of the user (`auditor_grant.revoked` each), so a
+ * user given the role holds no grant until one is created.
  */
 export async function updateUser(trx: Transaction<DB>, givenId: string, given: UserChanges, audit: AuditInfo): Promise<User> {
   if (!isUuid(givenId)) throw new AppError('not-found', 'No such user');
@@ -214,7 +229,16 @@ export async function updateUser(trx: Transaction<DB>, givenId: string, given: U
     .where('id', '=', id)
     .execute();
   const organizationId = changes.organizationId ?? before.organizationId;
-  await recordAuditEvent(trx, { action: 'user.updated', outcome: 'success', actor: audit.actor, organizationId, target: { type: 'user', id }, request: audit.request, decision: { changes: diff } }, audit.now);
+  const updated = { action: 'user.updated', outcome: 'success', actor: audit.actor, target: { type: 'user', id }, request: audit.request, decision: { changes: diff } } as const;
+  await recordAuditEvent(trx, { ...updated, organizationId }, audit.now);
+  // A user who leaves an organisation is a change of that organisation too: its auditors must see
+  // them go, so the same event is also written in the previous organisation's trail.
+  if ('organizationId' in diff) await recordAuditEvent(trx, { ...updated, organizationId: before.organizationId }, audit.now);
+  // Grants are kept only while the user is an auditor: giving the role back must not silently
+  // restore every organisation granted before (grants are then made anew, each recorded). When
+  // the role is given, any grant still there is such a leftover (grants need the role; a removal
+  // before this rule kept them), so it goes too.
+  if (before.roles.includes('auditor') !== roles.includes('auditor')) await revokeGrantsOf(trx, id, audit);
   // After the change it follows from, each session it ends is recorded on its own.
   if (disabled && !before.disabled) await revokeUserSessions(trx, { id, organizationId }, 'user_disabled', audit);
   else if (changes.passwordHash !== undefined) await revokeUserSessions(trx, { id, organizationId }, 'password_reset', audit);

@@ -13,7 +13,6 @@
  *   a 403 an HTML page, instead of problem+json.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { parseCookie, stringifyCookie } from 'cookie';
 import { recordDenied } from '../audit/denied.js';
 import { actorOf, type AuthContext } from '../auth/context.js';
 import type { Action, Principal } from '../auth/permissions.js';
@@ -63,11 +62,26 @@ function expiryOf(token: string): number | undefined {
   }
 }
 
-/** Replaces (or adds) one cookie in the request's Cookie header, so the middleware sees the refreshed token. */
-function replaceRequestCookie(req: Request, name: string, value: string): void {
-  const parsed = req.headers.cookie !== undefined ? parseCookie(req.headers.cookie) : {};
-  parsed[name] = value;
-  req.headers.cookie = stringifyCookie(parsed);
+/**
+ * Rewrites the request's Cookie header so the middleware sees the refreshed session: every pair
+ * named like one of our session cookies is dropped and, when given, the new tokens are put first (the cookie
+ * parser keeps the first of duplicate names). Guarantees: the other cookies are kept as sent (trimmed)
+ * and never parsed, validated or re-encoded, so a foreign cookie the `cookie` package would refuse
+ * to serialise (`a b=1`, `ü=1`) cannot fail a page after its refresh was committed (it answered
+ * 500 before). Our tokens are base64url/JWT, cookie-safe as they are; they are URI-encoded anyway,
+ * which the parser undoes.
+ */
+function rewriteSessionCookies(req: Request, names: { readonly access: string; readonly refresh: string }, tokens?: { readonly access: string; readonly refresh: string }): void {
+  const ours = new Set([names.access, names.refresh]);
+  const foreign = (req.headers.cookie ?? '').split(';').filter((pair) => {
+    const eq = pair.indexOf('=');
+    const name = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    return name !== '' && !ours.has(name);
+  });
+  const own = tokens === undefined ? [] : [`${names.access}=${encodeURIComponent(tokens.access)}`, `${names.refresh}=${encodeURIComponent(tokens.refresh)}`];
+  const header = [...own, ...foreign.map((pair) => pair.trim())].join('; ');
+  if (header === '') delete req.headers.cookie;
+  else req.headers.cookie = header;
 }
 
 /** Page authentication over the auth module's context and middleware. */
@@ -93,15 +107,11 @@ export function createPageSessions(ctx: AuthContext, auth: AuthMiddleware): Page
     try {
       const issued = await refresh(ctx, { refreshToken: cookies.refresh, request: auditRequestContext(req) });
       setSessionCookies(res, issued, secure);
-      replaceRequestCookie(req, names.access, issued.accessToken);
-      replaceRequestCookie(req, names.refresh, issued.refreshToken);
+      rewriteSessionCookies(req, names, { access: issued.accessToken, refresh: issued.refreshToken });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 401) throw err;
       clearSessionCookies(res, secure);
-      const parsed = req.headers.cookie !== undefined ? parseCookie(req.headers.cookie) : {};
-      delete parsed[names.access];
-      delete parsed[names.refresh];
-      req.headers.cookie = stringifyCookie(parsed);
+      rewriteSessionCookies(req, names);
     }
   }
 

@@ -157,7 +157,6 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   router.post('/v1/oauth/token', async (req, res) => {
     noStore(res);
-    let exchanging = false;
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       for (const [k, v] of Object.entries(body)) {
@@ -176,15 +175,16 @@ export function authRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
         clientSecret = body.client_secret as string | undefined;
       }
       if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
-      exchanging = true;
       const token = await exchangeClientCredentials(ctx, { grantType: body.grant_type, clientId, clientSecret, scope: body.scope, request: auditRequestContext(req) });
       res.status(200).json(token);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      // The exchange records a failed client authentication (a denial) and a scope the client
-      // lacks (oauth.token.denied); the rest is recorded here: a request refused for its form
-      // (400), or a non-Basic Authorization header (401). Never the body: it holds the secret.
-      if (err.status === 400 ? err.error !== 'invalid_scope' : !exchanging) {
+      // The exchange records a failed client authentication (a denial) and whatever it refuses an
+      // authenticated client (oauth.token.denied, naming the client): those come `recorded`. The
+      // rest is recorded here, anonymously: a request refused for its form before the client was
+      // authenticated (400), or a non-Basic Authorization header (401). Never the body: it holds
+      // the secret.
+      if (!err.recorded) {
         await recordDenied(ctx.database.db, { status: err.status === 400 ? 400 : 401, method: 'POST', route: '/v1/oauth/token', reason: err.error, actor: ANONYMOUS_ACTOR, request: auditRequestContext(req) }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now: ctx.clock() });
       }
       if (err.error === 'invalid_client') res.setHeader('WWW-Authenticate', 'Basic realm="hipaa-ai-risk", charset="UTF-8"');

@@ -1,0 +1,99 @@
+/**
+ * Over real HTTP, on every database kind: a refusal is recorded naming whoever the service already
+ * knows made the request.
+ * - A refresh with the token of a revoked session (after logout, or after reuse detection) is a
+ *   `request.denied` (`refresh_revoked`) by the session's user, in their organisation, with the
+ *   session as target; before, it was anonymous, with no organisation and no target. An unknown
+ *   token stays anonymous.
+ * - A token request with a malformed `scope` from an authenticated client is `oauth.token.denied`
+ *   naming the client (as a scope it lacks already was); before, an anonymous `request.refused`.
+ */
+import { startTestApp, type TestApp } from '../support/app.js';
+import { DATABASE_KINDS } from '../support/databases.js';
+import { login, refresh, seedClient, seedOrganization, seedUser, send, SESSION_TEST_ENV, type Session } from './helpers.js';
+
+interface Row {
+  action: string;
+  outcome: string;
+  actor_type: string;
+  actor_id: string | null;
+  organization_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  decision: Record<string, unknown>;
+}
+
+describe.each(DATABASE_KINDS)('who a refusal is recorded by (%s)', (kind) => {
+  let app: TestApp;
+  let org: string;
+  let offset = 0;
+
+  const head = async (): Promise<number> => (await app.t.database.raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
+  const eventsAfter = async (seq: number): Promise<Row[]> =>
+    app.t.database.raw.query<Row>('SELECT action, outcome, actor_type, actor_id, organization_id, target_type, target_id, decision FROM audit_events WHERE seq > $1 ORDER BY seq', [seq]);
+  const sessionIdOf = async (session: Session): Promise<string> => ((await (await send(app, 'GET', '/v1/me', { kind: 'session', session })).json()) as { sessionId: string }).sessionId;
+
+  beforeAll(async () => {
+    app = await startTestApp(kind, { ...SESSION_TEST_ENV, AUDIT_DENIED_PER_MINUTE: '10000' }, { clock: () => new Date(Date.now() + offset) });
+    org = await seedOrganization(app);
+  });
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  const revokedDenial = (user: { id: string }, sessionId: string): Row => ({
+    action: 'request.denied',
+    outcome: 'denied',
+    actor_type: 'user',
+    actor_id: user.id,
+    organization_id: org,
+    target_type: 'session',
+    target_id: sessionId,
+    decision: { status: 401, method: 'POST', route: '/v1/auth/refresh', reason: 'refresh_revoked' },
+  });
+
+  it('names the user, organisation and session of a refresh after logout', async () => {
+    const user = await seedUser(app, org, ['compliance_officer']);
+    const session = await login(app, user.email);
+    const sessionId = await sessionIdOf(session);
+    expect((await send(app, 'POST', '/v1/auth/logout', { kind: 'session', session })).status).toBe(204);
+    const before = await head();
+    expect((await refresh(app, session)).res.status).toBe(401);
+    expect(await eventsAfter(before)).toEqual([revokedDenial(user, sessionId)]);
+  });
+
+  it('names them too for a refresh after reuse detection revoked the session', async () => {
+    const user = await seedUser(app, org, ['compliance_officer']);
+    const session = await login(app, user.email);
+    const sessionId = await sessionIdOf(session);
+    expect((await refresh(app, session)).res.status).toBe(200);
+    offset += 60_000; // past the concurrent-refresh grace: presenting the used token again is reuse
+    expect((await refresh(app, session)).res.status).toBe(401);
+    const before = await head();
+    expect((await refresh(app, session)).res.status).toBe(401);
+    expect(await eventsAfter(before)).toEqual([revokedDenial(user, sessionId)]);
+  });
+
+  it('keeps an unknown refresh token anonymous', async () => {
+    const before = await head();
+    expect((await refresh(app, { cookie: '__Host-hipaa_refresh=harf_not-a-token' })).res.status).toBe(401);
+    expect(await eventsAfter(before)).toEqual([
+      { action: 'request.denied', outcome: 'denied', actor_type: 'anonymous', actor_id: null, organization_id: null, target_type: null, target_id: null, decision: { status: 401, method: 'POST', route: '/v1/auth/refresh', reason: 'refresh_unknown' } },
+    ]);
+  });
+
+  it.each(['reports:read  self.read', ' reports:read', 'reports:read "x"'])('names the authenticated client of a token request with the malformed scope %j', async (scope) => {
+    const client = await seedClient(app, org, ['reports:read']);
+    const before = await head();
+    const res = await fetch(`${app.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+    expect(await eventsAfter(before)).toEqual([
+      { action: 'oauth.token.denied', outcome: 'denied', actor_type: 'client', actor_id: client.id, organization_id: org, target_type: 'api_client', target_id: client.id, decision: { reason: 'invalid_request: malformed scope', clientId: client.id } },
+    ]);
+  });
+});
