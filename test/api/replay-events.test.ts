@@ -8,15 +8,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { clientToken, login, seedClient, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import { auditEventsAfter, auditHead, type AuditRow } from '../support/audit-events.js';
 
-interface Row {
-  action: string;
-  actor_id: string | null;
-  organization_id: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  decision: Record<string, unknown>;
-}
 
 describe.each(DATABASE_KINDS)('replays in the audit trail (%s)', (kind) => {
   let app: TestApp;
@@ -24,9 +17,8 @@ describe.each(DATABASE_KINDS)('replays in the audit trail (%s)', (kind) => {
   let integrator: { id: string; creds: Credentials };
   let officer: { id: string; creds: Credentials };
 
-  const head = async (): Promise<number> => (await app.t.database.raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
-  const after = async (seq: number): Promise<Row[]> =>
-    app.t.database.raw.query<Row>('SELECT action, actor_id, organization_id, target_type, target_id, decision FROM audit_events WHERE seq > $1 ORDER BY seq', [seq]);
+  const head = (): Promise<number> => auditHead(app.t.database);
+  const after = (seq: number): Promise<AuditRow[]> => auditEventsAfter(app.t.database, seq);
 
   beforeAll(async () => {
     app = await startTestApp(kind);

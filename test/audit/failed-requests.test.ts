@@ -11,20 +11,9 @@ import { sha256Hex } from '../../src/util/hash.js';
 import { clientToken, seedClient, seedOrganization, send, type Credentials } from '../auth/helpers.js';
 import { PageClient, startWebApp, type WebApp } from '../web/support.js';
 import { answersToForm, poorlyControlled } from '../web/helpers.js';
+import { auditEventsAfter, auditHead } from '../support/audit-events.js';
 
-interface Row {
-  action: string;
-  outcome: string;
-  actor_type: string;
-  actor_id: string | null;
-  organization_id: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  decision: Record<string, unknown>;
-}
 
-const SELECT = 'SELECT action, outcome, actor_type, actor_id, organization_id, target_type, target_id, decision FROM audit_events WHERE seq > $1 ORDER BY seq';
-const headOf = async (raw: { query<T>(q: string, p?: unknown[]): Promise<T[]> }): Promise<number> => (await raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
 
 describe.each(DATABASE_KINDS)('failed requests and PDF downloads in the audit trail (%s)', (kind) => {
   let good: TestApp;
@@ -58,24 +47,24 @@ describe.each(DATABASE_KINDS)('failed requests and PDF downloads in the audit tr
 
   it('records a PDF download with the hash of the PDF sent, and the report\'s', async () => {
     const reportId = await submit(good, goodClient.creds);
-    const before = await headOf(good.t.database.raw);
+    const before = await auditHead(good.t.database);
     const res = await send(good, 'GET', `/v1/reports/${reportId}/pdf`, goodClient.creds);
     expect(res.status).toBe(200);
     const pdf = Buffer.from(await res.arrayBuffer());
     const reportSha256 = (await good.t.database.db.selectFrom('reports').select('sha256').where('id', '=', reportId).executeTakeFirstOrThrow()).sha256;
-    expect(await good.t.database.raw.query<Row>(SELECT, [before])).toEqual([
+    expect(await auditEventsAfter(good.t.database, before)).toEqual([
       expect.objectContaining({ action: 'report.downloaded', outcome: 'success', actor_id: goodClient.id, target_id: reportId, decision: { format: 'pdf', sha256: reportSha256, pdfSha256: sha256Hex(pdf) } }),
     ]);
   });
 
   it('records a PDF render that fails as a failed request, not as a download', async () => {
     const reportId = await submit(broken, brokenClient.creds);
-    const before = await headOf(broken.t.database.raw);
+    const before = await auditHead(broken.t.database);
     const res = await send(broken, 'GET', `/v1/reports/${reportId}/pdf`, brokenClient.creds);
     expect(res.status).toBe(500);
     const body = (await res.json()) as { type: string };
     expect(body.type).toContain('internal-error');
-    const events = await broken.t.database.raw.query<Row>(SELECT, [before]);
+    const events = await auditEventsAfter(broken.t.database, before);
     expect(events).toEqual([
       expect.objectContaining({
         action: 'request.failed',
@@ -112,11 +101,11 @@ describe.each(DATABASE_KINDS)('a failed page in the audit trail (%s)', (kind) =>
     // The overview reads the reports table: without it, the page fails (42P01, an internal error).
     await app.t.database.raw.query('ALTER TABLE reports RENAME TO reports_away');
     try {
-      const before = await headOf(app.t.database.raw);
+      const before = await auditHead(app.t.database);
       const page = await c.get(`/assessments/${assessmentId}`);
       expect(page.status).toBe(500);
       expect(await page.text()).toContain('Something went wrong');
-      expect(await app.t.database.raw.query<Row>(SELECT, [before])).toEqual([
+      expect(await auditEventsAfter(app.t.database, before)).toEqual([
         expect.objectContaining({ action: 'request.failed', outcome: 'error', actor_id: officerId, organization_id: app.orgs.main, target_type: 'assessment', target_id: assessmentId, decision: { status: 500, method: 'GET', route: '/assessments/:id', reason: '42P01' } }),
       ]);
     } finally {

@@ -9,19 +9,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { clientToken, login, seedClient, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import { auditEventsAfter, auditHead, type AuditRow } from '../support/audit-events.js';
 
-interface Row {
-  seq: number;
-  action: string;
-  actor_type: string;
-  actor_id: string | null;
-  actor_role: string | null;
-  organization_id: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  input_sha256: string | null;
-  decision: Record<string, unknown>;
-}
 
 describe.each(DATABASE_KINDS)('reads recorded in the audit trail (%s)', (kind) => {
   let app: TestApp;
@@ -41,15 +30,11 @@ describe.each(DATABASE_KINDS)('reads recorded in the audit trail (%s)', (kind) =
   };
 
   /** The events stored after `afterSeq`, oldest first. */
-  const eventsAfter = async (afterSeq: number): Promise<Row[]> =>
-    app.t.database.raw.query<Row>(
-      'SELECT seq, action, actor_type, actor_id, actor_role, organization_id, target_type, target_id, input_sha256, decision FROM audit_events WHERE seq > $1 ORDER BY seq',
-      [afterSeq],
-    );
-  const head = async (): Promise<number> => (await app.t.database.raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
+  const eventsAfter = (afterSeq: number): Promise<AuditRow[]> => auditEventsAfter(app.t.database, afterSeq);
+  const head = (): Promise<number> => auditHead(app.t.database);
 
   /** Sends one GET and returns its status and the events it wrote. */
-  const read = async (creds: Credentials, path: string): Promise<{ status: number; body: unknown; events: Row[] }> => {
+  const read = async (creds: Credentials, path: string): Promise<{ status: number; body: unknown; events: AuditRow[] }> => {
     const before = await head();
     const res = await send(app, 'GET', path, creds);
     const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();

@@ -8,27 +8,18 @@
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { login, seedOrganization, seedUser, send, type Credentials } from './helpers.js';
+import { auditEventsAfter, auditHead, type AuditRow } from '../support/audit-events.js';
 
 const NEW_PASSWORD = 'another-Staple-battery-horse-77';
 
-interface Row {
-  seq: number;
-  action: string;
-  actor_id: string | null;
-  organization_id: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  decision: Record<string, unknown>;
-}
 
 describe.each(DATABASE_KINDS)('session revocations recorded (%s)', (kind) => {
   let app: TestApp;
   let org: string;
   let admin: { id: string; creds: Credentials };
 
-  const head = async (): Promise<number> => (await app.t.database.raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
-  const eventsAfter = async (seq: number): Promise<Row[]> =>
-    app.t.database.raw.query<Row>('SELECT seq, action, actor_id, organization_id, target_type, target_id, decision FROM audit_events WHERE seq > $1 ORDER BY seq', [seq]);
+  const head = (): Promise<number> => auditHead(app.t.database);
+  const eventsAfter = (seq: number): Promise<AuditRow[]> => auditEventsAfter(app.t.database, seq);
   const openSessionsOf = async (userId: string): Promise<string[]> =>
     (await app.t.database.db.selectFrom('auth_sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).orderBy('id').execute()).map((r) => r.id);
 

@@ -9,16 +9,8 @@ import { answersToForm, poorlyControlled } from './helpers.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
 import { recordAuditEventAlone, SYSTEM_ACTOR } from '../../src/audit/record.js';
 import { TRAIL_PAGE_EVENTS } from '../../src/web/audit-trail.js';
+import { auditEventsAfter, auditHead, type AuditRow } from '../support/audit-events.js';
 
-interface Row {
-  readonly action: string;
-  readonly actor_id: string | null;
-  readonly actor_role: string | null;
-  readonly organization_id: string | null;
-  readonly target_type: string | null;
-  readonly target_id: string | null;
-  readonly decision: Record<string, unknown>;
-}
 
 describe.each(DATABASE_KINDS)('page reads recorded in the audit trail (%s)', (kind) => {
   let app: WebApp;
@@ -28,13 +20,13 @@ describe.each(DATABASE_KINDS)('page reads recorded in the audit trail (%s)', (ki
   let assessmentId: string;
   const idOf = async (email: string): Promise<string> => (await app.t.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
 
-  const head = async (): Promise<number> => (await app.t.database.raw.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events'))[0]!.seq;
+  const head = (): Promise<number> => auditHead(app.t.database);
   /** GETs a page: its status and the events it wrote. */
-  const view = async (c: PageClient, path: string): Promise<{ status: number; html: string; events: Row[] }> => {
+  const view = async (c: PageClient, path: string): Promise<{ status: number; html: string; events: AuditRow[] }> => {
     const before = await head();
     const res = await c.get(path);
     const html = await res.text();
-    const events = await app.t.database.raw.query<Row>('SELECT action, actor_id, actor_role, organization_id, target_type, target_id, decision FROM audit_events WHERE seq > $1 ORDER BY seq', [before]);
+    const events = await auditEventsAfter(app.t.database, before);
     return { status: res.status, html, events };
   };
   const signedIn = async (email: string): Promise<PageClient> => {
