@@ -111,7 +111,8 @@ export async function evaluate(input: EvaluateInput): Promise<EvaluationResult> 
   const version = input.questionnaireVersion;
   const questionnaire = typeof version === 'string' ? loadQuestionnaire(version) : undefined;
   if (!questionnaire) {
-    const detail = `unknown questionnaire version ${JSON.stringify(version)}`;
+    // As the API's schema words a missing or mistyped field; an unknown version is named.
+    const detail = version === undefined ? 'is required' : typeof version !== 'string' ? 'must be string' : `unknown questionnaire version ${JSON.stringify(version)}`;
     throw new AppError('validation-failed', detail, { pointer: '/questionnaireVersion', errors: [{ pointer: '/questionnaireVersion', detail }] });
   }
   const compiled = resolveRulesets(questionnaire.version, input.rulesets);

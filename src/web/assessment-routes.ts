@@ -14,7 +14,7 @@ import { auditRequestContext } from '../http/audit-context.js';
 import { auditActorOf, readFilters, recordRead } from '../http/record-read.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
-import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, type Questionnaire } from '../questionnaire/index.js';
+import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, validateAnswers, type Questionnaire } from '../questionnaire/index.js';
 import { diffReports } from '../reports/diff.js';
 import type { Report } from '../reports/report.js';
 import { isUuid } from '../auth/secrets.js';
@@ -160,6 +160,13 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       renderForm(res, session, { target, title, values: parsed.values, errors: errs, notice, noticeKind: 'warning' }, 422);
     };
     if (errors.length > 0) {
+      // Every error in one round: with only the title wrong, the answers are checked as saving them
+      // would check them (required ones on a submission), so missing answers do not appear only
+      // after the title is fixed.
+      if (parsed.errors.length === 0) {
+        const checked = validateAnswers(version, parsed.answers, submit ? {} : { partial: true });
+        if (!checked.ok) errors.push(...checked.errors);
+      }
       await redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
       return;
     }

@@ -153,6 +153,12 @@ describe('evaluate: input errors', () => {
     const e = await rejection(evaluate({ questionnaireVersion: '7', answers: well.answers }));
     expect(e.code).toBe('validation-failed');
     expect(e.pointer).toBe('/questionnaireVersion');
+    expect(e.errors).toEqual([{ pointer: '/questionnaireVersion', detail: 'unknown questionnaire version "7"' }]);
+    // Missing or not text: said as the API's schema says it, not "unknown questionnaire version undefined".
+    const missing = await rejection(evaluate({ answers: well.answers } as unknown as Parameters<typeof evaluate>[0]));
+    expect(missing.errors).toEqual([{ pointer: '/questionnaireVersion', detail: 'is required' }]);
+    const numeric = await rejection(evaluate({ questionnaireVersion: 1, answers: well.answers } as unknown as Parameters<typeof evaluate>[0]));
+    expect(numeric.errors).toEqual([{ pointer: '/questionnaireVersion', detail: 'must be string' }]);
   });
 
   it('rejects unknown ruleset ids or versions at /rulesets/<i>', async () => {

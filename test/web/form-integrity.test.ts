@@ -5,7 +5,7 @@
  * stored) or saved whole; never a silent partial save, never a 400 that loses the whole form.
  */
 import { readNumber } from '../../src/web/questionnaire-form.js';
-import type { Question } from '../../src/questionnaire/index.js';
+import { CURRENT_QUESTIONNAIRE_VERSION, validateAnswers, type Question } from '../../src/questionnaire/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { PageClient, startWebApp, type WebApp } from './support.js';
 
@@ -69,6 +69,24 @@ describe.each(DATABASE_KINDS)('the questionnaire form keeps what was typed (%s)'
       expect(html).toContain('href="#q-uc.autonomy"');
       expect(html).toContain('(“suggests_only”, “acts_through_tools”)');
       expect(await stored('Nested test')).toEqual({ assessments: 0, revisions: 0 });
+    });
+
+    it('shows a missing title and the missing answers of a submission in one round', async () => {
+      const res = await c.post('/assessments/new', form([['title', ''], ['answers[uc.name]', 'One round'], ['_action', 'submit']]));
+      expect(res.status).toBe(422);
+      const html = await res.text();
+      expect(html).toContain('Give the assessment a title');
+      // Exactly what the submission would have refused once the title was given.
+      const checked = validateAnswers(CURRENT_QUESTIONNAIRE_VERSION, { 'uc.name': 'One round' });
+      expect(checked.ok).toBe(false);
+      const missing = checked.ok ? [] : checked.errors.map((e) => e.pointer.slice('/answers/'.length));
+      expect(missing.length).toBeGreaterThan(3);
+      for (const id of missing) expect([id, html.includes(`href="#q-${id}"`)]).toEqual([id, true]);
+      // A draft requires no answer: only the title.
+      const draft = await (await c.post('/assessments/new', form([['title', ''], ['answers[uc.name]', 'One round'], ['_action', 'draft']]))).text();
+      expect(draft).toContain('Give the assessment a title');
+      expect(draft).not.toContain(`href="#q-${missing[0]!}"`);
+      expect(await stored('')).toEqual({ assessments: 0, revisions: 0 });
     });
 
     it('refuses a repeated title (422 at the title), with the values shown', async () => {
