@@ -48,13 +48,15 @@ export function accountKey(normalizedEmail: string): string {
 }
 
 /**
- * The IP key of a client address: the address itself for IPv4 (also IPv4-mapped IPv6), its /56
- * subnet for IPv6, as the request rate limits count (src/http/rate-limit/keys.ts). One subscriber
- * usually holds a whole /56 to /64: keyed per address, a guesser rotating through its /64 was
- * never limited (25 wrong passwords from 2001:db8:1:2::1…::25 all got 401, none 429).
+ * The IP key of a client address: the address itself for IPv4 (also IPv4-mapped IPv6), its /64
+ * subnet for IPv6. A subscriber holds at least a /64: keyed per address, a guesser rotating
+ * through its /64 was never limited (25 wrong passwords from 2001:db8:1:2::1…::25 all got 401,
+ * none 429). Not the /56 the request rate limits use (src/http/rate-limit/keys.ts): this limit
+ * refuses even a right password once full, and carriers that give each device its own /64 from a
+ * shared /56 would let one guesser lock out up to 256 unrelated subscribers for 15 minutes.
  */
 export function ipKey(ip: string | null | undefined): string {
-  return `ip:${ip ? ipKeyGenerator(ip) : 'unknown'}`;
+  return `ip:${ip ? ipKeyGenerator(ip, 64) : 'unknown'}`;
 }
 
 /**

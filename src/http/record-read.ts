@@ -58,13 +58,14 @@ export async function recordRead(db: Kysely<DB>, req: Request, principal: Princi
 
 /**
  * A read's filters for its event: the ones given, as given (dates as ISO 8601), each cut to the
- * 500 characters an event's string holds; absent and empty ones are left out. Omitted from the
- * decision when none was given.
+ * 500 characters an event's string holds, on a code-point boundary (half an emoji is a lone
+ * surrogate, which the chain's canonical JSON refuses: the read answered 500); absent and empty
+ * ones are left out. Omitted from the decision when none was given.
  */
 export function readFilters(values: Readonly<Record<string, string | Date | undefined | null>>): { filters?: Record<string, string> } {
   const entries = Object.entries(values)
     .map(([k, v]): [string, string] => [k, v instanceof Date ? v.toISOString() : (v ?? '')])
     .filter(([, v]) => v !== '')
-    .map(([k, v]): [string, string] => [k, v.length > 500 ? v.slice(0, 500) : v]);
+    .map(([k, v]): [string, string] => [k, v.length > 500 ? Array.from(v).slice(0, 500).join('').slice(0, 500).replace(/[\uD800-\uDBFF]$/, '') : v]);
   return entries.length === 0 ? {} : { filters: Object.fromEntries(entries) };
 }

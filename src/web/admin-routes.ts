@@ -120,9 +120,10 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
    * a form posted is recorded as what it did or why it was refused, and the page it comes back on
    * shows what the GET before it showed.
    */
-  const recordShown = async (req: Request, session: PageSession, permission: Action, resource: string, returned: number, target?: { type: string; id: string }): Promise<void> => {
+  const recordShown = async (req: Request, session: PageSession, permission: Action, resource: string, returned: number, one?: { type: string; id: string; organizationId: string }): Promise<void> => {
     if (req.method !== 'GET') return;
-    await recordRead(db, req, session.principal, { action: 'admin.read', permission, target: target ?? null, decision: { via: 'page', resource, returned } });
+    // A list in the administrator's organisation; one user in the user's, whose trail shows who read them.
+    await recordRead(db, req, session.principal, { action: 'admin.read', permission, ...(one ? { target: { type: one.type, id: one.id }, organizationId: one.organizationId } : {}), decision: { via: 'page', resource, returned } });
   };
   const done = (req: Request): string => (typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : '');
 
@@ -191,7 +192,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   router.get('/admin/users/:id', ...page(ctx, { action: 'users.manage' }, async (req, res, session) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
-    await recordShown(req, session, 'users.manage', 'user', 1, { type: 'user', id: user.id });
+    await recordShown(req, session, 'users.manage', 'user', 1, { type: 'user', id: user.id, organizationId: user.organizationId });
     renderPage(ctx, res, session, 'admin/user.njk', { title: `User ${user.email}`, active: 'admin', section: 'users', u: user, roles: ROLES, ...formErrors(undefined, USER_EDIT_FIELDS, 'edit-user') });
   }));
 

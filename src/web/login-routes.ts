@@ -125,6 +125,8 @@ export function loginRoutes(ctx: WebContext, restore: RestoreStash): Router {
   router.post(
     '/logout',
     ...page(ctx, {
+      // Signing out is never rate limited: it only takes access away.
+      principalLimit: false,
       onSignedOut: (_req, res) => {
         clearSessionCookies(res, secure);
         res.redirect(303, '/login?signed_out=1');

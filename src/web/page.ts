@@ -65,6 +65,11 @@ export interface PageOptions {
    */
   readonly rateLimit?: keyof PageLimiters;
   /**
+   * `false`: not counted in the per-principal limit. Only for what reduces access (signing out):
+   * a user over the limit must still be able to end their session on a shared workstation.
+   */
+  readonly principalLimit?: false;
+  /**
    * A POST refused by `rateLimit` (429, `Retry-After` already set): render something other than
    * the error page (the form again, unsaved). Nothing must be stored.
    */
@@ -407,7 +412,7 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
       // page in the per-principal limit, a form post also in its own.
       const limiters = appLimiters.get(req.app);
       const limiter = req.method === 'POST' && options.rateLimit !== undefined ? limiters?.[options.rateLimit] : undefined;
-      let limited = limiters?.principal ? await countIn(limiters.principal, req, res) : undefined;
+      let limited = limiters?.principal && options.principalLimit !== false ? await countIn(limiters.principal, req, res) : undefined;
       if (limited === undefined && limiter) limited = await countIn(limiter, req, res);
       if (limited) {
         if (options.onRateLimited) return await options.onRateLimited(req, res, session, limited);

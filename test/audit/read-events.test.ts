@@ -146,6 +146,14 @@ describe.each(DATABASE_KINDS)('reads recorded in the audit trail (%s)', (kind) =
     const one = await read(admin.creds, `/v1/users/${officer.id}`);
     expect(one.status).toBe(200);
     expect(one.events).toEqual([expect.objectContaining({ action: 'admin.read', actor_id: admin.id, target_type: 'user', target_id: officer.id, decision: { via: 'api', resource: 'user', returned: 1 } })]);
+    // A user of another organisation: the read is in that organisation's trail, which shows who read them.
+    const elsewhere = await seedUser(app, granted, ['compliance_officer']);
+    const theirs = await read(admin.creds, `/v1/users/${elsewhere.id}`);
+    expect(theirs.events).toEqual([expect.objectContaining({ action: 'admin.read', actor_id: admin.id, actor_role: 'admin', organization_id: granted, target_type: 'user', target_id: elsewhere.id })]);
+    // A filter cut to the 500 characters an event holds, never inside an emoji (a lone surrogate failed the read with a 500).
+    const long = await read(admin.creds, `/v1/users?organizationId=${'a'.repeat(499)}${encodeURIComponent('😀')}`);
+    expect(long.status).toBe(200);
+    expect(long.events).toEqual([expect.objectContaining({ action: 'admin.read', decision: { via: 'api', resource: 'users', returned: 0, filters: { organizationId: 'a'.repeat(499) } } })]);
     // An unknown user is a 404: no read recorded.
     const missing = await read(admin.creds, '/v1/users/00000000-0000-4000-8000-000000000000');
     expect(missing.status).toBe(404);

@@ -64,5 +64,11 @@ describe('the per-principal limit on the pages', () => {
     }
     expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
     expect(body).toContain('<html');
+    // Over the limit, the user can still sign out: it only takes access away.
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(body)?.[1];
+    expect(csrf).toBeDefined();
+    const out = await c.post('/logout', new URLSearchParams({ _csrf: csrf! }));
+    expect([out.status, out.headers.get('location')]).toEqual([303, '/login?signed_out=1']);
+    expect((await c.get('/')).status).toBe(303);
   });
 });

@@ -45,8 +45,9 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   const router = Router();
   const { db } = ctx.database;
   const auditOf = (req: Request, action: Action): AuditInfo => ({ actor: actorOf(auth.principalOf(req), action), request: auditRequestContext(req), now: ctx.clock() });
-  const recordAdminRead = (req: Request, permission: Action, decision: Record<string, unknown>, target?: { type: string; id: string }): Promise<void> =>
-    recordRead(db, req, auth.principalOf(req), { action: 'admin.read', permission, target: target ?? null, decision: { via: 'api', ...decision } });
+  /** Records an administration read: a list in the administrator's organisation, one user in the user's (whose trail shows who read them). */
+  const recordAdminRead = (req: Request, permission: Action, decision: Record<string, unknown>, one?: { type: string; id: string; organizationId: string }): Promise<void> =>
+    recordRead(db, req, auth.principalOf(req), { action: 'admin.read', permission, ...(one ? { target: { type: one.type, id: one.id }, organizationId: one.organizationId } : {}), decision: { via: 'api', ...decision } });
 
   // organisations
   router.get('/v1/organizations', auth.authorize('organizations.manage'), async (req, res) => {
@@ -70,7 +71,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   router.get('/v1/users/:id', auth.authorize('users.manage'), async (req, res) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
-    await recordAdminRead(req, 'users.manage', { resource: 'user', returned: 1 }, { type: 'user', id: user.id });
+    await recordAdminRead(req, 'users.manage', { resource: 'user', returned: 1 }, { type: 'user', id: user.id, organizationId: user.organizationId });
     res.json(user);
   });
   router.post('/v1/users', auth.authorize('users.manage'), async (req, res) => {
