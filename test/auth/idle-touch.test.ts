@@ -7,7 +7,7 @@
  */
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { login, seedOrganization, seedUser, send } from './helpers.js';
+import { login, seedOrganization, seedUser, send, type Session } from './helpers.js';
 
 const IDLE_SECONDS = 60;
 
@@ -28,24 +28,24 @@ describe.each(DATABASE_KINDS)('idle timeout of an active session (%s)', (kind) =
     await app.stop();
   });
 
-  it('keeps a session used every 15 s (idle/4) for 4 minutes', async () => {
-    const session = await login(app, email);
+  /** Uses the session `times` times, `everyMs` apart on the app's clock: the statuses. */
+  const useEvery = async (session: Session, everyMs: number, times: number): Promise<number[]> => {
     const statuses: number[] = [];
-    for (let step = 1; step <= 16; step++) {
-      offset += 15_000;
+    for (let step = 1; step <= times; step++) {
+      offset += everyMs;
       statuses.push((await send(app, 'GET', '/v1/me', { kind: 'session', session })).status);
     }
-    expect(statuses).toEqual(Array<number>(16).fill(200));
+    return statuses;
+  };
+
+  it('keeps a session used every 15 s (idle/4) for 4 minutes', async () => {
+    const session = await login(app, email);
+    expect(await useEvery(session, 15_000, 16)).toEqual(Array<number>(16).fill(200));
   });
 
   it('keeps a session used every 30 s (idle/2), and refuses it after the idle timeout without use', async () => {
     const session = await login(app, email);
-    const statuses: number[] = [];
-    for (let step = 1; step <= 8; step++) {
-      offset += 30_000;
-      statuses.push((await send(app, 'GET', '/v1/me', { kind: 'session', session })).status);
-    }
-    expect(statuses).toEqual(Array<number>(8).fill(200));
+    expect(await useEvery(session, 30_000, 8)).toEqual(Array<number>(8).fill(200));
     offset += IDLE_SECONDS * 1000;
     expect((await send(app, 'GET', '/v1/me', { kind: 'session', session })).status).toBe(401);
   });

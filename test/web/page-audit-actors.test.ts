@@ -15,17 +15,9 @@ import { sha256Hex } from '../../src/util/hash.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { answersToForm, poorlyControlled } from './helpers.js';
 import { PageClient, PASSWORD, startWebApp, type WebApp } from './support.js';
+import type { AuditRow } from '../support/audit-events.js';
 
-interface EventRow {
-  readonly seq: number;
-  readonly actor_id: string | null;
-  readonly actor_role: string | null;
-  readonly organization_id: string | null;
-  readonly target_type: string | null;
-  readonly target_id: string | null;
-  readonly input_sha256: string | null;
-  readonly decision: unknown;
-}
+type EventRow = Pick<AuditRow, 'seq' | 'actor_id' | 'actor_role' | 'organization_id' | 'target_type' | 'target_id' | 'input_sha256' | 'decision'>;
 
 describe.each(DATABASE_KINDS)('audit actors of the pages (%s)', (kind) => {
   let app: WebApp;
