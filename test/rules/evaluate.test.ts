@@ -282,6 +282,78 @@ describe('evaluate: ruleset versions', () => {
     }
   });
 
+  it('makes §164.308(b)(3) and §164.314(a)(2)(i) under hipaa-security 1.1.3 agree with §164.502(e) about the model vendor (1.1.2 said met without an agreement)', async () => {
+    const statusOf = async (answers: Record<string, unknown>, version: string, ruleId: string): Promise<string> =>
+      (await evaluate({ ...well, answers, rulesets: [{ id: 'hipaa-security', version }, { id: 'ai-safeguards', version: '1.0.3' }] })).findings.find((f) => f.ruleId === ruleId)!.status;
+    // The well-controlled example sends PHI to a vendor-hosted model under an agreement with every term.
+    expect(well.answers['uc.deployment']).toBe('vendor_api');
+    const noAgreement = { ...well.answers, 'ai.vendor_baa': false };
+    const { 'ai.vendor_baa': _unknown, ...unanswered } = well.answers;
+    const noIncidentTerm = { ...well.answers, 'ai.vendor_baa_terms': (well.answers['ai.vendor_baa_terms'] as string[]).filter((t) => t !== 'breach_reporting') };
+    const onlyReturnTermMissing = { ...well.answers, 'ai.vendor_baa_terms': (well.answers['ai.vendor_baa_terms'] as string[]).filter((t) => t !== 'return_or_destruction') };
+    // The vendor questions are hidden off a vendor-hosted model, so their answers go with it.
+    const { 'ai.vendor_baa': _b, 'ai.vendor_baa_terms': _t, 'uc.vendor_retention': _r, ...offVendor } = well.answers;
+    const selfHosted = { ...offVendor, 'uc.deployment': 'self_hosted' };
+    expect(await statusOf(noAgreement, '1.1.2', 'hs.308.b_3')).toBe('met'); // the contradiction 1.1.3 corrects
+    expect(await statusOf(noAgreement, '1.1.2', 'hs.314.a_2_i')).toBe('met');
+    expect(await statusOf(noAgreement, '1.1.3', 'hs.308.b_3')).toBe('not_met');
+    expect(await statusOf(noAgreement, '1.1.3', 'hs.314.a_2_i')).toBe('not_met');
+    expect(await statusOf(unanswered, '1.1.3', 'hs.308.b_3')).toBe('not_assessed');
+    // §164.314(a)(2)(i)(C): security incidents, breaches included; return or destruction is §164.504(e)'s, not §164.314's.
+    expect(await statusOf(noIncidentTerm, '1.1.3', 'hs.314.a_2_i')).toBe('not_met');
+    expect(await statusOf(noIncidentTerm, '1.1.3', 'hs.308.b_3')).toBe('met');
+    expect(await statusOf(onlyReturnTermMissing, '1.1.3', 'hs.314.a_2_i')).toBe('met');
+    // No vendor-hosted model: the vendor questions are hidden and the organisation-wide answers decide, as in 1.1.2.
+    expect(await statusOf(selfHosted, '1.1.3', 'hs.308.b_3')).toBe('met');
+    expect(await statusOf(selfHosted, '1.1.3', 'hs.314.a_2_i')).toBe('met');
+    expect(await statusOf(well.answers, '1.1.3', 'hs.308.b_3')).toBe('met');
+    expect(await statusOf(well.answers, '1.1.3', 'hs.314.a_2_i')).toBe('met');
+    // Every other finding is the same under both versions, on both examples.
+    for (const input of [poor, well]) {
+      const before = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.2' }] });
+      const after = await evaluate({ ...input, rulesets: [{ id: 'hipaa-security', version: '1.1.3' }] });
+      const changed: string[] = [];
+      after.findings.forEach((f, i) => {
+        const { rulesetVersion: _v1, ...rest1 } = f;
+        const { rulesetVersion: _v0, ...rest0 } = before.findings[i]!;
+        if (JSON.stringify(rest1) !== JSON.stringify(rest0)) changed.push(f.ruleId);
+      });
+      expect(changed).toEqual(['hs.308.b_3', 'hs.314.a_2_i']);
+    }
+  });
+
+  it('splits ai.baa_terms under ai-safeguards 1.0.3: §164.504(e) reads only its own terms, the product\'s additions are a rule of their own', async () => {
+    const findingsOf = async (answers: Record<string, unknown>, version: string) =>
+      (await evaluate({ ...well, answers, rulesets: [{ id: 'ai-safeguards', version }] })).findings;
+    const statusOf = (findings: readonly { ruleId: string; status: string }[], ruleId: string): string | undefined => findings.find((f) => f.ruleId === ruleId)?.status;
+    // Every term §164.504(e) requires, but the vendor may train on the PHI and the agreement says nothing of it.
+    const trains = { ...well.answers, 'ai.vendor_baa_terms': (well.answers['ai.vendor_baa_terms'] as string[]).filter((t) => t !== 'no_training_limited_retention'), 'uc.vendor_retention': 'retains_and_may_train' };
+    expect(statusOf(await findingsOf(trains, '1.0.2'), 'ai.baa_terms')).toBe('not_met'); // cited as §164.504(e) for a reason it does not state
+    const split = await findingsOf(trains, '1.0.3');
+    expect(statusOf(split, 'ai.baa_terms')).toBe('met');
+    expect(statusOf(split, 'ai.vendor_training_retention')).toBe('not_met');
+    expect(split.find((f) => f.ruleId === 'ai.vendor_training_retention')!.citation).toBe('AI-HARDENING:vendor-training-and-retention');
+    // Without the agreement both fail; a §164.504(e) term missing fails only §164.504(e).
+    const none = await findingsOf({ ...well.answers, 'ai.vendor_baa': false, 'ai.vendor_baa_terms': [] }, '1.0.3');
+    expect([statusOf(none, 'ai.baa_terms'), statusOf(none, 'ai.vendor_training_retention')]).toEqual(['not_met', 'not_met']);
+    const noReturn = await findingsOf({ ...well.answers, 'ai.vendor_baa_terms': (well.answers['ai.vendor_baa_terms'] as string[]).filter((t) => t !== 'return_or_destruction') }, '1.0.3');
+    expect([statusOf(noReturn, 'ai.baa_terms'), statusOf(noReturn, 'ai.vendor_training_retention')]).toEqual(['not_met', 'met']);
+    const both = await findingsOf(well.answers, '1.0.3');
+    expect([statusOf(both, 'ai.baa_terms'), statusOf(both, 'ai.vendor_training_retention')]).toEqual(['met', 'met']);
+    // No PHI to a vendor-hosted model: the new rule is not applicable, like ai.baa_terms.
+    const { 'ai.vendor_baa': _b, 'ai.vendor_baa_terms': _t, 'uc.vendor_retention': _r, ...offVendor } = well.answers;
+    const selfHosted = await findingsOf({ ...offVendor, 'uc.deployment': 'self_hosted' }, '1.0.3');
+    expect([statusOf(selfHosted, 'ai.baa_terms'), statusOf(selfHosted, 'ai.vendor_training_retention')]).toEqual(['not_applicable', 'not_applicable']);
+    // Every other finding is the same as under 1.0.2, on both examples.
+    for (const input of [poor, well]) {
+      const before = await evaluate({ ...input, rulesets: [{ id: 'ai-safeguards', version: '1.0.2' }] });
+      const after = await evaluate({ ...input, rulesets: [{ id: 'ai-safeguards', version: '1.0.3' }] });
+      const strip = (fs: typeof after.findings) => fs.filter((f) => f.ruleId !== 'ai.baa_terms' && f.ruleId !== 'ai.vendor_training_retention').map(({ rulesetVersion: _v, ...rest }) => rest);
+      expect(strip(after.findings)).toEqual(strip(before.findings));
+      expect(after.findings.length).toBe(before.findings.length + 1);
+    }
+  });
+
   it('exposes rules as data', () => {
     const rs = getRuleset('ai-safeguards', '1.0.0')!;
     expect(rs.data.rules.find((r) => r.citation === 'OWASP-LLM-2025:LLM06')?.appliesWhen).toBe('acts_through_tools');

@@ -7,8 +7,8 @@ import type { RuleData, RulesetData } from '../../src/rules/index.js';
 
 const questionnaire = getQuestionnaire('1')!;
 const catalogue = loadCatalogue();
-const hipaa = getRuleset('hipaa-security', '1.1.2')!.data;
-const ai = getRuleset('ai-safeguards', '1.0.2')!.data;
+const hipaa = getRuleset('hipaa-security', '1.1.3')!.data;
+const ai = getRuleset('ai-safeguards', '1.0.3')!.data;
 
 /** A mutable deep copy of a ruleset, with one rule changed. */
 function withRule(data: RulesetData, index: number, change: (r: RuleData & Record<string, unknown>) => Record<string, unknown>): RulesetData {
@@ -21,14 +21,14 @@ const idx = (data: RulesetData, citation: string): number => data.rules.findInde
 describe('ruleset linter over rules/', () => {
   it('finds no problem in any ruleset file', () => {
     const files = rulesetFiles();
-    expect(files).toEqual(['ai-safeguards/1.0.0.json', 'ai-safeguards/1.0.1.json', 'ai-safeguards/1.0.2.json', 'hipaa-security/1.0.0.json', 'hipaa-security/1.1.0.json', 'hipaa-security/1.1.1.json', 'hipaa-security/1.1.2.json']);
+    expect(files).toEqual(['ai-safeguards/1.0.0.json', 'ai-safeguards/1.0.1.json', 'ai-safeguards/1.0.2.json', 'ai-safeguards/1.0.3.json', 'hipaa-security/1.0.0.json', 'hipaa-security/1.1.0.json', 'hipaa-security/1.1.1.json', 'hipaa-security/1.1.2.json', 'hipaa-security/1.1.3.json']);
     expect(lintAllRulesetFiles(questionnaire, catalogue, files)).toEqual([]);
   });
 
   it('has one rule per Security Rule citation of the catalogue: 7 standards without specifications and 46 specifications', () => {
     expect(catalogue.entries.filter((e) => e.specification === null)).toHaveLength(7);
     expect(catalogue.entries.filter((e) => e.specification !== null)).toHaveLength(46);
-    for (const v of ['1.0.0', '1.1.0', '1.1.1', '1.1.2']) {
+    for (const v of ['1.0.0', '1.1.0', '1.1.1', '1.1.2', '1.1.3']) {
       const cites = getRuleset('hipaa-security', v)!.data.rules.map((r) => r.citation).sort();
       expect(cites).toEqual(catalogue.entries.map((e) => e.citation).sort());
     }
@@ -44,7 +44,7 @@ describe('ruleset linter over rules/', () => {
 
   it('lists the rulesets with one current version each, the others superseded', () => {
     const list = listRulesets();
-    expect(list.map((r) => `${r.id}@${r.version}:${r.status}`)).toEqual(['ai-safeguards@1.0.0:superseded', 'ai-safeguards@1.0.1:superseded', 'ai-safeguards@1.0.2:current', 'hipaa-security@1.0.0:superseded', 'hipaa-security@1.1.0:superseded', 'hipaa-security@1.1.1:superseded', 'hipaa-security@1.1.2:current']);
+    expect(list.map((r) => `${r.id}@${r.version}:${r.status}`)).toEqual(['ai-safeguards@1.0.0:superseded', 'ai-safeguards@1.0.1:superseded', 'ai-safeguards@1.0.2:superseded', 'ai-safeguards@1.0.3:current', 'hipaa-security@1.0.0:superseded', 'hipaa-security@1.1.0:superseded', 'hipaa-security@1.1.1:superseded', 'hipaa-security@1.1.2:superseded', 'hipaa-security@1.1.3:current']);
     for (const r of list) expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
@@ -67,7 +67,7 @@ describe('ruleset linter catches', () => {
   it('a missing rule for a catalogue citation', () => {
     const copy = structuredClone(hipaa) as RulesetData & { rules: RuleData[] };
     copy.rules.splice(idx(hipaa, '§164.316(b)(2)(iii)'), 1);
-    expect(lintRuleset(copy, questionnaire, catalogue)).toEqual(['hipaa-security@1.1.2: no rule for catalogue citation §164.316(b)(2)(iii)']);
+    expect(lintRuleset(copy, questionnaire, catalogue)).toEqual(['hipaa-security@1.1.3: no rule for catalogue citation §164.316(b)(2)(iii)']);
   });
 
   it('a rule that refers to a question that does not exist', () => {
