@@ -9,6 +9,8 @@ import { tint } from './summary.js';
 
 /** JWKS path on the issuing service. */
 export const JWKS_PATH = '/.well-known/jwks.json';
+/** Where the service publishes its PDF signing certificate and its SHA-256, for `verify --pdf-cert-sha256` (src/http/routes/assessments.ts). */
+export const PDF_CERT_PATH = '/.well-known/pdf-signing-certificate.json';
 
 /** Draws the methodology section. */
 export function drawMethodology(ctx: RenderContext): void {
@@ -107,8 +109,8 @@ export function drawVerification(ctx: RenderContext): void {
   c.paragraph(t(ctx, 'verification.jsonText', { jwksPath: JWKS_PATH }), body);
   c.code(t(ctx, 'verification.extractCommand'));
   c.code(t(ctx, 'verification.verifyCommand', { jwksPath: JWKS_PATH }));
-  c.paragraph(t(ctx, 'verification.pdfVerifyText'), body);
-  c.code(t(ctx, 'verification.pdfVerifyCommand'));
+  c.paragraph(t(ctx, 'verification.pdfVerifyText', { certPath: PDF_CERT_PATH }), body);
+  c.code(t(ctx, 'verification.pdfVerifyCommand', { certPath: PDF_CERT_PATH }));
   c.paragraph(t(ctx, 'verification.jsonExpect'), body, { gap: 10 });
 
   c.heading(t(ctx, 'verification.valuesHeading'), 2, 80);
@@ -119,6 +121,7 @@ export function drawVerification(ctx: RenderContext): void {
       { label: v('kid'), value: model.signing.kid, mono: true },
       { label: v('reportId'), value: model.reportId, mono: true },
       { label: v('jwksPath'), value: JWKS_PATH, mono: true },
+      { label: v('certPath'), value: PDF_CERT_PATH, mono: true },
       { label: v('embedded'), value: t(ctx, 'verification.embeddedValue') },
     ],
     130,
