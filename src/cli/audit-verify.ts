@@ -7,13 +7,16 @@
  * JSON Lines export (GET /v1/audit/export), offline, with no database.
  */
 import { constants as bufferConstants } from 'node:buffer';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.js';
-import { openDatabase } from '../db/database.js';
-import { parseAnchor, verifyAuditChain, type ChainAnchor } from '../audit/verify.js';
+import { NoEmbeddedDatabaseError, openDatabase, type Database } from '../db/database.js';
+import { migrationStatus } from '../db/migrate.js';
+import { parseAnchor, verifyAuditChain, type ChainAnchor, type ChainVerification } from '../audit/verify.js';
 import { verifyAuditExport } from '../audit/verify-export.js';
 import { reportJwks } from '../assessments/keys.js';
-import { loadReportKeyRingFromEnv } from '../signing/report-keys.js';
+import { NoKeysError } from '../signing/key-ring.js';
+import { loadReportKeyRingFromEnv, type ReportKeyRing } from '../signing/report-keys.js';
 import { loadJwks, printableText } from '../signing/verify-offline.js';
 import { EXIT, HELP_OPTION, parseCommandArgs, readInputFile, runIfMain, type CliCommand } from './main.js';
 
@@ -22,6 +25,8 @@ const HELP = `usage: hipaa-ai-risk audit-verify [--anchor <seq>:<hash>]... [--js
 Walks the audit trail's hash chain and its signed checkpoints in the configured database
 (DATABASE_URL, else the embedded one under DATA_DIR, default ./data), with the report-signing
 keys of the configuration (REPORT_SIGNING_KEY[_FILE], else the key directory under DATA_DIR).
+Reads only: it creates no database and no key, and fails (exit 1) when the embedded database or
+the migrated schema is not there, or when there are signed checkpoints and no report-signing key.
 
   --anchor <seq>:<hash>  a chain head kept outside the database: the "anchor" of an
                          "audit checkpoint signed" log line, or a checkpoint of an export.
@@ -62,12 +67,34 @@ export const auditVerifyCommand: CliCommand = async (argv, io) => {
     anchors.push(anchor);
   }
   const config = loadConfig(io.env);
-  const database = config.databaseUrl !== undefined
-    ? await openDatabase({ kind: 'postgres', connectionString: config.databaseUrl, poolMax: 2 })
-    : await openDatabase({ kind: 'pglite', dataDir: config.dataDir });
+  // Read only: opens an existing database (never creates the embedded one) and loads the keys
+  // without creating a first one: a new key or an empty database would only make a wrong
+  // DATA_DIR look like a broken or empty trail.
+  let database: Database;
   try {
-    const ring = await loadReportKeyRingFromEnv(io.env, config.dataDir);
-    const result = await verifyAuditChain(database.db, reportJwks(ring), 1000, anchors);
+    database = config.databaseUrl !== undefined
+      ? await openDatabase({ kind: 'postgres', connectionString: config.databaseUrl, poolMax: 2 })
+      : await openDatabase({ kind: 'pglite', dataDir: config.dataDir, existing: true });
+  } catch (error) {
+    if (!(error instanceof NoEmbeddedDatabaseError)) throw error;
+    io.stderr.write(`error: ${error.message}: point DATA_DIR at the service's data directory, or DATABASE_URL at its PostgreSQL database\n`);
+    return EXIT.failed;
+  }
+  try {
+    const where = config.databaseUrl !== undefined ? 'the database at DATABASE_URL' : `the embedded database in ${path.resolve(config.dataDir)}`;
+    const status = await migrationStatus(database);
+    if (status.applied === 0) {
+      io.stderr.write(`error: ${where} is not migrated (it holds no audit trail): point ${config.databaseUrl !== undefined ? 'DATABASE_URL' : 'DATA_DIR'} at the service's database, or run \`npm run migrate\` first\n`);
+      return EXIT.failed;
+    }
+    if (status.problem !== undefined) {
+      // Not the trail's concern (its hashes and signatures are checked below), but worth knowing.
+      io.stderr.write(`warning: ${status.problem}\n`);
+    } else if (!status.current) {
+      io.stderr.write(`error: ${where} is not fully migrated (${status.applied} of ${status.expected} migrations applied): run \`npm run migrate\` first\n`);
+      return EXIT.failed;
+    }
+    const result = await verifyWithKeys(database, () => loadReportKeyRingFromEnv(io.env, config.dataDir, { create: false }), anchors);
     if (values.json) io.stdout.write(JSON.stringify(result) + '\n');
     else if (result.valid) io.stdout.write(`audit trail valid: ${result.checkedEvents} events, ${result.checkedCheckpoints} signed checkpoints, head ${result.head ? `${result.head.seq} ${result.head.hash}` : '(empty)'}\n`);
     else io.stderr.write(`audit trail BROKEN at event ${result.brokenAt}: ${result.reason}\n`);
@@ -76,6 +103,30 @@ export const auditVerifyCommand: CliCommand = async (argv, io) => {
     await database.close();
   }
 };
+
+/**
+ * Verifies the chain with the configured report-signing keys, loaded read only. Keys are needed
+ * only for signed checkpoints: a trail without any verifies without them, and a trail with
+ * checkpoints but no keys (a wrong DATA_DIR) throws the loader's NoKeysError rather than report
+ * the checkpoints' signatures as invalid. Also when a checkpoint is signed while the walk runs.
+ */
+async function verifyWithKeys(database: Database, loadRing: () => Promise<ReportKeyRing>, anchors: readonly ChainAnchor[]): Promise<ChainVerification> {
+  let ring: ReportKeyRing;
+  try {
+    ring = await loadRing();
+  } catch (error) {
+    if (!(error instanceof NoKeysError)) throw error;
+    if (await hasCheckpoints(database)) throw error;
+    const result = await verifyAuditChain(database.db, { keys: [] }, 1000, anchors);
+    if (!result.valid && (await hasCheckpoints(database))) throw error;
+    return result;
+  }
+  return verifyAuditChain(database.db, reportJwks(ring), 1000, anchors);
+}
+
+async function hasCheckpoints(database: Database): Promise<boolean> {
+  return (await database.db.selectFrom('audit_checkpoints').select('id').limit(1).execute()).length > 0;
+}
 
 export const auditVerifyExportCommand: CliCommand = async (argv, io) => {
   const parsed = parseCommandArgs(

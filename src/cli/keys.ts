@@ -21,12 +21,18 @@ const HELP = `usage: hipaa-ai-risk keys <rotate|list|jwks> [--purpose report|tok
   --purpose report|token  which ring (default report)
   --data-dir DIR          embedded data directory (default $DATA_DIR, else ./data)
 
-The first key of an embedded ring is created on first use (by the server, or by any of these).
+list and jwks only read: they create nothing, and fail (exit 1) when the ring holds no key (a
+wrong --data-dir or DATA_DIR). The first key of an embedded ring is created by the server's
+first start, or by rotate.
 `;
+
+/** list and jwks: never create a key (a JWKS with a key minted here would publish an unrelated key). */
+const READ_ONLY = { create: false, dataDirSetting: '--data-dir or DATA_DIR' } as const;
 
 /**
  * The `keys` command. Guarantees: `rotate` only ever adds a key file (never rewrites or deletes
- * one) and refuses when the ring is configured from the environment; prints the new kid.
+ * one) and refuses when the ring is configured from the environment; prints the new kid. `list`
+ * and `jwks` write no file: a missing or empty key directory is an error, not a new key.
  */
 export const keysCommand: CliCommand = async (argv, io) => {
   const parsed = parseCommandArgs(
@@ -62,10 +68,10 @@ export const keysCommand: CliCommand = async (argv, io) => {
       return EXIT.ok;
     }
     case 'list':
-      io.stdout.write(listLines(await loadKeyRing(purpose, source)));
+      io.stdout.write(listLines(await loadKeyRing(purpose, source, READ_ONLY)));
       return EXIT.ok;
     case 'jwks':
-      io.stdout.write(`${JSON.stringify((await loadKeyRing(purpose, source)).jwks(), null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify((await loadKeyRing(purpose, source, READ_ONLY)).jwks(), null, 2)}\n`);
       return EXIT.ok;
     default:
       io.stderr.write(`unknown action: ${action}\n\n${HELP}`);

@@ -21,7 +21,8 @@ const HELP = `usage: hipaa-ai-risk verify <report.json> <report.jws> --jwks <fil
 
 Checks that <report.json> is byte for byte the report that was signed by <report.jws> (a detached
 JWS, RFC 7515 + RFC 7797) with a key published in the JWKS (a file, or the service's
-https://<host>/.well-known/jwks.json).
+https://<host>/.well-known/jwks.json), and that it is a report: an audit checkpoint or audit
+export manifest signed with the same key is refused (code not-a-report).
 
   --jwks <file-or-url>     the published public keys (required): a regular file of at most
                            1 MiB, or an https URL (http only for 127.0.0.1, ::1, localhost);
@@ -44,7 +45,8 @@ export const EXIT_PDF_SIGNER_NOT_VERIFIED = 3;
 
 /**
  * The `verify` command. Guarantees: exit code 0 only when the JWS is a valid EdDSA signature over
- * the report file's exact bytes by a key in the given JWKS.
+ * the report file's exact bytes by a key in the given JWKS and those bytes are a report (a JSON
+ * object whose `schema` is REPORT_SCHEMA; see `verifyReportOffline`).
  */
 export const verifyCommand: CliCommand = async (argv, io) => {
   const parsed = parseCommandArgs(

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -33,7 +34,17 @@ export interface Database {
 }
 
 export type DatabaseOptions =
-  | { kind: 'pglite'; dataDir?: string; lock?: boolean }
+  | {
+      kind: 'pglite';
+      dataDir?: string;
+      lock?: boolean;
+      /**
+       * Open an existing embedded database only (read-only commands such as audit-verify): when
+       * `<dataDir>/pgdata` holds no database, throw NoEmbeddedDatabaseError before anything (the
+       * data directory, its lock, a new database) is created. Default false: created if missing.
+       */
+      existing?: boolean;
+    }
   | {
       kind: 'postgres';
       connectionString: string;
@@ -63,12 +74,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return openPostgres(options);
 }
 
-async function openPglite(options: { dataDir?: string; lock?: boolean }): Promise<Database> {
+/** Where the embedded PGlite database of a data directory lives. */
+export function embeddedDatabaseDir(dataDir: string): string {
+  return path.join(dataDir, 'pgdata');
+}
+
+/** `openDatabase({ kind: 'pglite', existing: true })` found no database: nothing was created. */
+export class NoEmbeddedDatabaseError extends Error {
+  constructor(readonly databaseDir: string) {
+    super(`no database at ${path.resolve(databaseDir)}`);
+    this.name = 'NoEmbeddedDatabaseError';
+  }
+}
+
+async function openPglite(options: { dataDir?: string; lock?: boolean; existing?: boolean }): Promise<Database> {
+  // Every initialised PostgreSQL data directory holds PG_VERSION: without it there is no database.
+  if (options.existing === true && options.dataDir !== undefined && !fs.existsSync(path.join(embeddedDatabaseDir(options.dataDir), 'PG_VERSION'))) {
+    throw new NoEmbeddedDatabaseError(embeddedDatabaseDir(options.dataDir));
+  }
   let lock: DataDirLock | undefined;
   if (options.dataDir !== undefined && options.lock !== false) lock = acquireDataDirLock(options.dataDir);
   let pglite: PGlite;
   try {
-    const dir = options.dataDir === undefined ? undefined : path.join(options.dataDir, 'pgdata');
+    const dir = options.dataDir === undefined ? undefined : embeddedDatabaseDir(options.dataDir);
     pglite = await PGlite.create(dir, { parsers: { [INT8_OID]: parseInt8 } });
   } catch (err) {
     lock?.release();

@@ -15,7 +15,12 @@ import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from '../util/canonical-json.js';
 import { SIGNING_ALG } from './key-ring.js';
 
-/** Why a signature was refused. Stable strings: tests, logs and the CLI's `--json` output use them. */
+/**
+ * Why a signature was refused. Stable strings: tests, logs and the CLI's `--json` output use them.
+ * `verifyReport` checks a signature over any bytes (checkpoints and export manifests are signed
+ * the same way) and never answers 'not-a-report': that one comes from `verifyReportOffline`
+ * (src/signing/verify-offline.ts), which also requires the signed bytes to be a report.
+ */
 export type VerifyFailureCode =
   | 'malformed'
   | 'attached-payload'
@@ -25,7 +30,8 @@ export type VerifyFailureCode =
   | 'invalid-jwks'
   | 'unknown-kid'
   | 'unsuitable-key'
-  | 'bad-signature';
+  | 'bad-signature'
+  | 'not-a-report';
 
 /** The outcome of `verifyReport`. */
 export type VerifyReportResult =
@@ -38,13 +44,17 @@ export interface ReportSigningKey {
   readonly privateKey: KeyObject;
 }
 
-// A signature is ~130 characters; anything far larger is not ours and is refused before parsing.
+// A signature is ~130 characters; anything far larger is not ours and is refused before parsing
+// (an attached JWS, whose middle part is the whole payload, is recognised by its dots alone).
 const MAX_JWS_LENGTH = 4096;
 const ED25519_SIGNATURE_BYTES = 64;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 // Header parameters that carry or point at key material: trusting them would let the signer
 // choose the key that verifies its own signature.
 const KEY_MATERIAL_HEADERS = ['jwk', 'jku', 'x5c', 'x5u'] as const;
+// JWK members that hold private or secret key material (RFC 7518 §6.2.2, §6.3.2 and §6.4.1;
+// RFC 8037 §2 for OKP `d`). A published key set holds none of them.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 /**
  * Signs `bytes` exactly as given and returns the compact detached JWS.
@@ -76,8 +86,10 @@ export function signReportSync(bytes: Uint8Array, key: ReportSigningKey): string
  * `b64: false` and `crit: ["b64"]`, an empty payload part and a 64-byte signature; finds the key by
  * `kid` in `jwks` alone (a `jwk`, `jku`, `x5c` or `x5u` header makes the JWS invalid); the protected
  * header must be exactly the canonical JSON `signReport` writes (no other, duplicate or escaped
- * member); a key listed twice under one `kid`, and a key set holding any private key (`d`), are
- * refused. Every failure comes with a code and a sentence saying why.
+ * member); a key listed twice under one `kid`, and a key set any of whose keys holds private or
+ * secret material (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`), are refused; a JWS with three
+ * parts and a non-empty middle part is 'attached-payload' whatever its length (found by its dots,
+ * nothing of it is copied or decoded). Every failure comes with a code and a sentence saying why.
  */
 export function verifyReport(bytes: Uint8Array, jws: string, jwks: unknown): Promise<VerifyReportResult> {
   return Promise.resolve(verifyReportSync(bytes, jws, jwks));
@@ -96,12 +108,14 @@ export function verifyReportSync(bytes: Uint8Array, jws: string, jwks: unknown):
 function checkReportSignature(bytes: unknown, jws: unknown, jwks: unknown): VerifyReportResult {
   if (!(bytes instanceof Uint8Array)) return fail('malformed', 'the payload must be bytes (Uint8Array)');
   if (typeof jws !== 'string') return fail('malformed', 'the signature must be a string (compact JWS)');
+  // Before the length check: a JWS carrying the report as its middle part is far longer than a
+  // detached one, and is told apart by its two dots alone (indexOf: nothing is copied).
+  if (isAttachedShape(jws)) return fail('attached-payload', 'the JWS carries a payload; a report signature must be detached (empty middle part)');
   if (jws.length > MAX_JWS_LENGTH) return fail('malformed', `the signature is ${jws.length} characters; a report signature is far shorter`);
 
   const parts = jws.split('.');
   if (parts.length !== 3) return fail('malformed', `a compact JWS has 3 parts separated by "."; found ${parts.length}`);
-  const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
-  if (payloadPart !== '') return fail('attached-payload', 'the JWS carries a payload; a report signature must be detached (empty middle part)');
+  const [headerPart = '', , signaturePart = ''] = parts;
 
   if (!BASE64URL.test(headerPart)) return fail('malformed', 'the protected header is not base64url');
   let header: unknown;
@@ -145,13 +159,25 @@ function checkReportSignature(bytes: unknown, jws: unknown, jwks: unknown): Veri
   return { valid: true, kid };
 }
 
+/** Three parts (exactly two dots) and a non-empty middle part: a JWS with its payload attached. */
+function isAttachedShape(jws: string): boolean {
+  const first = jws.indexOf('.');
+  if (first < 0) return false;
+  const second = jws.indexOf('.', first + 1);
+  return second > first + 1 && jws.indexOf('.', second + 1) < 0;
+}
+
 function findKey(jwks: unknown, kid: string): { readonly key: KeyObject } | (VerifyReportResult & { valid: false }) {
   if (!isRecord(jwks) || !Array.isArray(jwks.keys)) return fail('invalid-jwks', 'the key set is not a JWKS ({"keys": [...]})');
-  // A published set that holds a private key has leaked it: anyone may have signed with it.
-  const leaked = (jwks.keys as unknown[]).find((k) => isRecord(k) && 'd' in k);
-  if (leaked !== undefined) {
-    const leakedKid = isRecord(leaked) && typeof leaked.kid === 'string' ? ` (kid ${leaked.kid})` : '';
-    return fail('invalid-jwks', `the key set holds a private key${leakedKid}: a published JWKS holds public keys only, and one whose private key is public proves nothing`);
+  // A published set that holds a private (or symmetric) key has leaked it: anyone may have signed
+  // with it. Any key, not only the one the kid names: the whole set came from the same place.
+  for (const k of jwks.keys as unknown[]) {
+    if (!isRecord(k)) continue;
+    const member = PRIVATE_JWK_MEMBERS.find((name) => Object.hasOwn(k, name));
+    if (member === undefined) continue;
+    const leakedKid = typeof k.kid === 'string' ? `, kid ${k.kid}` : '';
+    const what = member === 'k' ? 'a secret (symmetric) key' : 'private key material';
+    return fail('invalid-jwks', `the key set holds ${what} (member "${member}"${leakedKid}): a published JWKS holds public keys only, and a key whose private or secret part is public proves nothing`);
   }
   const matches = (jwks.keys as unknown[]).filter((k) => isRecord(k) && k.kid === kid);
   if (matches.length === 0) return fail('unknown-kid', `key ${kid} is not in the key set`);

@@ -7,7 +7,8 @@
  *
  * Sources:
  * - a key directory (embedded default): one JSON file per key, `NNNNNN.key.json`, created on first
- *   use and by rotation, never rewritten; the highest number is current. 0700 directory, 0600 files.
+ *   use (the service's start; read-only loads create nothing) and by rotation, never rewritten; the
+ *   highest number is current. 0700 directory, 0600 files.
  * - a PKCS#8 PEM (production, from an environment variable or a file mounted by a secrets manager),
  *   plus an optional JWKS of retired public keys.
  *
@@ -17,9 +18,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint } from 'jose';
+import { AppError } from '../errors.js';
 import { assertOwnerOnly, ensurePrivateDir, keyError, publishFileExclusive, readJsonFile, readSecretFile } from './secret-files.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -148,17 +150,32 @@ export async function createKeyRing<P extends KeyPurpose>(options: {
   });
 }
 
+/** How `loadKeyRing` treats a key directory. */
+export interface LoadKeyRingOptions {
+  /**
+   * Create the directory and its first key when it holds none (default true: what the service's
+   * start needs). false for read-only uses (the `keys list`/`keys jwks` and `audit-verify`
+   * commands): a missing or empty directory is then an error (`loadKeyDirectory`) and nothing is
+   * written.
+   */
+  readonly create?: boolean;
+  /** With create: false, how the caller's user chooses the data directory, named in that error (default "DATA_DIR"). */
+  readonly dataDirSetting?: string;
+}
+
 /**
- * Loads a ring from its source; for a directory, creates the first key if there is none.
+ * Loads a ring from its source; for a directory, creates the first key if there is none (unless
+ * `options.create` is false).
  *
  * Guarantees: fails fast (throws `AppError`) on a missing or unreadable source, a key that is not
  * Ed25519, a key file of another purpose, a `kid` that is not the key's thumbprint, or key files
- * readable by group or others. Never returns a ring without a current key.
+ * readable by group or others. Never returns a ring without a current key. A PEM source (text or
+ * file) is only ever read.
  */
-export async function loadKeyRing<P extends KeyPurpose>(purpose: P, source: KeySource): Promise<KeyRing<P>> {
+export async function loadKeyRing<P extends KeyPurpose>(purpose: P, source: KeySource, options: LoadKeyRingOptions = {}): Promise<KeyRing<P>> {
   switch (source.kind) {
     case 'directory':
-      return loadOrCreateKeyDirectory(purpose, source.dir);
+      return options.create === false ? loadKeyDirectory(purpose, source.dir, options.dataDirSetting) : loadOrCreateKeyDirectory(purpose, source.dir);
     case 'pem':
       return keyRingFromPem(purpose, source.pem, source.retiredJwks, source.origin ?? 'PEM');
     case 'pem-file': {
@@ -186,6 +203,39 @@ export async function loadOrCreateKeyDirectory<P extends KeyPurpose>(purpose: P,
     files = await readKeyDirectory(purpose, dir);
   }
   return ringFromKeyFiles(purpose, dir, files);
+}
+
+/**
+ * Loads the ring stored in a key directory, read only: never creates the directory or a key.
+ *
+ * Guarantees: a missing directory, or one without key files, throws `NoKeysError` (an `AppError`)
+ * whose one line names the directory (absolute) and what to set (`dataDirSetting`, default
+ * "DATA_DIR", or the purpose's `_KEY_FILE`); otherwise as `loadKeyRing`. Writes nothing.
+ */
+export async function loadKeyDirectory<P extends KeyPurpose>(purpose: P, dir: string, dataDirSetting = 'DATA_DIR'): Promise<KeyRing<P>> {
+  let files: LoadedKeyFile[];
+  try {
+    files = await readKeyDirectory(purpose, dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error instanceof AppError ? error : keyError(`cannot read the key directory ${resolve(dir)}`, error);
+    files = [];
+  }
+  if (files.length === 0) throw new NoKeysError(purpose, dir, dataDirSetting);
+  return ringFromKeyFiles(purpose, dir, files);
+}
+
+/** A read-only load (`loadKeyDirectory`) found no key: the directory is missing or empty. Nothing was created. */
+export class NoKeysError extends AppError {
+  constructor(
+    readonly purpose: KeyPurpose,
+    readonly dir: string,
+    dataDirSetting = 'DATA_DIR',
+  ) {
+    const prefix = purpose === 'report' ? 'REPORT_SIGNING' : 'TOKEN_SIGNING';
+    super('internal-error', `no ${purpose}-signing keys in ${resolve(dir)}: point ${dataDirSetting} at the service's data directory, or set ${prefix}_KEY_FILE as the service has it`);
+    this.name = 'NoKeysError';
+  }
 }
 
 /**

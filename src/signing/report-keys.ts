@@ -4,25 +4,28 @@
  * never forge a report, and the other way round.
  */
 import { keyDirectoryFor, keySourceFromEnv, loadKeyRing, rotateKeyDirectory } from './key-ring.js';
-import type { KeyRing, KeySource } from './key-ring.js';
+import type { KeyRing, KeySource, LoadKeyRingOptions } from './key-ring.js';
 
 /** The report-signing ring: `current` signs, `all`/`jwks()` publish every key ever used. */
 export type ReportKeyRing = KeyRing<'report'>;
 
 /**
- * Loads the report-signing ring from a source (creating the first key of a key directory).
- * Guarantees: see `loadKeyRing`; the result only ever signs with one key, `current`.
+ * Loads the report-signing ring from a source (creating the first key of a key directory, unless
+ * `options.create` is false). Guarantees: see `loadKeyRing`; the result only ever signs with one
+ * key, `current`.
  */
-export async function loadReportKeyRing(source: KeySource): Promise<ReportKeyRing> {
-  return loadKeyRing('report', source);
+export async function loadReportKeyRing(source: KeySource, options: LoadKeyRingOptions = {}): Promise<ReportKeyRing> {
+  return loadKeyRing('report', source, options);
 }
 
 /**
  * Loads the report-signing ring configured by `REPORT_SIGNING_KEY` / `REPORT_SIGNING_KEY_FILE` /
- * `REPORT_SIGNING_RETIRED_JWKS_FILE`, or else the embedded `<dataDir>/keys/report-signing/`.
+ * `REPORT_SIGNING_RETIRED_JWKS_FILE`, or else the embedded `<dataDir>/keys/report-signing/`
+ * (created with its first key by default; read only with `{ create: false }`, for commands that
+ * only verify: see `loadKeyRing`).
  */
-export async function loadReportKeyRingFromEnv(env: Readonly<Record<string, string | undefined>>, dataDir: string): Promise<ReportKeyRing> {
-  return loadKeyRing('report', await keySourceFromEnv('report', env, dataDir));
+export async function loadReportKeyRingFromEnv(env: Readonly<Record<string, string | undefined>>, dataDir: string, options: LoadKeyRingOptions = {}): Promise<ReportKeyRing> {
+  return loadKeyRing('report', await keySourceFromEnv('report', env, dataDir), options);
 }
 
 /**

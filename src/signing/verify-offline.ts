@@ -6,6 +6,7 @@ import { readRegularFile } from '../util/read-regular-file.js';
 import { AppError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
+import { REPORT_SCHEMA } from '../reports/report.js';
 import { verifyReport } from './jws.js';
 import type { VerifyFailureCode } from './jws.js';
 
@@ -34,14 +35,6 @@ const MAX_JWKS_BYTES = 1024 * 1024;
 const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 
 /**
- * Verifies a report's bytes against its detached JWS and a JWKS, and reads its identity.
- *
- * Guarantees: never throws; the signature is checked over `reportBytes` exactly as given (a
- * re-formatted JSON file does not verify; the result then says so in `hint`); the identity is
- * read only from the same bytes; surrounding whitespace of the JWS text (a trailing newline of a
- * `.jws` file) is ignored, nothing else is.
- */
-/**
  * The reason of a failed verification as an audit event can hold it (at most 500 characters, no
  * NUL, well-formed). The reason quotes the caller's JWS header (its `kid`), so it is unbounded and
  * may hold any character: every UTF-16 unit that is not printable ASCII becomes `?`, then the
@@ -53,12 +46,58 @@ export function auditableVerifyReason(reason: string): string {
   return reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
 }
 
+/**
+ * Verifies a report's bytes against its detached JWS and a JWKS, and reads its identity.
+ *
+ * Guarantees: never throws; the signature is checked over `reportBytes` exactly as given (a
+ * re-formatted JSON file does not verify; the result then says so in `hint`); the identity is
+ * read only from the same bytes; surrounding whitespace of the JWS text (a trailing newline of a
+ * `.jws` file) is ignored, nothing else is. `valid` is true only when, besides the signature,
+ * the signed bytes are a report: a JSON object whose `schema` is REPORT_SCHEMA. The report key
+ * also signs audit checkpoints and export manifests (same header): their genuine signatures are
+ * refused as 'not-a-report'. That check comes after the signature check, so a forged or
+ * tampered file keeps its signature's code, and 'not-a-report' means "genuinely signed, but not
+ * a report".
+ */
 export async function verifyReportOffline(reportBytes: Uint8Array, jwsText: string, jwks: unknown): Promise<OfflineVerification> {
   const identity = reportIdentity(reportBytes);
   const result = await verifyReport(reportBytes, jwsText.trim(), jwks);
-  if (result.valid) return { valid: true, kid: result.kid, identity };
+  if (result.valid) {
+    const notReport = notAReportReason(reportBytes);
+    if (notReport === undefined) return { valid: true, kid: result.kid, identity };
+    return {
+      valid: false,
+      code: 'not-a-report',
+      reason: `these bytes are not a report: ${notReport} (the signature by key ${result.kid} is genuine, but that key also signs audit checkpoints and audit export manifests, which are not reports)`,
+      identity,
+    };
+  }
   const hint = result.code === 'bad-signature' ? canonicalFormHint(reportBytes) : undefined;
   return hint === undefined ? { ...result, identity } : { ...result, identity, hint };
+}
+
+// Longest `schema` or `type` value quoted in a reason; a longer one is only described.
+const MAX_QUOTED = 64;
+
+/**
+ * Why the bytes are not a report (not a JSON object, or a top-level `schema` other than
+ * REPORT_SCHEMA), or undefined when they are one. Never throws.
+ */
+function notAReportReason(bytes: Uint8Array): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return 'they are not JSON';
+  }
+  if (!isRecord(value)) return `they are ${Array.isArray(value) ? 'a JSON array' : `JSON ${value === null ? 'null' : `of type ${typeof value}`}`}, not an object`;
+  if (value.schema === REPORT_SCHEMA) return undefined;
+  const quoted = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= MAX_QUOTED ? JSON.stringify(v) : undefined);
+  if (!Object.hasOwn(value, 'schema')) {
+    const type = quoted(value.type);
+    return `they have no "schema"${type === undefined ? '' : ` (their "type" is ${type})`}; a report's schema is ${JSON.stringify(REPORT_SCHEMA)}`;
+  }
+  return `their schema is ${quoted(value.schema) ?? 'another one'}; a report's is ${JSON.stringify(REPORT_SCHEMA)}`;
 }
 
 /**

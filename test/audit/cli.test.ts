@@ -10,11 +10,12 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { createCheckpoint } from '../../src/audit/checkpoint.js';
 import { exportAuditTrail } from '../../src/audit/export.js';
-import { recordAuditEventAlone, type AuditEventInput } from '../../src/audit/record.js';
+import { recordAuditEventAlone } from '../../src/audit/record.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { loadReportKeyRing, reportKeyDirectory } from '../../src/signing/report-keys.js';
+import { sampleDownloadEvent as event } from '../support/audit-events.js';
 import { createTestDatabase, DATABASE_KINDS, type DatabaseKind, type TestDatabase } from '../support/databases.js';
 
 async function cli(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -25,18 +26,6 @@ async function cli(args: readonly string[], env: Record<string, string>): Promis
   return { code, stdout, stderr };
 }
 
-function event(i: number): AuditEventInput {
-  return {
-    action: 'report.downloaded',
-    outcome: 'success',
-    actor: { type: 'user', id: `user-${i}`, role: 'auditor', organizationId: 'org-a' },
-    organizationId: 'org-a',
-    target: { type: 'report', id: `report-${i}` },
-    request: { id: `req-${i}`, ip: '127.0.0.1', userAgent: 'jest' },
-    inputSha256: null,
-    decision: { format: 'json', sha256: 'a'.repeat(64) },
-  };
-}
 
 /** One database of `kind` holding six events, and the environment that makes the CLI use it. */
 async function trailOn(kind: DatabaseKind, dataDir: string): Promise<{ env: Record<string, string>; open: () => Promise<Database>; drop: () => Promise<void> }> {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { canonicalJsonBytes } from '../../src/util/canonical-json.js';
 import { sha256Hex } from '../../src/util/hash.js';
 import { signReport } from '../../src/signing/jws.js';
+import { REPORT_SCHEMA } from '../../src/reports/report.js';
+import { checkpointPayloadBytes } from '../../src/audit/checkpoint.js';
 import { loadReportKeyRing, reportKeyDirectory } from '../../src/signing/report-keys.js';
 import { createSelfSignedPdfIdentity, DEFAULT_PDF_CERT_COMMON_NAME } from '../../src/signing/pdf-cert.js';
 import { renderReportPdf } from '../../src/reports/pdf/render.js';
@@ -27,7 +29,7 @@ function cli(args: readonly string[], extra: Record<string, string> = {}): Promi
 }
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let files: { report: string; jws: string; jwks: string; otherJwks: string; pretty: string; tampered: string };
+let files: { report: string; jws: string; jwks: string; otherJwks: string; pretty: string; tampered: string; checkpoint: string; checkpointJws: string };
 let kid: string;
 let reportBytes: Buffer;
 
@@ -36,7 +38,7 @@ beforeAll(async () => {
   const ring = await loadReportKeyRing({ kind: 'directory', dir: reportKeyDirectory(join(tmp.dir, 'data')) });
   const other = await loadReportKeyRing({ kind: 'directory', dir: join(tmp.dir, 'other') });
   kid = ring.current.kid;
-  const report = { schema: 'report@1', reportId: 'rep-0001', assessment: { id: 'asm-42', revision: 3, title: 'Ambient scribe ✓' }, findings: [] };
+  const report = { schema: REPORT_SCHEMA, reportId: 'rep-0001', assessment: { id: 'asm-42', revision: 3, title: 'Ambient scribe ✓' }, findings: [] };
   reportBytes = canonicalJsonBytes(report);
   files = {
     report: join(tmp.dir, 'report.json'),
@@ -45,7 +47,13 @@ beforeAll(async () => {
     otherJwks: join(tmp.dir, 'other-jwks.json'),
     pretty: join(tmp.dir, 'pretty.json'),
     tampered: join(tmp.dir, 'tampered.json'),
+    checkpoint: join(tmp.dir, 'cp.json'),
+    checkpointJws: join(tmp.dir, 'cp.jws'),
   };
+  // An audit checkpoint, signed with the report key exactly as createCheckpoint signs it.
+  const checkpoint = checkpointPayloadBytes({ seq: 7, hash: 'c'.repeat(64), createdAt: '2026-12-01T00:00:00.000Z' });
+  await writeFile(files.checkpoint, checkpoint);
+  await writeFile(files.checkpointJws, `${await signReport(checkpoint, ring.current)}\n`);
   await writeFile(files.report, reportBytes);
   await writeFile(files.jws, `${await signReport(reportBytes, ring.current)}\n`);
   await writeFile(files.jwks, JSON.stringify(ring.jwks()));
@@ -94,6 +102,16 @@ describe('hipaa-ai-risk verify (spawned)', () => {
     const result = await cli(['verify', files.report, files.jws, '--jwks', files.otherJwks, '--json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ valid: false, code: 'unknown-kid' });
+  });
+
+  it('exits 1 for an audit checkpoint signed with the same key: not a report, never VALID', async () => {
+    const result = await cli(['verify', files.checkpoint, files.checkpointJws, '--jwks', files.jwks]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('INVALID: these bytes are not a report: their schema is "hipaa-ai-risk/audit-checkpoint/1"; a report\'s is "hipaa-ai-risk/report/1"');
+    const json = await cli(['verify', files.checkpoint, files.checkpointJws, '--jwks', files.jwks, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, code: 'not-a-report' });
   });
 
   it('fetches the JWKS from an http URL', async () => {

@@ -19,6 +19,8 @@ async function newRing(): Promise<KeyRing<'report'>> {
 }
 
 const report = canonicalJsonBytes({ schema: 'report@1', reportId: 'r-1', assessment: { id: 'a-1', revision: 2 }, findings: [{ citation: '164.312(b)', status: 'met' }] });
+// As large as a real report (~160 KB): attached, its JWS is far over the 4096 characters a detached one may have.
+const largeReport = canonicalJsonBytes({ schema: 'report@1', reportId: 'r-2', findings: Array.from({ length: 2000 }, (_, i) => ({ citation: `164.312(b)-${i}`, status: 'met', rationale: 'x'.repeat(50) })) });
 
 let ring: KeyRing<'report'>;
 let other: KeyRing<'report'>;
@@ -119,6 +121,18 @@ describe('verifyReport', () => {
       const h = b64u(JSON.stringify({ alg: 'EdDSA', kid: ring.current.kid }));
       return { jws: `${h}.${b64u(report)}.${jws.split('.')[2]}` };
     }, 'attached-payload'],
+    // Longer than a detached JWS may be: still told apart by its shape, not refused as 'malformed'.
+    ['an attached JWS of a report-sized payload (over 4096 characters)', async () => {
+      const detached = await signReport(largeReport, ring.current);
+      const attached = detached.replace('..', `.${b64u(largeReport)}.`);
+      expect(attached.length).toBeGreaterThan(200_000);
+      return { bytes: largeReport, jws: attached };
+    }, 'attached-payload'],
+    ['an attached JWS of a report-sized payload with b64 encoding', () => {
+      const h = b64u(JSON.stringify({ alg: 'EdDSA', kid: ring.current.kid }));
+      return { bytes: largeReport, jws: `${h}.${b64u(largeReport)}.${jws.split('.')[2]}` };
+    }, 'attached-payload'],
+    ['a long JWS of four parts with a non-empty middle', () => ({ jws: `${jws.split('.')[0]}.${'A'.repeat(10_000)}.${'A'.repeat(10)}.${jws.split('.')[2]}` }), 'malformed'],
     ['b64 not false', () => ({ jws: withHeader(jws, { ...headerOf(jws), b64: true }) }), 'bad-header'],
     ['b64 missing', () => ({ jws: withHeader(jws, { alg: 'EdDSA', crit: ['b64'], kid: ring.current.kid }) }), 'bad-header'],
     ['crit missing', () => ({ jws: withHeader(jws, { alg: 'EdDSA', b64: false, kid: ring.current.kid }) }), 'bad-header'],
@@ -147,7 +161,12 @@ describe('verifyReport', () => {
     ['a key set listing the kid twice', () => ({ jws, jwks: { keys: [...ring.jwks().keys, { ...other.current.publicJwk, kid: ring.current.kid }] } }), 'invalid-jwks'],
     ['a published key for another alg', () => ({ jws, jwks: { keys: [{ ...ring.current.publicJwk, alg: 'RS256' }] } }), 'unsuitable-key'],
     ['a published key for encryption', () => ({ jws, jwks: { keys: [{ ...ring.current.publicJwk, use: 'enc' }] } }), 'unsuitable-key'],
-    ['a published key of another type', () => ({ jws, jwks: { keys: [{ kty: 'oct', k: ring.current.publicJwk.x, kid: ring.current.kid }] } }), 'unsuitable-key'],
+    ['a published key of another type', () => ({ jws, jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: ring.current.publicJwk.x, y: ring.current.publicJwk.x, kid: ring.current.kid }] } }), 'unsuitable-key'],
+    // A published symmetric key is a secret made public, like a private `d` (verify-hardening.test.ts).
+    ['a symmetric (oct) key under the report kid', () => ({ jws, jwks: { keys: [{ kty: 'oct', k: ring.current.publicJwk.x, kid: ring.current.kid }] } }), 'invalid-jwks'],
+    ['a key set that also holds a symmetric key (oct, k)', () => ({ jws, jwks: { keys: [...ring.jwks().keys, { kty: 'oct', k: 'c2VjcmV0', kid: 'oct1' }] } }), 'invalid-jwks'],
+    ...(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const).map((member): Case => [`the report key carrying the private or secret member "${member}"`, () => ({ jws, jwks: { keys: [{ ...ring.current.publicJwk, [member]: member === 'oth' ? [{ r: 'AAAA', d: 'AAAA', t: 'AAAA' }] : 'AAAA' }] } }), 'invalid-jwks']),
+    ['another key of the set carrying "p" (an RSA private key)', () => ({ jws, jwks: { keys: [...ring.jwks().keys, { kty: 'RSA', n: 'AAAA', e: 'AQAB', p: 'AAAA', kid: 'rsa1' }] } }), 'invalid-jwks'],
     ['a published key with a short x', () => ({ jws, jwks: { keys: [{ ...ring.current.publicJwk, x: 'AAAA' }] } }), 'unsuitable-key'],
   ];
 

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint } from 'jose';
-import { keySourceFromEnv, loadKeyRing, loadOrCreateKeyDirectory, parsePublicJwks, rotateKeyDirectory } from '../../src/signing/key-ring.js';
+import { keySourceFromEnv, loadKeyDirectory, loadKeyRing, loadOrCreateKeyDirectory, NoKeysError, parsePublicJwks, rotateKeyDirectory } from '../../src/signing/key-ring.js';
 import { loadReportKeyRing, loadReportKeyRingFromEnv, reportKeyDirectory, rotateReportKey } from '../../src/signing/report-keys.js';
 import { loadTokenKeyRingFromEnv, tokenKeyDirectory } from '../../src/signing/token-keys.js';
 import { makeTempDir } from './helpers.js';
@@ -112,6 +112,43 @@ describe('key directory (embedded default)', () => {
     const rotated = await rotateKeyDirectory('token', tokenKeyDirectory(dataDir));
     expect((await loadReportKeyRingFromEnv({}, dataDir)).all).toHaveLength(1);
     expect(rotated.all).toHaveLength(2);
+  });
+});
+
+describe('read-only loads (create: false)', () => {
+  it('fail on a missing or empty key directory with one line naming it, and create nothing', async () => {
+    const dataDir = join(tmp.dir, 'data');
+    const dir = reportKeyDirectory(dataDir);
+    const missing = `no report-signing keys in ${dir}: point DATA_DIR at the service's data directory, or set REPORT_SIGNING_KEY_FILE as the service has it`;
+    await expect(loadReportKeyRingFromEnv({}, dataDir, { create: false })).rejects.toThrow(new NoKeysError('report', dir));
+    await expect(loadReportKeyRingFromEnv({}, dataDir, { create: false })).rejects.toMatchObject({ detail: missing, status: 500 });
+    await expect(stat(dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const empty = join(tmp.dir, 'empty');
+    await mkdir(empty, { mode: 0o700 });
+    await expect(loadKeyRing('token', { kind: 'directory', dir: empty }, { create: false, dataDirSetting: '--data-dir' })).rejects.toThrow(
+      `no token-signing keys in ${empty}: point --data-dir at the service's data directory, or set TOKEN_SIGNING_KEY_FILE as the service has it`,
+    );
+    expect(await readdir(empty)).toEqual([]);
+  });
+
+  it('read the keys a directory holds, newest current, and add none; bad key files are still refused', async () => {
+    const dir = join(tmp.dir, 'k');
+    const first = await loadOrCreateKeyDirectory('report', dir);
+    const second = await rotateReportKey(dir);
+    const ring = await loadKeyDirectory('report', dir);
+    expect(ring.all.map((k) => k.kid)).toEqual([second.current.kid, first.current.kid]);
+    expect((await loadReportKeyRing({ kind: 'directory', dir }, { create: false })).current.kid).toBe(second.current.kid);
+    expect((await readdir(dir)).sort()).toEqual(['000001.key.json', '000002.key.json']);
+    await chmod(join(dir, '000002.key.json'), 0o644);
+    await expect(loadKeyDirectory('report', dir)).rejects.toThrow(/too open/);
+  });
+
+  it('leave the default (the service start) creating the first key', async () => {
+    const dir = join(tmp.dir, 'k');
+    const ring = await loadKeyRing('report', { kind: 'directory', dir });
+    expect(await readdir(dir)).toEqual(['000001.key.json']);
+    expect((await loadKeyRing('report', { kind: 'directory', dir }, { create: false })).current.kid).toBe(ring.current.kid);
   });
 });
 

@@ -16,14 +16,17 @@ import { canonicalJson, canonicalJsonBytes } from '../../src/util/canonical-json
 import { signReport, verifyReport } from '../../src/signing/jws.js';
 import { loadReportKeyRing } from '../../src/signing/report-keys.js';
 import type { KeyRing } from '../../src/signing/key-ring.js';
-import { loadJwks, printableText } from '../../src/signing/verify-offline.js';
+import { loadJwks, printableText, verifyReportOffline } from '../../src/signing/verify-offline.js';
+import { REPORT_SCHEMA } from '../../src/reports/report.js';
+import { checkpointPayloadBytes } from '../../src/audit/checkpoint.js';
+import { exportManifestBytes } from '../../src/audit/export.js';
 import { runVerifyCli } from '../support/verify-cli.js';
 import { makeTempDir } from './helpers.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let ring: KeyRing<'report'>;
 let attacker: KeyRing<'report'>;
-const report = canonicalJsonBytes({ schema: 'report@1', reportId: 'rep-1', assessment: { id: 'asm-1', revision: 1 }, findings: [] });
+const report = canonicalJsonBytes({ schema: REPORT_SCHEMA, reportId: 'rep-1', assessment: { id: 'asm-1', revision: 1 }, findings: [] });
 
 beforeAll(async () => {
   tmp = await makeTempDir('verify-hardening-');
@@ -270,6 +273,99 @@ describe('verifyReport: only the header the service writes', () => {
     const elsewhere = { keys: [...ring.jwks().keys, { ...attacker.current.publicJwk, d: 'AAAA' }] };
     expect(await verifyReport(report, jws, elsewhere)).toMatchObject({ valid: false, code: 'invalid-jwks' });
   });
+
+  // Reviewer: `{"kty":"oct","k":"c2VjcmV0","kid":"oct1"}` added to the set, or "p"/"k" on the
+  // Ed25519 key, still gave VALID: only `d` was looked for.
+  it.each([
+    ['a symmetric key added to the set', (): unknown => ({ keys: [...ring.jwks().keys, { kty: 'oct', k: 'c2VjcmV0', kid: 'oct1' }] }), /secret \(symmetric\) key \(member "k", kid oct1\)/],
+    ['"p" on the Ed25519 key', (): unknown => ({ keys: [{ ...ring.current.publicJwk, p: 'AAAA' }] }), /private key material \(member "p", kid /],
+    ['"k" on the Ed25519 key', (): unknown => ({ keys: [{ ...ring.current.publicJwk, k: 'AAAA' }] }), /\(member "k", kid /],
+    ['"qi" on a key of another kid', (): unknown => ({ keys: [...ring.jwks().keys, { ...attacker.current.publicJwk, qi: 'AAAA' }] }), /private key material \(member "qi", kid /],
+    ['"oth" on an RSA key without a kid', (): unknown => ({ keys: [...ring.jwks().keys, { kty: 'RSA', n: 'AAAA', e: 'AQAB', oth: [] }] }), /private key material \(member "oth"\)/],
+  ])('refuses a key set with private or secret material: %s, saying so (offline and CLI)', async (_name, jwks, reason) => {
+    const jws = await signReport(report, ring.current);
+    const result = await verifyReportOffline(report, jws, jwks());
+    expect(result).toMatchObject({ valid: false, code: 'invalid-jwks', reason: expect.stringMatching(reason) });
+    const paths = { report: join(tmp.dir, 'secret.json'), jws: join(tmp.dir, 'secret.jws'), jwks: join(tmp.dir, 'secret-jwks.json') };
+    await writeFile(paths.report, report);
+    await writeFile(paths.jws, jws);
+    await writeFile(paths.jwks, JSON.stringify(jwks()));
+    const out = await cli([paths.report, paths.jws, '--jwks', paths.jwks, '--json']);
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ valid: false, code: 'invalid-jwks' });
+  });
+});
+
+describe('verifyReportOffline: a genuine signature over something that is not a report', () => {
+  // The report key also signs audit checkpoints and export manifests, with the same header:
+  // their payload and JWS verified as a report (reviewer: `verify cp.json cp.jws` printed VALID).
+  const head = { seq: 42, hash: 'a'.repeat(64), createdAt: '2026-12-01T00:00:00.000Z' };
+  const manifest = { sha256: 'b'.repeat(64), scope: 'all' as const, fromSeq: 1, toSeq: 42, lines: 44 };
+  const notReports: [string, () => Uint8Array, RegExp][] = [
+    ['an audit checkpoint', () => checkpointPayloadBytes(head), /their schema is "hipaa-ai-risk\/audit-checkpoint\/1"; a report's is "hipaa-ai-risk\/report\/1"/],
+    ['an audit export manifest', () => exportManifestBytes(manifest), /they have no "schema" \(their "type" is "audit-export"\)/],
+    ['an object of another schema', () => canonicalJsonBytes({ schema: 'report@1', reportId: 'rep-1' }), /their schema is "report@1"/],
+    ['an object whose schema is not a string', () => canonicalJsonBytes({ schema: ['hipaa-ai-risk/report/1'], reportId: 'rep-1' }), /their schema is another one/],
+    ['a report nested one level down', () => canonicalJsonBytes({ report: { schema: REPORT_SCHEMA } }), /they have no "schema"/],
+    ['a JSON array', () => canonicalJsonBytes([{ schema: REPORT_SCHEMA }]), /they are a JSON array, not an object/],
+    ['a JSON string', () => canonicalJsonBytes(REPORT_SCHEMA), /they are JSON of type string, not an object/],
+    ['JSON null', () => Buffer.from('null'), /they are JSON null, not an object/],
+    ['bytes that are not JSON', () => Buffer.from('hipaa-ai-risk/report/1'), /they are not JSON/],
+  ];
+
+  it.each(notReports)('refuses %s with code not-a-report and a reason', async (_name, bytes, detail) => {
+    const payload = bytes();
+    const result = await verifyReportOffline(payload, await signReport(payload, ring.current), ring.jwks());
+    expect(result).toMatchObject({ valid: false, code: 'not-a-report', reason: expect.stringMatching(detail) });
+    expect(!result.valid && result.reason).toMatch(new RegExp(`^these bytes are not a report: .*the signature by key ${ring.current.kid} is genuine`));
+  });
+
+  it('checks the signature first: a forged or tampered checkpoint keeps its signature code', async () => {
+    const payload = checkpointPayloadBytes(head);
+    const jws = await signReport(payload, ring.current);
+    expect(await verifyReportOffline(checkpointPayloadBytes({ ...head, seq: 43 }), jws, ring.jwks())).toMatchObject({ valid: false, code: 'bad-signature' });
+    expect(await verifyReportOffline(payload, await signReport(payload, attacker.current), ring.jwks())).toMatchObject({ valid: false, code: 'unknown-kid' });
+  });
+
+  it('still accepts a report (schema hipaa-ai-risk/report/1), its stored JWS unchanged', async () => {
+    const jws = await signReport(report, ring.current);
+    expect(jws.split('.')[0]).toBe(Buffer.from(canonicalJson({ alg: 'EdDSA', b64: false, crit: ['b64'], kid: ring.current.kid })).toString('base64url'));
+    await expect(verifyReportOffline(report, `${jws}\n`, ring.jwks())).resolves.toMatchObject({ valid: true, kid: ring.current.kid, identity: { reportId: 'rep-1' } });
+  });
+
+  it('hipaa-ai-risk verify cp.json cp.jws exits 1 with INVALID and the reason, never VALID', async () => {
+    const payload = checkpointPayloadBytes(head);
+    const paths = { report: join(tmp.dir, 'cp.json'), jws: join(tmp.dir, 'cp.jws'), jwks: join(tmp.dir, 'cp-jwks.json') };
+    await writeFile(paths.report, payload);
+    await writeFile(paths.jws, `${await signReport(payload, ring.current)}\n`);
+    await writeFile(paths.jwks, JSON.stringify(ring.jwks()));
+    const text = await cli([paths.report, paths.jws, '--jwks', paths.jwks]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toBe('');
+    expect(text.stderr).toMatch(/^INVALID: these bytes are not a report: their schema is "hipaa-ai-risk\/audit-checkpoint\/1"/);
+    expect(text.stderr).not.toMatch(/^VALID/m);
+    const json = await cli([paths.report, paths.jws, '--jwks', paths.jwks, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, code: 'not-a-report' });
+  });
+});
+
+describe('hipaa-ai-risk verify: an attached JWS', () => {
+  it('answers attached-payload (exit 1) for a report-sized JWS with the report as its middle part', async () => {
+    const big = canonicalJsonBytes({ schema: REPORT_SCHEMA, reportId: 'rep-big', findings: Array.from({ length: 2000 }, (_, i) => ({ citation: `164.312(b)-${i}`, rationale: 'x'.repeat(60) })) });
+    const detached = await signReport(big, ring.current);
+    const attached = detached.replace('..', `.${Buffer.from(big).toString('base64url')}.`);
+    expect(attached.length).toBeGreaterThan(200_000);
+    const paths = { report: join(tmp.dir, 'big.json'), jws: join(tmp.dir, 'attached.jws'), jwks: join(tmp.dir, 'attached-jwks.json') };
+    await writeFile(paths.report, big);
+    await writeFile(paths.jws, `${attached}\n`);
+    await writeFile(paths.jwks, JSON.stringify(ring.jwks()));
+    const json = await cli([paths.report, paths.jws, '--jwks', paths.jwks, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, code: 'attached-payload' });
+    const text = await cli([paths.report, paths.jws, '--jwks', paths.jwks]);
+    expect(text.stderr.split('\n')[0]).toBe('INVALID: the JWS carries a payload; a report signature must be detached (empty middle part)');
+  });
 });
 
 describe('hipaa-ai-risk verify: untrusted text on the terminal', () => {
@@ -291,7 +387,7 @@ describe('hipaa-ai-risk verify: untrusted text on the terminal', () => {
   });
 
   it('escapes report fields in the identity lines', async () => {
-    const hostile = canonicalJsonBytes({ schema: 'report@1', reportId: 'r\u001b]0;owned\u0007', assessment: { id: 'a\u009b31m', revision: '1\r\nVALID' }, findings: [] });
+    const hostile = canonicalJsonBytes({ schema: REPORT_SCHEMA, reportId: 'r\u001b]0;owned\u0007', assessment: { id: 'a\u009b31m', revision: '1\r\nVALID' }, findings: [] });
     const paths = { report: join(tmp.dir, 'hostile.json'), jws: join(tmp.dir, 'hostile.jws'), jwks: join(tmp.dir, 'hostile-jwks.json') };
     await writeFile(paths.report, hostile);
     await writeFile(paths.jws, await signReport(hostile, ring.current));

@@ -2,6 +2,7 @@
  * Reading the audit trail in tests: the chain head's sequence number, and the events written after
  * it, straight from `audit_events` (what a test's requests recorded, in chain order).
  */
+import type { AuditEventInput } from '../../src/audit/record.js';
 import type { Database } from '../../src/db/database.js';
 
 /** One stored event, as the columns the tests compare. */
@@ -30,4 +31,18 @@ export function auditEventsAfter(database: Pick<Database, 'raw'>, seq: number): 
     'SELECT seq, action, outcome, actor_type, actor_id, actor_role, organization_id, target_type, target_id, input_sha256, decision FROM audit_events WHERE seq > $1 ORDER BY seq',
     [seq],
   );
+}
+
+/** A report download by auditor `user-<i>` of organisation `org-a`: a filler event for chain tests. */
+export function sampleDownloadEvent(i: number): AuditEventInput {
+  return {
+    action: 'report.downloaded',
+    outcome: 'success',
+    actor: { type: 'user', id: `user-${i}`, role: 'auditor', organizationId: 'org-a' },
+    organizationId: 'org-a',
+    target: { type: 'report', id: `report-${i}` },
+    request: { id: `req-${i}`, ip: '127.0.0.1', userAgent: 'jest' },
+    inputSha256: null,
+    decision: { format: 'json', sha256: 'a'.repeat(64) },
+  };
 }

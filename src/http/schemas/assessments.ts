@@ -77,7 +77,10 @@ export const VerifyBody = {
   properties: {
     report: { type: 'string', minLength: 2, maxLength: 2_000_000, description: 'The report JSON exactly as downloaded (UTF-8 text).' },
     reportBase64: { type: 'string', minLength: 4, maxLength: 3_000_000, description: 'The report bytes, base64 — use when the exact bytes matter to your client.' },
-    jws: { type: 'string', minLength: 10, maxLength: 4096, description: 'The detached JWS from GET /v1/reports/{id}/signature.' },
+    // A detached JWS is ~130 characters. The bound is the attached form's (header + base64url of
+    // a report up to `report`'s 2,000,000 characters), so that one is answered as not valid with
+    // code `attached-payload`, not refused here; the request body limit still bounds the whole.
+    jws: { type: 'string', minLength: 10, maxLength: 3_000_000, description: 'The detached JWS from GET /v1/reports/{id}/signature. A JWS with the report attached as its middle part is answered `valid: false`, code `attached-payload`.' },
   },
   description: 'Exactly one of `report` and `reportBase64`.',
 } as const;
