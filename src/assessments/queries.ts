@@ -6,7 +6,12 @@ import { RISK_LEVELS, type RiskLevel } from './types.js';
 export interface ListFilters {
   readonly status?: 'draft' | 'submitted';
   readonly overallRisk?: RiskLevel;
+  /** Created at or after this moment. */
   readonly createdFrom?: Date;
+  /**
+   * Created before this moment (exclusive). A `createdTo` given as a date alone includes that day:
+   * pass the next day's midnight (`exclusiveUpperBound`, src/http/date-range.ts), as the API does.
+   */
   readonly createdTo?: Date;
   /** Case-insensitive text that the title must contain (no wildcards). */
   readonly q?: string;

@@ -407,8 +407,9 @@ export class AssessmentService {
   }
 
   /** An assessment within `scope`, or 404 (never 403: no existence oracle for other organisations). */
-  async findAssessment(id: string, scope: OrgScope): Promise<AssessmentView> {
-    if (!UUID.test(id) || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No assessment ${id}`);
+  async findAssessment(typed: string, scope: OrgScope): Promise<AssessmentView> {
+    const id = canonicalId(typed);
+    if (id === undefined || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No assessment ${typed}`);
     let query = this.db.selectFrom('assessments').selectAll().where('id', '=', id);
     if (scope !== 'all') query = query.where('organization_id', 'in', scope);
     const row = await query.executeTakeFirst();
@@ -439,8 +440,9 @@ export class AssessmentService {
   }
 
   /** A stored report row, readable by one of `organizationIds`, or 404. */
-  async report(id: string, scope: OrgScope): Promise<{ row: StoredReport; organizationId: string }> {
-    if (!UUID.test(id) || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No report ${id}`);
+  async report(typed: string, scope: OrgScope): Promise<{ row: StoredReport; organizationId: string }> {
+    const id = canonicalId(typed);
+    if (id === undefined || (scope !== 'all' && scope.length === 0)) throw new AppError('not-found', `No report ${typed}`);
     let query = this.db
       .selectFrom('reports')
       .innerJoin('assessments', 'assessments.id', 'reports.assessment_id')
@@ -645,7 +647,17 @@ function reportRows(assessmentId: string, report: PreparedReport, now: Date): Re
 /** A stored report row, its bytes as a Buffer whichever driver read them. */
 export type StoredReport = Omit<Selectable<ReportsTable>, 'bytes'> & { bytes: Buffer };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An assessment or report id a caller typed, in lower case, or undefined if it is not a UUID.
+ * UUIDs compare case-insensitively and are written in lower case (RFC 9562 §4), as the users,
+ * clients and grants of src/auth/ take them (`canonicalUuid`): `/v1/assessments/6F1C…` is the
+ * assessment `6f1c…`, not a 404.
+ */
+function canonicalId(id: string): string | undefined {
+  return UUID.test(id) ? id.toLowerCase() : undefined;
+}
 
 function revisionView(r: { revision: number; status: 'draft' | 'submitted'; questionnaire_version: string; answers_sha256: string; submitted_at: Date; submitted_by_type: string; submitted_by_id: string; submitted_by_name: string }): RevisionView {
   return {

@@ -10,7 +10,13 @@ export const AUDIT_OUTCOMES = ['success', 'denied', 'error'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export interface AuditFilters {
+  /** Events at or after this moment. */
   readonly from?: Date;
+  /**
+   * Events before this moment (exclusive). A `to` given as a date alone includes that day: pass
+   * the next day's midnight (`exclusiveUpperBound`, src/http/date-range.ts), as the API and the
+   * trail page do.
+   */
   readonly to?: Date;
   readonly actorId?: string;
   readonly action?: string;

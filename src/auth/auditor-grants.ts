@@ -28,7 +28,7 @@ export async function listAuditorGrants(db: Kysely<DB>, filter: { auditorId?: st
   for (const [column, value] of [['auditor_id', filter.auditorId], ['organization_id', filter.organizationId]] as const) {
     if (value === undefined) continue;
     if (!isUuid(value)) return [];
-    q = q.where(column, '=', value);
+    q = q.where(column, '=', canonicalUuid(value));
   }
   return (await q.orderBy('created_at').orderBy('id').execute()).map(toGrant);
 }
@@ -45,7 +45,8 @@ export async function createAuditorGrant(trx: Transaction<DB>, given: { auditorI
   if (!auditor.roles.includes('auditor')) throw new AppError('validation-failed', 'The user does not hold the auditor role', { errors: [{ pointer: '/auditorId', detail: 'the user does not hold the auditor role' }] });
   await assertOrganizationExists(trx, input.organizationId, '/organizationId');
   const clash = await trx.selectFrom('auditor_grants').select('id').where('auditor_id', '=', input.auditorId).where('organization_id', '=', input.organizationId).executeTakeFirst();
-  const duplicate = (): AppError => new AppError('conflict', 'This auditor already holds a grant for this organisation');
+  // Of the organisation: the auditor exists and may hold grants, but already holds this one.
+  const duplicate = (): AppError => new AppError('conflict', 'This auditor already holds a grant for this organisation', { pointer: '/organizationId' });
   if (clash) throw duplicate();
   const row = { id: newId(), auditor_id: input.auditorId, organization_id: input.organizationId, created_at: audit.now, created_by: audit.actor.type === 'user' ? audit.actor.id : null };
   // A concurrent request may have granted the same since the check: the unique index decides.

@@ -59,6 +59,16 @@ function toUser(row: UserRow): User {
   };
 }
 
+/**
+ * The known roles of a list, in table order; a 422 at `/roles` if none is left (a user holds one
+ * or more roles: with none they could sign in to nothing, and no form or route may store that).
+ */
+function rolesToStore(given: readonly string[]): Role[] {
+  const roles = normalizeRoles(given);
+  if (roles.length === 0) throw validationError([{ pointer: '/roles', detail: 'must hold at least one role' }]);
+  return roles;
+}
+
 /** Throws a 422 on `pointer` listing why the password fails the policy. */
 export function assertPasswordPolicy(password: string, email: string | null, pointer: string): void {
   const reasons = checkPasswordPolicy(password, { email });
@@ -70,15 +80,15 @@ export async function listUsers(db: Kysely<DB>, filter: { organizationId?: strin
   let q = db.selectFrom('users').selectAll();
   if (filter.organizationId !== undefined) {
     if (!isUuid(filter.organizationId)) return [];
-    q = q.where('organization_id', '=', filter.organizationId);
+    q = q.where('organization_id', '=', canonicalUuid(filter.organizationId));
   }
   return (await q.orderBy('email').execute()).map(toUser);
 }
 
-/** One user, or undefined (also for an id that is not a UUID). */
+/** One user, or undefined (also for an id that is not a UUID); the id in any case. */
 export async function findUser(db: Kysely<DB> | Transaction<DB>, id: string): Promise<User | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('users').selectAll().where('id', '=', canonicalUuid(id)).executeTakeFirst();
   return row ? toUser(row) : undefined;
 }
 
@@ -108,7 +118,7 @@ export async function createUser(trx: Transaction<DB>, given: NewUser, audit: Au
   const duplicate = (): AppError => new AppError('conflict', 'A user with this e-mail address already exists', { pointer: '/email' });
   const clash = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
   if (clash) throw duplicate();
-  const roles = normalizeRoles(input.roles);
+  const roles = rolesToStore(input.roles);
   const row = {
     id: newId(),
     organization_id: input.organizationId,
@@ -199,12 +209,13 @@ export async function updateUser(trx: Transaction<DB>, givenId: string, given: U
   const row = await trx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
   if (!row) throw new AppError('not-found', 'No such user');
   const before = toUser(row);
-  const roles = changes.roles === undefined ? before.roles : normalizeRoles(changes.roles);
+  const roles = changes.roles === undefined ? before.roles : rolesToStore(changes.roles);
   const disabled = changes.disabled ?? before.disabled;
   const wasAdmin = before.roles.includes('admin') && !before.disabled;
   const staysAdmin = roles.includes('admin') && !disabled;
   if (wasAdmin && !staysAdmin && (await activeAdminsOtherThan(trx, id)) === 0) {
-    throw new AppError('conflict', 'This change would leave the installation without an enabled administrator');
+    // The field that removes the administrator: the roles when they drop `admin`, else the disabling.
+    throw new AppError('conflict', 'This change would leave the installation without an enabled administrator', { pointer: roles.includes('admin') ? '/disabled' : '/roles' });
   }
   if (changes.organizationId !== undefined) await assertOrganizationExists(trx, changes.organizationId, '/organizationId');
   const diff: Record<string, unknown> = {};

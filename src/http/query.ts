@@ -3,15 +3,33 @@
  * parameters an operation does not take.
  */
 import type { NextFunction, Request, Response } from 'express';
+import { isUuid } from '../auth/secrets.js';
 import { AppError } from '../errors.js';
 import { OPENAPI_METHODS, pathTemplatePattern } from './openapi/paths.js';
 import { pointerToken } from '../util/json-pointer.js';
 
-/** One parameter's value, or undefined when absent. Repeated (`?a=1&a=2`) or nested (`?a[b]=1`): 400 at `/name`. */
+/**
+ * One parameter's value, or undefined when absent. Repeated (`?a=1&a=2`) or nested (`?a[b]=1`):
+ * 400 at `/name`. A value that is a UUID is answered in lower case, whatever case it was typed in
+ * (UUIDs compare case-insensitively and are written in lower case, RFC 9562 §4; the service stores
+ * and records them so): a filter such as `/v1/audit/events?targetId=` then matches in either case.
+ */
 export function queryParam(req: Request, name: string): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new AppError('bad-request', `The query parameter ${name} must be given once, as a plain value`, { errors: [{ pointer: `/${name}`, detail: 'must be a single value' }] });
+  return isUuid(v) ? v.toLowerCase() : v;
+}
+
+/**
+ * A UUID parameter (an id filter such as `organizationId`), in lower case, or undefined when absent
+ * or empty; any other value is a 400 at `/name` (as the OpenAPI document's `format: uuid` says),
+ * never a filter that silently matches nothing.
+ */
+export function uuidQueryParam(req: Request, name: string): string | undefined {
+  const v = queryParam(req, name);
+  if (v === undefined || v === '') return undefined;
+  if (!isUuid(v)) throw new AppError('bad-request', `The query parameter ${name} must be a UUID`, { errors: [{ pointer: `/${name}`, detail: 'must be a UUID' }] });
   return v;
 }
 

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { validationError, type FieldError } from '../errors.js';
+import { AppError, validationError, type FieldError } from '../errors.js';
+import { MAX_FIELD_ERRORS } from '../questionnaire/validate.js';
 import { pointerToken } from '../util/json-pointer.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
@@ -20,24 +21,46 @@ function detailOf(e: ErrorObject): string {
   return e.message ?? 'is invalid';
 }
 
-/** Converts ajv errors into field errors with JSON pointers (RFC 6901), first error first. */
-export function fieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix = ''): FieldError[] {
+/**
+ * Field errors with JSON pointers (RFC 6901) of ajv errors, first error first (the order ajv
+ * reports them in: the schema's, then the body's keys, so the same body always gives the same
+ * list), each pointer and message once: the first `limit` of them, and how many there are in all.
+ */
+function collectFieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix: string, limit: number): { listed: FieldError[]; total: number } {
   const seen = new Set<string>();
-  const out: FieldError[] = [];
+  const listed: FieldError[] = [];
   for (const e of errors ?? []) {
     const pointer = prefix + pointerOf(e);
     const detail = detailOf(e);
     const key = `${pointer} ${detail}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ pointer, detail });
+    if (listed.length < limit) listed.push({ pointer, detail });
   }
-  return out;
+  return { listed, total: seen.size };
+}
+
+/** Converts ajv errors into field errors with JSON pointers (RFC 6901), first error first; at most `limit`. */
+export function fieldErrors(errors: readonly ErrorObject[] | null | undefined, prefix = '', limit = MAX_FIELD_ERRORS): FieldError[] {
+  return collectFieldErrors(errors, prefix, limit).listed;
+}
+
+/**
+ * The 422 of a body that failed its schema: its first MAX_FIELD_ERRORS field errors (capped as the
+ * questionnaire's answers are), so that a body of 80,000 unknown keys cannot make an answer many
+ * times its size; the detail says how many there were and that the others are left out.
+ */
+export function schemaValidationError(errors: readonly ErrorObject[] | null | undefined): AppError {
+  const { listed, total } = collectFieldErrors(errors, '', MAX_FIELD_ERRORS);
+  const first = listed[0];
+  if (first === undefined || total <= listed.length) return validationError(listed);
+  return new AppError('validation-failed', `${first.pointer || '/'}: ${first.detail} (and ${total - 1} more; only the first ${listed.length} are listed, the other ${total - listed.length} are left out)`, { errors: listed });
 }
 
 /**
  * Validates a request body against a JSON Schema (the same schema the OpenAPI document
- * publishes) and returns it typed; throws a 422 problem naming every failing field.
+ * publishes) and returns it typed; throws a 422 problem naming the failing fields (at most
+ * MAX_FIELD_ERRORS of them).
  */
 export function validateBody<T>(schema: object, body: unknown): T {
   let validate = compiled.get(schema);
@@ -46,6 +69,6 @@ export function validateBody<T>(schema: object, body: unknown): T {
     compiled.set(schema, validate);
   }
   if (body === undefined) throw validationError([{ pointer: '', detail: 'a JSON request body is required' }]);
-  if (!validate(body)) throw validationError(fieldErrors(validate.errors));
+  if (!validate(body)) throw schemaValidationError(validate.errors);
   return body as T;
 }

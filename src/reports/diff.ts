@@ -2,6 +2,12 @@
  * What changed between two reports: findings whose status or risk differ, and findings present
  * in only one (a ruleset version that added or removed a rule). Keyed by ruleset id + citation;
  * output sorted by that key, so the diff is as deterministic as the reports.
+ *
+ * Any two reports can be compared: two revisions of one assessment, one revision under two
+ * ruleset versions, or two assessments (two vendors' versions of a use case). Each side therefore
+ * says what it is (report, assessment, revision, ruleset versions), and `sameAssessment` whether
+ * the diff is one assessment's history; before, a diff of two assessments looked exactly like a
+ * revision diff.
  */
 export interface DiffableFinding {
   readonly rulesetId: string;
@@ -17,9 +23,21 @@ export interface FindingChange {
   readonly to: { readonly status: string; readonly risk: string } | null;
 }
 
+/** One side of a diff: which report of which assessment and revision, under which ruleset versions. */
+export interface ReportDiffSide {
+  readonly reportId: string;
+  readonly assessmentId: string;
+  readonly revision: number;
+  /** The ruleset versions the report was evaluated under, in the report's order. */
+  readonly rulesets: readonly { readonly id: string; readonly version: string }[];
+  readonly overallRisk: string;
+}
+
 export interface ReportDiff {
-  readonly from: { readonly reportId: string; readonly overallRisk: string };
-  readonly to: { readonly reportId: string; readonly overallRisk: string };
+  readonly from: ReportDiffSide;
+  readonly to: ReportDiffSide;
+  /** Both reports are of one assessment (revisions, or a revision re-evaluated): its history. */
+  readonly sameAssessment: boolean;
   readonly overallRiskChanged: boolean;
   readonly changes: readonly FindingChange[];
   readonly unchanged: number;
@@ -27,8 +45,17 @@ export interface ReportDiff {
 
 interface DiffableReport {
   readonly reportId: string;
-  readonly evaluation: { readonly summary: { readonly overallRisk: string }; readonly findings: readonly DiffableFinding[] };
+  readonly assessment: { readonly id: string; readonly revision: number };
+  readonly evaluation: { readonly rulesets: readonly { readonly id: string; readonly version: string }[]; readonly summary: { readonly overallRisk: string }; readonly findings: readonly DiffableFinding[] };
 }
+
+const sideOf = (r: DiffableReport): ReportDiffSide => ({
+  reportId: r.reportId,
+  assessmentId: r.assessment.id,
+  revision: r.assessment.revision,
+  rulesets: r.evaluation.rulesets.map((s) => ({ id: s.id, version: s.version })),
+  overallRisk: r.evaluation.summary.overallRisk,
+});
 
 const keyOf = (f: DiffableFinding): string => `${f.rulesetId}\u0000${f.citation}`;
 
@@ -55,8 +82,9 @@ export function diffReports(a: DiffableReport, b: DiffableReport): ReportDiff {
     });
   }
   return {
-    from: { reportId: a.reportId, overallRisk: a.evaluation.summary.overallRisk },
-    to: { reportId: b.reportId, overallRisk: b.evaluation.summary.overallRisk },
+    from: sideOf(a),
+    to: sideOf(b),
+    sameAssessment: a.assessment.id === b.assessment.id,
     overallRiskChanged: a.evaluation.summary.overallRisk !== b.evaluation.summary.overallRisk,
     changes,
     unchanged,

@@ -31,6 +31,21 @@ function list(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
+/** The ticked roles a user form posted that the service knows (kept to show the form again). */
+function postedRoles(body: Record<string, unknown>): Role[] {
+  return list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+}
+
+/**
+ * Refuses (422 at `/roles`) a user form's roles unless they are one or more known roles: a role
+ * the service does not have is never dropped silently (the user would be stored without it); an
+ * empty value is no role.
+ */
+function assertPostedRoles(body: Record<string, unknown>, roles: readonly Role[]): void {
+  if (list(body.roles).some((r) => r !== '' && !(ROLES as readonly string[]).includes(r))) throw new AppError('validation-failed', 'Choose roles from the list', { errors: [{ pointer: '/roles', detail: 'Choose roles from the list.' }] });
+  if (roles.length === 0) throw new AppError('validation-failed', 'Choose at least one role', { errors: [{ pointer: '/roles', detail: 'Choose at least one role.' }] });
+}
+
 /**
  * A field, trimmed; with `max`, at most that many code points (never half of a surrogate pair),
  * for fields checked further (ids). Text with a limit is refused by `assertMaxLength`, not cut.
@@ -104,7 +119,7 @@ function formErrors(err: AppError | undefined, fields: FieldIds, formId: string)
 }
 
 const USER_FIELDS: FieldIds = { '/email': 'u-email', '/name': 'u-name', '/organizationId': 'u-org', '/roles': `u-role-${ROLES[0]}`, '/password': 'u-password' };
-const USER_EDIT_FIELDS: FieldIds = { '/name': 'e-name', '/roles': `e-role-${ROLES[0]}`, '/password': 'e-password' };
+const USER_EDIT_FIELDS: FieldIds = { '/name': 'e-name', '/roles': `e-role-${ROLES[0]}`, '/disabled': 'e-disabled', '/password': 'e-password' };
 const ORG_FIELDS: FieldIds = { '/name': 'o-name' };
 const CLIENT_FIELDS: FieldIds = { '/name': 'c-name', '/organizationId': 'c-org', '/scopes': 'c-scope-1' };
 const GRANT_FIELDS: FieldIds = { '/auditorId': 'g-auditor', '/organizationId': 'g-org' };
@@ -166,7 +181,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const email = text(body, 'email');
     const name = text(body, 'name');
     const organizationId = text(body, 'organizationId', 64);
-    const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+    const roles = postedRoles(body);
     const values = { email, name, organizationId, roles };
     const typed = typeof body.password === 'string' ? body.password : '';
     const password = typed === '' ? generatePassword(email) : typed;
@@ -175,7 +190,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       // Counted as stored: lower-cased (which can lengthen it, `İ` is two code points in lower case).
       assertMaxLength(email.toLowerCase(), EMAIL_MAX_LENGTH, '/email', 'The e-mail address');
       assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
-      if (roles.length === 0) throw new AppError('validation-failed', 'Choose at least one role', { errors: [{ pointer: '/roles', detail: 'Choose at least one role.' }] });
+      assertPostedRoles(body, roles);
       assertPasswordPolicy(password, email, '/password');
       const passwordHash = await hashPassword(password, cost);
       await db.transaction().execute((trx) => createUser(trx, { email, name: name || null, organizationId, roles, passwordHash }, auditOf(req, session, 'users.manage')));
@@ -201,10 +216,12 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     const user = await findUser(db, id);
     if (!user) throw new AppError('not-found', 'No such user');
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const roles = list(body.roles).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
+    const roles = postedRoles(body);
     const password = typeof body.password === 'string' ? body.password : '';
     const name = text(body, 'name');
     try {
+      // As on the create form: one or more roles of the list (an empty list was stored as `{}`).
+      assertPostedRoles(body, roles);
       let passwordHash: string | undefined;
       if (password !== '') {
         assertPasswordPolicy(password, user.email, '/password');

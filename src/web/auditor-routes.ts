@@ -17,6 +17,7 @@ import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { auditActorOf, readFilters, recordRead } from '../http/record-read.js';
+import { exclusiveUpperBound } from '../http/date-range.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { auditableVerifyReason, verifyReportOffline } from '../signing/verify-offline.js';
 import { sha256Hex } from '../util/hash.js';
@@ -51,7 +52,6 @@ async function eventRows(db: Kysely<DB>, events: readonly AuditEventView[]): Pro
 
 /** Events per page of the audit trail page. */
 const EVENTS_PER_PAGE = 50;
-const DAY_MS = 86_400_000;
 
 /** What the audit trail page's filters hold, as typed (empty: no filter). */
 interface TrailFilters {
@@ -88,8 +88,8 @@ function trailFiltersOf(req: Request): { typed: TrailFilters; filters: Omit<Audi
       ...(typed.outcome !== '' ? { outcome: typed.outcome as AuditOutcome } : {}),
       ...(typed.action !== '' ? { action: typed.action } : {}),
       ...(from ? { from } : {}),
-      // "Until" a day includes that day.
-      ...(to ? { to: new Date(to.getTime() + DAY_MS) } : {}),
+      // "Until" a day includes that day, as the API's `to` does.
+      ...(to ? { to: exclusiveUpperBound(typed.to, to) } : {}),
       ...(cursor !== '' ? { afterSeq: decodeAuditCursor(cursor) } : {}),
     },
   };

@@ -5,6 +5,7 @@
  * read of another organisation's assessment goes to that organisation's trail under the role that
  * reached it; a refused read records no read.
  */
+import { readFilters } from '../../src/http/record-read.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
@@ -150,10 +151,13 @@ describe.each(DATABASE_KINDS)('reads recorded in the audit trail (%s)', (kind) =
     const elsewhere = await seedUser(app, granted, ['compliance_officer']);
     const theirs = await read(admin.creds, `/v1/users/${elsewhere.id}`);
     expect(theirs.events).toEqual([expect.objectContaining({ action: 'admin.read', actor_id: admin.id, actor_role: 'admin', organization_id: granted, target_type: 'user', target_id: elsewhere.id })]);
-    // A filter cut to the 500 characters an event holds, never inside an emoji (a lone surrogate failed the read with a 500).
+    // A filter that is not a UUID is refused (400 at /organizationId), so no list is read or recorded.
     const long = await read(admin.creds, `/v1/users?organizationId=${'a'.repeat(499)}${encodeURIComponent('😀')}`);
-    expect(long.status).toBe(200);
-    expect(long.events).toEqual([expect.objectContaining({ action: 'admin.read', decision: { via: 'api', resource: 'users', returned: 0, filters: { organizationId: 'a'.repeat(499) } } })]);
+    expect(long.status).toBe(400);
+    expect((long.body as { pointer: string }).pointer).toBe('/organizationId');
+    expect(long.events.filter((e) => e.action === 'admin.read')).toEqual([]);
+    // A recorded filter is cut to the 500 characters an event holds, never inside an emoji (a lone surrogate failed the read with a 500).
+    expect(readFilters({ q: `${'a'.repeat(499)}😀` })).toEqual({ filters: { q: 'a'.repeat(499) } });
     // An unknown user is a 404: no read recorded.
     const missing = await read(admin.creds, '/v1/users/00000000-0000-4000-8000-000000000000');
     expect(missing.status).toBe(404);

@@ -101,12 +101,12 @@ describe.each(DATABASE_KINDS)('refused admin and verify forms (%s)', (kind) => {
 
     it('keeps the chosen auditor and organisation of a refused grant', async () => {
       const auditorId = (await app.t.database.db.selectFrom('users').select('id').where('email', '=', app.users.auditor).executeTakeFirstOrThrow()).id;
-      // The auditor already holds a grant for the main organisation: 409, of no field.
+      // The auditor already holds a grant for the main organisation: 409, at the organisation.
       const res = await post(admin, '/admin/grants', [['auditorId', auditorId], ['organizationId', app.orgs.main]]);
       expect(res.status).toBe(409);
       expect(selectedOf(res.html, 'g-auditor')).toEqual([auditorId]);
       expect(selectedOf(res.html, 'g-org')).toEqual([app.orgs.main]);
-      expect(summaryOf(res.html)).toEqual([['#new-grant', 'This auditor already holds a grant for this organisation.']]);
+      expect(summaryOf(res.html)).toEqual([['#g-org', 'This auditor already holds a grant for this organisation.']]);
     });
   });
 
@@ -210,6 +210,33 @@ describe.each(DATABASE_KINDS)('refused admin and verify forms (%s)', (kind) => {
       expectInvalid(res.html, 'report', 'Paste or load the report JSON.', 'report-help');
       expect(tagOf(res.html, 'jws')).not.toContain('aria-invalid');
       expect(res.html).toContain('>a.b.c</textarea>');
+    });
+  });
+
+  describe('a user edited on the page keeps one or more roles', () => {
+    const officerRow = (): Promise<{ id: string; name: string | null; roles: string[] }> => app.t.database.db.selectFrom('users').select(['id', 'name', 'roles']).where('email', '=', app.users.officer).executeTakeFirstOrThrow();
+
+    it.each([
+      ['no role ticked', [] as [string, string][], 'Choose at least one role.'],
+      ['a role the service does not have', [['roles', 'superuser']] as [string, string][], 'Choose roles from the list.'],
+      ['an unknown role beside a known one', [['roles', 'compliance_officer'], ['roles', 'superuser']] as [string, string][], 'Choose roles from the list.'],
+    ])('refuses %s (422 at the roles), keeping the typed name and storing nothing', async (_name, roles, message) => {
+      const before = await officerRow();
+      const res = await post(admin, `/admin/users/${before.id}`, [['name', 'Kept Name'], ...roles]);
+      expect(res.status).toBe(422);
+      expect(summaryOf(res.html)).toEqual([['#e-role-compliance_officer', message]]);
+      expect(fieldErrorOf(res.html, 'e-roles')).toBe(message);
+      expect(tagOf(res.html, 'e-role-compliance_officer')).toContain(' aria-invalid="true"');
+      expect(tagOf(res.html, 'e-name')).toContain('value="Kept Name"');
+      expect(await officerRow()).toEqual(before);
+    });
+
+    it('refuses an unknown role on the create form too', async () => {
+      const email = `${randomUUID()}@example.org`;
+      const res = await post(admin, '/admin/users', [['email', email], ['name', ''], ['organizationId', app.orgs.main], ['roles', 'superuser'], ['password', '']]);
+      expect(res.status).toBe(422);
+      expect(summaryOf(res.html)).toEqual([['#u-role-compliance_officer', 'Choose roles from the list.']]);
+      expect(await app.t.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()).toBeUndefined();
     });
   });
 });

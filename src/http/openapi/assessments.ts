@@ -1,5 +1,6 @@
 import { AUDIT_OUTCOMES } from '../../audit/query.js';
 import { CreateAssessmentBody, EvaluateBody, ReportRequestBody, ReviseAssessmentBody, VerifyBody } from '../schemas/assessments.js';
+import { ReportDiff } from '../schemas/reports.js';
 import { RotateKeyBody } from '../routes/keys.js';
 import { problem } from './document.js';
 import { exampleAnswers, exampleQuestionnaireVersion } from './examples.js';
@@ -14,6 +15,8 @@ const idempotencyKeyHeader = {
   description: 'Makes a retried submission safe: 1–200 characters of A–Z a–z 0–9 . _ : - (another value is 400, type …/problems/bad-request).',
   schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' },
 };
+const UPPER_BOUND = 'A date alone (`2026-12-07`) includes that whole day, UTC; a date-time (`2026-12-07T08:00:00Z`) is exclusive, that moment not included.';
+const LOWER_BOUND = 'Inclusive: a date alone (`2026-12-07`) is that day\'s first moment, UTC.';
 const json = (schema: unknown, example?: unknown): Record<string, unknown> => ({ content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } } });
 
 // Complete answers (docs/examples/well-controlled.json): every published request example is one
@@ -84,9 +87,9 @@ export const assessmentPaths: Record<string, unknown> = {
           description:
             'The overall risk of the latest revision (the item\'s `overallRisk`: the first report of the newest revision that has one, so a draft revision keeps its predecessor\'s risk; re-evaluations under other ruleset versions do not count). An assessment first submitted `very_high` and revised to `low` matches `low`, no longer `very_high`.',
         },
-        { name: 'createdFrom', in: 'query', schema: { type: 'string', format: 'date-time' } },
-        { name: 'createdTo', in: 'query', schema: { type: 'string', format: 'date-time' } },
-        { name: 'q', in: 'query', schema: { type: 'string', maxLength: 200 }, description: 'text the title contains' },
+        { name: 'createdFrom', in: 'query', schema: { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] }, description: `Created at or after. ${LOWER_BOUND}` },
+        { name: 'createdTo', in: 'query', schema: { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] }, description: `Created before. ${UPPER_BOUND}` },
+        { name: 'q', in: 'query', schema: { type: 'string', maxLength: 200 }, description: 'text the title contains; up to 200 characters (code points, as the title\'s: an emoji is one)' },
         { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
         { name: 'cursor', in: 'query', schema: { type: 'string' }, description: '`nextCursor` of the previous page' },
       ],
@@ -170,7 +173,15 @@ export const assessmentPaths: Record<string, unknown> = {
     },
   },
   '/v1/reports/{a}/diff/{b}': {
-    get: { tags: ['Reports'], summary: 'Findings whose status or risk changed between two reports', security: auth, parameters: [idParam('a', 'from report'), idParam('b', 'to report')], responses: { '200': { description: 'The diff' }, ...problem('not-found', 'unauthenticated', 'forbidden') } },
+    get: {
+      tags: ['Reports'],
+      summary: 'Findings whose status or risk changed between two reports',
+      description:
+        'Any two reports you may read: two revisions of one assessment, a revision re-evaluated under other ruleset versions, or two assessments. Each side names its report, assessment, revision and ruleset versions, and `sameAssessment` says whether both are of one assessment. Recorded as a download of each report (`report.downloaded`, format `diff`).',
+      security: auth,
+      parameters: [idParam('a', 'from report'), idParam('b', 'to report')],
+      responses: { '200': { description: 'The diff', ...json({ $ref: '#/components/schemas/ReportDiff' }) }, ...problem('not-found', 'unauthenticated', 'forbidden') },
+    },
   },
   '/v1/verify': {
     post: {
@@ -201,6 +212,7 @@ export const assessmentSchemas: Record<string, unknown> = {
   ReportRequestBody,
   EvaluateBody,
   VerifyBody,
+  ReportDiff,
   SubmissionResult: {
     type: 'object',
     required: ['assessment', 'revision', 'report', 'replayed'],
@@ -226,10 +238,10 @@ export const assessmentSchemas: Record<string, unknown> = {
 };
 
 const listParams = [
-  { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' } },
-  { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' } },
+  { name: 'from', in: 'query', schema: { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] }, description: `Events at or after. ${LOWER_BOUND}` },
+  { name: 'to', in: 'query', schema: { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] }, description: `Events before. ${UPPER_BOUND}` },
   { name: 'actor', in: 'query', schema: { type: 'string', maxLength: 200 }, description: "the actor's id (a user or an API client), or a user's e-mail address in any case; an address no user has matches no event" },
-  { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. assessment.created' },
+  { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. assessment.created; an action the service does not have is a 400 at `/action`' },
   { name: 'targetType', in: 'query', schema: { type: 'string' } },
   { name: 'targetId', in: 'query', schema: { type: 'string' } },
   { name: 'outcome', in: 'query', schema: { enum: [...AUDIT_OUTCOMES] } },
@@ -267,9 +279,15 @@ export const auditPaths: Record<string, unknown> = {
       security: auth,
       parameters: [
         { name: 'fromSeq', in: 'query', description: 'First event of the range (default: your organisations\' first); not after `toSeq`, nor after the signed checkpoint the export ends on (400 at `/fromSeq`)', schema: { type: 'integer', minimum: 1 } },
-        { name: 'toSeq', in: 'query', description: 'The range ends on the last signed checkpoint at or before it (default: the head, signed first)', schema: { type: 'integer', minimum: 1 } },
+        {
+          name: 'toSeq',
+          in: 'query',
+          description:
+            'The range ends on the last signed checkpoint at or before it (default, and for a toSeq at or after the head: the head, signed first). Checkpoints are signed only of the head, so a toSeq before the first checkpoint has none to end on: 400 at `/toSeq`, before anything is signed or recorded, saying the least toSeq that can be exported.',
+          schema: { type: 'integer', minimum: 1 },
+        },
       ],
-      responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('bad-request', 'not-found', 'unauthenticated', 'forbidden') },
+      responses: { '200': { description: 'JSON Lines', content: { 'application/jsonl': { schema: { type: 'string' } } } }, ...problem('bad-request', 'conflict', 'unauthenticated', 'forbidden') },
     },
   },
   '/v1/audit/verify': {

@@ -15,7 +15,7 @@ import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type
 import { AppError } from '../../errors.js';
 import { auditRequestContext } from '../audit-context.js';
 import { readFilters, recordRead } from '../record-read.js';
-import { queryParam } from '../query.js';
+import { uuidQueryParam } from '../query.js';
 import type { AuthMiddleware } from '../middleware/auth.js';
 import { validateBody } from '../validate.js';
 import {
@@ -30,11 +30,6 @@ import {
   type CreateUserInput,
   type UpdateUserInput,
 } from './auth-schemas.js';
-
-/** A filter's value; empty counts as absent, repeated is a 400. */
-function queryString(req: Request, name: string): string | undefined {
-  return queryParam(req, name) || undefined;
-}
 
 function noStore(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
@@ -63,7 +58,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // users
   router.get('/v1/users', auth.authorize('users.manage'), async (req, res) => {
-    const organizationId = queryString(req, 'organizationId');
+    const organizationId = uuidQueryParam(req, 'organizationId');
     const items = await listUsers(db, { organizationId });
     await recordAdminRead(req, 'users.manage', { resource: 'users', returned: items.length, ...readFilters({ organizationId }) });
     res.json({ items });
@@ -98,7 +93,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // API clients
   router.get('/v1/api-clients', auth.authorize('api_clients.manage'), async (req, res) => {
-    const organizationId = queryString(req, 'organizationId');
+    const organizationId = uuidQueryParam(req, 'organizationId');
     const items = await listApiClients(db, { organizationId });
     await recordAdminRead(req, 'api_clients.manage', { resource: 'api_clients', returned: items.length, ...readFilters({ organizationId }) });
     res.json({ items });
@@ -125,7 +120,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
 
   // auditor grants
   router.get('/v1/auditor-grants', auth.authorize('auditor_grants.manage'), async (req, res) => {
-    const filters = { auditorId: queryString(req, 'auditorId'), organizationId: queryString(req, 'organizationId') };
+    const filters = { auditorId: uuidQueryParam(req, 'auditorId'), organizationId: uuidQueryParam(req, 'organizationId') };
     const items = await listAuditorGrants(db, filters);
     await recordAdminRead(req, 'auditor_grants.manage', { resource: 'auditor_grants', returned: items.length, ...readFilters(filters) });
     res.json({ items });

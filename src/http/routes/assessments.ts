@@ -9,6 +9,7 @@ import { recordDenied } from '../../audit/denied.js';
 import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
 import { dateQueryParam, queryParam } from '../query.js';
+import { upperBoundQueryParam } from '../date-range.js';
 import { reportJwks } from '../../assessments/keys.js';
 import { withLatestKeys } from '../../signing/rotatable.js';
 import type { Evaluator } from '../../assessments/types.js';
@@ -102,12 +103,30 @@ function sendReportDownload(res: Response, req: Request, body: Buffer | string, 
 }
 
 /**
+ * Answers HEAD on `paths` with a 405 (`Allow: GET`), before authentication: for GET routes that
+ * record what they send in the audit trail (a read, a download, an export) or do work first
+ * (render a PDF, sign a checkpoint). Express answers a HEAD with the GET route, run in full and
+ * its body dropped: the trail then held a download, a read or an export (with its checkpoint)
+ * that delivered nothing, and a PDF was rendered for nobody. A HEAD answered with headers alone
+ * would still need the lookups (a 404, an ETag that is the PDF's hash) or would state what it
+ * did not check; refused, it records, renders and signs nothing. Register before the GET routes.
+ */
+export function refuseHead(router: Router, paths: readonly string[]): void {
+  router.head([...paths], (req, _res, next) => {
+    next(new AppError('method-not-allowed', `HEAD is not allowed on ${req.path}: a GET of it is recorded in the audit trail as what it sends, and a HEAD sends nothing; use GET`, { headers: { Allow: 'GET' } }));
+  });
+}
+
+/**
  * The assessment API under /v1 (and the JWKS under /.well-known). Handlers parse, authorise and
  * call the domain service; nothing here touches SQL except through the service and queries.
  */
 export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
   const { db, service, evaluator, authorize, principalOf } = deps;
   const router = Router();
+  // Each of these GETs records what it sends (a read, a download) or renders a PDF first: HEAD is
+  // a 405. The JWKS and the PDF certificate, the same for everyone and recorded nowhere, keep it.
+  refuseHead(router, ['/v1/assessments', '/v1/assessments/:id', '/v1/assessments/:id/revisions/:n', '/v1/reports/:id', '/v1/reports/:id/signature', '/v1/reports/:id/pdf', '/v1/reports/:a/diff/:b']);
 
   router.get('/.well-known/jwks.json', async (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
@@ -169,10 +188,13 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     const overallRisk = queryParam(req, 'overallRisk');
     if (overallRisk !== undefined && !(RISK_LEVELS as readonly string[]).includes(overallRisk)) throw new AppError('bad-request', `overallRisk must be one of ${RISK_LEVELS.join(', ')}`, { errors: [{ pointer: '/overallRisk', detail: 'not a risk level' }] });
     const q = queryParam(req, 'q');
-    if (q !== undefined && q.length > 200) throw new AppError('bad-request', 'q is limited to 200 characters', { errors: [{ pointer: '/q', detail: 'too long' }] });
+    // Counted in characters (code points), as the title's 200 are (JSON Schema maxLength): an
+    // emoji is one character, not its two UTF-16 code units.
+    if (q !== undefined && [...q].length > 200) throw new AppError('bad-request', 'q is limited to 200 characters', { errors: [{ pointer: '/q', detail: 'too long' }] });
     const cursor = queryParam(req, 'cursor');
     const createdFrom = dateQueryParam(req, 'createdFrom');
-    const createdTo = dateQueryParam(req, 'createdTo');
+    // A date alone includes that day (UTC); a date-time is an exclusive bound (src/http/date-range.ts).
+    const createdTo = upperBoundQueryParam(req, 'createdTo');
     const page = await listAssessments(db, reachableOrganizations(p, 'assessments.read'), {
       limit: limitText !== undefined ? Number(limitText) : 20,
       ...(status !== undefined ? { status } : {}),
@@ -180,12 +202,12 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
       ...(q !== undefined ? { q } : {}),
       ...(cursor !== undefined ? { cursor } : {}),
       ...(createdFrom ? { createdFrom } : {}),
-      ...(createdTo ? { createdTo } : {}),
+      ...(createdTo ? { createdTo: createdTo.before } : {}),
     });
     await recordRead(db, req, p, {
       action: 'assessment.listed',
       permission: 'assessments.read',
-      decision: { via: 'api', returned: page.items.length, ...readFilters({ limit: limitText, status, overallRisk, q, cursor, createdFrom, createdTo }) },
+      decision: { via: 'api', returned: page.items.length, ...readFilters({ limit: limitText, status, overallRisk, q, cursor, createdFrom, createdTo: createdTo?.given }) },
     });
     res.json(page);
   });

@@ -4,6 +4,8 @@ import type { Action, Principal } from '../../auth/permissions.js';
 import { reachableOrganizations } from '../../auth/permissions.js';
 import { AppError } from '../../errors.js';
 import { dateQueryParam, queryParam } from '../query.js';
+import { upperBoundQueryParam } from '../date-range.js';
+import { isAuditAction } from '../../audit/events.js';
 import { createCheckpoint, logCheckpoint } from '../../audit/checkpoint.js';
 import type { Logger } from '../../logging/logger.js';
 import { countExportLines, exportAuditTrail, resolveExportRange } from '../../audit/export.js';
@@ -16,7 +18,7 @@ import type { AssessmentService } from '../../assessments/service.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { auditRequestContext } from '../audit-context.js';
-import { recordCrossOrganizationDenials } from './assessments.js';
+import { recordCrossOrganizationDenials, refuseHead } from './assessments.js';
 import { auditActorOf, readFilters, recordRead } from '../record-read.js';
 
 export interface AuditRouteDeps {
@@ -44,6 +46,8 @@ export const ASSESSMENT_TRAIL_PAGE = 1000;
 export function auditRoutes(deps: AuditRouteDeps): Router {
   const { db, authorize, principalOf } = deps;
   const router = Router();
+  // Each of these GETs records what it sends (or signs a checkpoint first): HEAD is a 405.
+  refuseHead(router, ['/v1/audit/events', '/v1/assessments/:id/audit', '/v1/audit/export', '/v1/audit/verify']);
 
   router.get('/v1/audit/events', authorize('audit.read'), async (req, res) => {
     const p = principalOf(req);
@@ -52,9 +56,12 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const outcome = one(req, 'outcome');
     if (outcome !== undefined && !(AUDIT_OUTCOMES as readonly string[]).includes(outcome)) throw new AppError('bad-request', 'outcome must be success, denied or error', { errors: [{ pointer: '/outcome', detail: 'invalid value' }] });
     const from = dateQueryParam(req, 'from');
-    const to = dateQueryParam(req, 'to');
+    // A date alone includes that day (UTC); a date-time is an exclusive bound (src/http/date-range.ts).
+    const to = upperBoundQueryParam(req, 'to');
     const actor = one(req, 'actor');
     const action = one(req, 'action');
+    // As on the trail page: an action the service does not have is an error, not an empty list.
+    if (action !== undefined && !isAuditAction(action)) throw new AppError('bad-request', `No audit action is called ${action}`, { errors: [{ pointer: '/action', detail: 'unknown action' }] });
     const targetType = one(req, 'targetType');
     const targetId = one(req, 'targetId');
     const filters = {
@@ -62,7 +69,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
       ...(cursor !== undefined ? { afterSeq: decodeAuditCursor(cursor) } : {}),
       ...(outcome !== undefined ? { outcome: outcome as AuditOutcome } : {}),
       ...(from ? { from } : {}),
-      ...(to ? { to } : {}),
+      ...(to ? { to: to.before } : {}),
       ...(action !== undefined ? { action } : {}),
       ...(targetType !== undefined ? { targetType } : {}),
       ...(targetId !== undefined ? { targetId } : {}),
@@ -74,7 +81,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     await recordRead(db, req, p, {
       action: 'audit.read',
       permission: 'audit.read',
-      decision: { via: 'api', view: 'events', returned: page.items.length, ...readFilters({ limit, cursor, outcome, from, to, actor, action, targetType, targetId }) },
+      decision: { via: 'api', view: 'events', returned: page.items.length, ...readFilters({ limit, cursor, outcome, from, to: to?.given, actor, action, targetType, targetId }) },
     });
     res.json(page);
   });
@@ -105,9 +112,11 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     if (fromSeq !== undefined && toSeq !== undefined && Number(fromSeq) > Number(toSeq)) {
       throw new AppError('bad-request', `The range is empty: fromSeq ${fromSeq} is after toSeq ${toSeq}`, { errors: [{ pointer: '/fromSeq', detail: 'must not be greater than toSeq' }] });
     }
-    // A range that starts after the checkpoint the export would end on holds nothing: refused
-    // before a checkpoint is signed or the export recorded. That checkpoint is the head's (signed
-    // below) unless `toSeq` is before the head: then the last one at or before `toSeq`.
+    // Everything that refuses the range is checked before a checkpoint is signed or the export
+    // recorded. The export ends on a signed checkpoint: the head's (signed below) unless `toSeq`
+    // is before the head, then the last one at or before `toSeq`. A range that starts after it
+    // holds nothing (400 at /fromSeq); a `toSeq` before the first checkpoint has none to end on
+    // (400 at /toSeq: a checkpoint signed now would be of the head, after `toSeq`).
     const head = (await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst())?.seq ?? 0;
     const lastCheckpointAtOrBefore = async (seq: number | undefined): Promise<number | undefined> => {
       let last = db.selectFrom('audit_checkpoints').select('seq').orderBy('seq', 'desc').orderBy('id', 'desc').limit(1);
@@ -116,9 +125,23 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     };
     const afterEnd = (endSeq: number): AppError =>
       new AppError('bad-request', `The query parameter fromSeq (${fromSeq}) is after ${endSeq}, the last event of the signed checkpoint the export ends on: the range holds no event`, { errors: [{ pointer: '/fromSeq', detail: `must not be greater than ${endSeq}` }] });
-    if (fromSeq !== undefined && head > 0) {
-      const expectedEnd = toSeq !== undefined && Number(toSeq) < head ? await lastCheckpointAtOrBefore(Number(toSeq)) : head;
-      if (expectedEnd !== undefined && Number(fromSeq) > expectedEnd) throw afterEnd(expectedEnd);
+    const noCheckpointUpTo = async (seq: number, currentHead: number): Promise<AppError> => {
+      const first = (await db.selectFrom('audit_checkpoints').select('seq').orderBy('seq').limit(1).executeTakeFirst())?.seq;
+      const remedy =
+        first !== undefined
+          ? `give a toSeq of at least ${first} (the first signed checkpoint; the export ends on the last one at or before toSeq), or omit toSeq to export up to the head (event ${currentHead}), which the export signs first`
+          : `none has been signed up to the head (event ${currentHead}): omit toSeq, or give one of at least ${currentHead}, to export up to the head, which the export signs first`;
+      return new AppError('bad-request', `No signed checkpoint at or before event ${seq} (toSeq): an export ends on a signed checkpoint, and checkpoints are signed only of the head, never of an earlier event; ${remedy}`, {
+        errors: [{ pointer: '/toSeq', detail: first !== undefined ? `must be at least ${first}` : `must be at least ${currentHead}, or omitted` }],
+      });
+    };
+    const endsBeforeHead = toSeq !== undefined && Number(toSeq) < head;
+    if (endsBeforeHead) {
+      const expectedEnd = await lastCheckpointAtOrBefore(Number(toSeq));
+      if (expectedEnd === undefined) throw await noCheckpointUpTo(Number(toSeq), head);
+      if (fromSeq !== undefined && Number(fromSeq) > expectedEnd) throw afterEnd(expectedEnd);
+    } else if (fromSeq !== undefined && head > 0 && Number(fromSeq) > head) {
+      throw afterEnd(head);
     }
     // Sign the head first, so the export ends on a signed checkpoint of its last event; then
     // record the export before a byte leaves. The same key signs the export itself (its last line,
@@ -127,7 +150,12 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const signed = await createCheckpoint(db, signingKey, { actor: auditActorOf(p, 'audit.read'), request: auditRequestContext(req) });
     if (signed && deps.logger) logCheckpoint(deps.logger, signed);
     const end = await lastCheckpointAtOrBefore(toSeq !== undefined ? Number(toSeq) : undefined);
-    if (end === undefined) throw new AppError('not-found', 'No signed checkpoint at or before the requested range end: nothing can be exported with a proof');
+    if (end === undefined) {
+      // Only an empty trail (nothing to sign), or events appended after the head read above
+      // when toSeq named that head: the checkpoint just signed is then past toSeq.
+      if (signed === null && head === 0) throw new AppError('conflict', 'The audit trail is empty: nothing to export');
+      throw await noCheckpointUpTo(Number(toSeq), signed?.seq ?? head);
+    }
     // Only when another export signed a checkpoint in between could this differ from the check above.
     if (fromSeq !== undefined && Number(fromSeq) > end) throw afterEnd(end);
     const range = await resolveExportRange(db, scope, { ...(fromSeq !== undefined ? { fromSeq: Number(fromSeq) } : {}), toSeq: end });

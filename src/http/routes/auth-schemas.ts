@@ -66,7 +66,7 @@ export const UpdateUserBody = {
   additionalProperties: false,
   minProperties: 1,
   properties: {
-    roles,
+    roles: { ...roles, minItems: 1, description: 'the roles the user holds from now on: one or more (a user with none could do nothing)' },
     disabled: { type: 'boolean', description: 'true revokes every session of the user at once' },
     name: { anyOf: [name, { type: 'null' }] },
     organizationId: uuid,
