@@ -1,7 +1,8 @@
-import type { Request } from 'express';
+import type { Request, Router } from 'express';
 import type { Kysely } from 'kysely';
 import { recordAuditEventAlone, type AuditActor } from '../audit/record.js';
 import { actorOf as actorOfPrincipal } from '../auth/context.js';
+import { AppError } from '../errors.js';
 import { rolesPermitting, ROLE_REACH, type Action, type Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
 import { auditRequestContext } from './audit-context.js';
@@ -68,4 +69,19 @@ export function readFilters(values: Readonly<Record<string, string | Date | unde
     .filter(([, v]) => v !== '')
     .map(([k, v]): [string, string] => [k, v.length > 500 ? Array.from(v).slice(0, 500).join('').slice(0, 500).replace(/[\uD800-\uDBFF]$/, '') : v]);
   return entries.length === 0 ? {} : { filters: Object.fromEntries(entries) };
+}
+
+/**
+ * Answers HEAD on `paths` with a 405 (`Allow: GET`), before authentication: for GET routes that
+ * record what they send in the audit trail (a read, a download, an export) or do work first
+ * (render a PDF, sign a checkpoint). Express answers a HEAD with the GET route, run in full and
+ * its body dropped: the trail then held a download, a read or an export (with its checkpoint)
+ * that delivered nothing, and a PDF was rendered for nobody. A HEAD answered with headers alone
+ * would still need the lookups (a 404, an ETag that is the PDF's hash) or would state what it
+ * did not check; refused, it records, renders and signs nothing. Register before the GET routes.
+ */
+export function refuseHead(router: Router, paths: readonly string[]): void {
+  router.head([...paths], (req, _res, next) => {
+    next(new AppError('method-not-allowed', `HEAD is not allowed on ${req.path}: a GET of it is recorded in the audit trail as what it sends, and a HEAD sends nothing; use GET`, { headers: { Allow: 'GET' } }));
+  });
 }

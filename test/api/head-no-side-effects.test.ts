@@ -3,7 +3,8 @@
  * before anything else, so a HEAD records no event, signs no checkpoint and renders no PDF.
  * Express answers HEAD with the GET route: `HEAD /v1/audit/export` signed a checkpoint and
  * recorded `audit.exported`, `HEAD /v1/reports/{id}/pdf` rendered and stored the PDF and recorded
- * a download, with no body sent. Routes without a record (the JWKS) keep answering HEAD.
+ * a download, with no body sent; `HEAD /v1/users` recorded an administration read. Routes without
+ * a record (the JWKS) keep answering HEAD.
  */
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
@@ -14,6 +15,8 @@ describe.each(DATABASE_KINDS)('HEAD on recorded reads (%s)', (kind) => {
   let app: TestApp;
   let reader: Credentials;
   let auditor: Credentials;
+  let admin: Credentials;
+  let adminId = '';
   let assessmentId = '';
   let r1 = '';
   let r2 = '';
@@ -24,6 +27,9 @@ describe.each(DATABASE_KINDS)('HEAD on recorded reads (%s)', (kind) => {
     const writer = { kind: 'bearer', token: await clientToken(app, await seedClient(app, org, ['assessments:write'])) } as const;
     reader = { kind: 'bearer', token: await clientToken(app, await seedClient(app, org, ['assessments:read', 'reports:read', 'audit:read'])) };
     auditor = { kind: 'session', session: await login(app, (await seedUser(app, org, ['auditor'], { grants: [org] })).email) };
+    const adminUser = await seedUser(app, org, ['admin']);
+    adminId = adminUser.id;
+    admin = { kind: 'session', session: await login(app, adminUser.email) };
     const created = (await (await send(app, 'POST', '/v1/assessments', writer, { title: 'Head', ...example('poorly-controlled') })).json()) as { assessment: { id: string }; report: { id: string } };
     assessmentId = created.assessment.id;
     r1 = created.report.id;
@@ -49,6 +55,13 @@ describe.each(DATABASE_KINDS)('HEAD on recorded reads (%s)', (kind) => {
     ['the audit events', () => '/v1/audit/events', () => reader],
     ["an assessment's trail", () => `/v1/assessments/${assessmentId}/audit`, () => reader],
     ['the chain verification', () => '/v1/audit/verify', () => auditor],
+    // Administration reads are recorded too (admin.read).
+    ['the organisations', () => '/v1/organizations', () => admin],
+    ['the users', () => '/v1/users', () => admin],
+    ['one user', () => `/v1/users/${adminId}`, () => admin],
+    ['the API clients', () => '/v1/api-clients', () => admin],
+    ['the auditor grants', () => '/v1/auditor-grants', () => admin],
+    ['the signing keys', () => '/v1/keys', () => admin],
   ];
 
   it.each(paths())('HEAD on %s is a 405 (Allow: GET) that records, signs and renders nothing', async (_name, path, who) => {

@@ -14,7 +14,7 @@ import type { Action } from '../../auth/permissions.js';
 import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../../auth/users.js';
 import { AppError } from '../../errors.js';
 import { auditRequestContext } from '../audit-context.js';
-import { readFilters, recordRead } from '../record-read.js';
+import { readFilters, recordRead, refuseHead } from '../record-read.js';
 import { uuidQueryParam } from '../query.js';
 import type { AuthMiddleware } from '../middleware/auth.js';
 import { validateBody } from '../validate.js';
@@ -38,6 +38,8 @@ function noStore(res: Response): void {
 /** The administration routes under /v1/organizations, /v1/users, /v1/api-clients, /v1/auditor-grants. */
 export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   const router = Router();
+  // Each GET records an administration read: HEAD, which sends nothing, is a 405 (src/http/record-read.ts).
+  refuseHead(router, ['/v1/organizations', '/v1/users', '/v1/users/:id', '/v1/api-clients', '/v1/auditor-grants']);
   const { db } = ctx.database;
   const auditOf = (req: Request, action: Action): AuditInfo => ({ actor: actorOf(auth.principalOf(req), action), request: auditRequestContext(req), now: ctx.clock() });
   /** Records an administration read: a list in the administrator's organisation, one user in the user's (whose trail shows who read them). */

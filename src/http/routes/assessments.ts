@@ -10,6 +10,7 @@ import { actorOf as actorOfPrincipal } from '../../auth/context.js';
 import { listAssessments } from '../../assessments/queries.js';
 import { dateQueryParam, queryParam } from '../query.js';
 import { upperBoundQueryParam } from '../date-range.js';
+import { refuseHead } from '../record-read.js';
 import { reportJwks } from '../../assessments/keys.js';
 import { withLatestKeys } from '../../signing/rotatable.js';
 import type { Evaluator } from '../../assessments/types.js';
@@ -100,21 +101,6 @@ function sendReportDownload(res: Response, req: Request, body: Buffer | string, 
     return;
   }
   res.type(type).send(body);
-}
-
-/**
- * Answers HEAD on `paths` with a 405 (`Allow: GET`), before authentication: for GET routes that
- * record what they send in the audit trail (a read, a download, an export) or do work first
- * (render a PDF, sign a checkpoint). Express answers a HEAD with the GET route, run in full and
- * its body dropped: the trail then held a download, a read or an export (with its checkpoint)
- * that delivered nothing, and a PDF was rendered for nobody. A HEAD answered with headers alone
- * would still need the lookups (a 404, an ETag that is the PDF's hash) or would state what it
- * did not check; refused, it records, renders and signs nothing. Register before the GET routes.
- */
-export function refuseHead(router: Router, paths: readonly string[]): void {
-  router.head([...paths], (req, _res, next) => {
-    next(new AppError('method-not-allowed', `HEAD is not allowed on ${req.path}: a GET of it is recorded in the audit trail as what it sends, and a HEAD sends nothing; use GET`, { headers: { Allow: 'GET' } }));
-  });
 }
 
 /**

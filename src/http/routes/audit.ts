@@ -18,8 +18,8 @@ import type { AssessmentService } from '../../assessments/service.js';
 import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { auditRequestContext } from '../audit-context.js';
-import { recordCrossOrganizationDenials, refuseHead } from './assessments.js';
-import { auditActorOf, readFilters, recordRead } from '../record-read.js';
+import { recordCrossOrganizationDenials } from './assessments.js';
+import { auditActorOf, readFilters, recordRead, refuseHead } from '../record-read.js';
 
 export interface AuditRouteDeps {
   readonly db: Kysely<DB>;

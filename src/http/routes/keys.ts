@@ -7,7 +7,7 @@ import type { DB } from '../../db/schema.js';
 import type { KeyRing } from '../../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../../signing/rotatable.js';
 import { auditRequestContext } from '../audit-context.js';
-import { recordRead } from '../record-read.js';
+import { recordRead, refuseHead } from '../record-read.js';
 import { validateBody } from '../validate.js';
 import { AppError } from '../../errors.js';
 
@@ -30,6 +30,8 @@ export interface KeyRouteDeps {
 /** The signing keys (admin): list every published key, rotate the report or token key. */
 export function keyRoutes(deps: KeyRouteDeps): Router {
   const router = Router();
+  // The list is recorded as an administration read: HEAD, which sends nothing, is a 405.
+  refuseHead(router, ['/v1/keys']);
   router.get('/v1/keys', deps.authorize('keys.rotate'), async (req, res) => {
     await Promise.all([withLatestKeys(deps.reportKeys), withLatestKeys(deps.tokenKeys)]);
     const rows = await deps.db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
