@@ -9,16 +9,11 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { clientToken, seedClient, seedOrganization, send, type Credentials } from '../auth/helpers.js';
+import type { ProblemBody as Problem } from '../../src/http/problem.js';
 
 const PROBLEM = 'https://hipaa-ai-risk.dev/problems/';
 const DAY_MS = 86_400_000;
 
-interface Problem {
-  type: string;
-  detail: string;
-  pointer?: string;
-  errors?: { pointer: string; detail: string }[];
-}
 
 describe.each(DATABASE_KINDS)('list filters (%s)', (kind) => {
   let app: TestApp;

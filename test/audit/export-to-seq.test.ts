@@ -9,16 +9,10 @@ import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { verifyAuditExport } from '../../src/audit/verify-export.js';
 import { clientToken, login, seedClient, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import type { ProblemBody as Problem } from '../../src/http/problem.js';
 
 const PROBLEM = 'https://hipaa-ai-risk.dev/problems/';
 
-interface Problem {
-  type: string;
-  status: number;
-  detail: string;
-  pointer?: string;
-  errors?: { pointer: string; detail: string }[];
-}
 
 describe.each(DATABASE_KINDS)('an export range ending before the first checkpoint, on %s', (kind) => {
   let app: TestApp;

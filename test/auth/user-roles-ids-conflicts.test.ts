@@ -16,14 +16,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { example } from '../support/fixtures.js';
 import { login, seedOrganization, seedUser, send, type Credentials } from './helpers.js';
+import type { ProblemBody as Problem } from '../../src/http/problem.js';
 
-interface Problem {
-  type: string;
-  status: number;
-  detail: string;
-  pointer?: string | null;
-  errors?: { pointer: string; detail: string }[];
-}
 
 const PROBLEMS = 'https://hipaa-ai-risk.dev/problems/';
 

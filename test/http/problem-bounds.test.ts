@@ -10,15 +10,8 @@ import { MAX_FIELD_ERRORS } from '../../src/questionnaire/validate.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { login, seedOrganization, seedUser, send, type Credentials } from '../auth/helpers.js';
+import type { ProblemBody as Problem } from '../../src/http/problem.js';
 
-interface Problem {
-  type: string;
-  status: number;
-  detail: string;
-  instance: string;
-  pointer?: string;
-  errors?: { pointer: string; detail: string }[];
-}
 
 /** Every string of a parsed body, keys included. */
 function stringsOf(value: unknown): string[] {
