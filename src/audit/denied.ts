@@ -1,8 +1,8 @@
 /**
  * Bounded recording of denied requests (401, 403, 404, 429: `request.denied`, outcome `denied`)
  * of refused ones (a state-changing request answered 400, 409, 413, 415 or 422, which changed
- * nothing: `request.refused`, outcome `error`) and of failed ones (an internal error, 500:
- * `request.failed`, outcome `error`) in the audit trail.
+ * nothing: `request.refused`, outcome `error`) and of failed ones (an internal error, 500, or no
+ * capacity left, 503: `request.failed`, outcome `error`) in the audit trail.
  *
  * Every denial must leave a trace, but an attacker must not be able to grow the trail (or the
  * audit chain's serialised writes) without bound. Denials are counted per key = (client IP,
@@ -22,9 +22,12 @@ import { recordAuditEvent, type AuditActor, type AuditRequestContext } from './r
 /** Statuses of denials (who may not), and of refusals (what could not be done as sent). */
 export type DeniedStatus = 401 | 403 | 404 | 429;
 export type RefusedStatus = 400 | 409 | 413 | 415 | 422;
-/** A request the service failed (an internal error): it changed nothing, but who tried what is kept. */
-export type FailedStatus = 500;
-const FAILED_STATUSES: ReadonlySet<number> = new Set<FailedStatus>([500]);
+/**
+ * A request the service failed: an internal error (500), or a refusal for want of capacity (503:
+ * too many submissions waiting for a report worker). It changed nothing, but who tried what is kept.
+ */
+export type FailedStatus = 500 | 503;
+const FAILED_STATUSES: ReadonlySet<number> = new Set<FailedStatus>([500, 503]);
 const REFUSED_STATUSES: ReadonlySet<number> = new Set<RefusedStatus>([400, 409, 413, 415, 422]);
 const DENIED_STATUSES: ReadonlySet<number> = new Set<DeniedStatus>([401, 403, 404, 429]);
 

@@ -98,9 +98,10 @@ export const AUDIT_ACTIONS = {
   // code, `pointers` the failing fields' JSON pointers; bounded and summarised like denials.
   'request.refused': obj({ status: { enum: [400, 409, 413, 415, 422] }, method: str, route: str }, { reason: nullableStr, pointers: { type: 'array', items: str, maxItems: 10 }, suppressedSince: int, suppressed: int }),
   // Failed requests (since session 15): a request the service answered with an internal error
-  // (500), which changed nothing (its transaction rolled back). `reason`: the error's kind (never
+  // (500), or, since session 17, refused for want of capacity (503: a worker pool's queue full or
+  // the pool shut down), which changed nothing (its transaction rolled back). `reason`: the error's kind (never
   // its message, which may quote input); bounded and summarised like denials.
-  'request.failed': obj({ status: { enum: [500] }, method: str, route: str }, { reason: nullableStr, suppressedSince: int, suppressed: int }),
+  'request.failed': obj({ status: { enum: [500, 503] }, method: str, route: str }, { reason: nullableStr, suppressedSince: int, suppressed: int }),
 } as const satisfies Record<string, Schema>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -7,7 +7,7 @@
  */
 import type { ErrorRequestHandler, Request } from 'express';
 import type { Kysely } from 'kysely';
-import { isRefusedStatus, recordDenied } from '../audit/denied.js';
+import { isRefusedStatus, recordDenied, type FailedStatus } from '../audit/denied.js';
 import { ANONYMOUS_ACTOR, actorOf } from '../auth/context.js';
 import type { Principal } from '../auth/permissions.js';
 import type { DB } from '../db/schema.js';
@@ -63,7 +63,7 @@ export function recordRefusals(options: {
             status,
             ...deniedRequestFacts(req),
             reason: problem.code,
-            actor: principal ? actorOf(principal) : ANONYMOUS_ACTOR,
+            actor: principal ? actorOf(principal, req.authorizedAction) : ANONYMOUS_ACTOR,
             pointers,
             inputSha256: inputSha256(req),
           },
@@ -89,19 +89,30 @@ function failureKind(err: unknown): string {
   return /^[A-Za-z0-9_]{1,60}$/.test(name) ? name : 'Error';
 }
 
+/** Health checks: their 503 says the instance is not ready, not that a request was refused. */
+const PROBES = /^\/(?:healthz|readyz)$/;
+
 /**
- * Whether an error is one the service failed with (a 500), not what a client caused nor the
- * database being unreachable (a 503: nothing could be recorded anyway).
+ * The status of a request the service failed, or undefined when it did not: 500 for an internal
+ * error, 503 for a refusal for want of capacity (a worker pool's queue full or closed:
+ * `service-unavailable`). Never what a client caused, a health check, nor the database being
+ * unreachable (a 503 too, but nothing could be recorded then anyway).
  */
-export function isInternalFailure(err: unknown, bodyLimitBytes: number): boolean {
+export function failedStatusOf(err: unknown, bodyLimitBytes: number, path: string): FailedStatus | undefined {
   const problem = clientProblemOf(err, bodyLimitBytes);
-  if (problem !== undefined) return problem.status === 500;
-  return !isDatabaseUnavailable(err);
+  if (problem === undefined) return isDatabaseUnavailable(err) ? undefined : 500;
+  if (problem.status === 500) return 500;
+  return problem.code === 'service-unavailable' && !PROBES.test(path) ? 503 : undefined;
+}
+
+/** Whether the service failed the request (`failedStatusOf`). */
+export function isInternalFailure(err: unknown, bodyLimitBytes: number, path = ''): boolean {
+  return failedStatusOf(err, bodyLimitBytes, path) !== undefined;
 }
 
 /**
  * Records a request the service failed (`request.failed`, outcome `error`, bounded like every
- * denial): who tried what and the error's kind, in a transaction of its own (the request's rolled
+ * denial; status 503 for `service-unavailable`, else 500): who tried what and the error's kind, in a transaction of its own (the request's rolled
  * back). Never throws: a failure to record is logged by `onError` and the request's own error is
  * what the client gets.
  */
@@ -113,13 +124,14 @@ export async function recordFailure(
   options: { readonly limitPerMinute: number; readonly now?: Date; readonly onError: (auditErr: unknown) => void },
 ): Promise<void> {
   try {
-    await recordDenied(db, { status: 500, ...deniedRequestFacts(req), reason: failureKind(err), actor }, { limitPerMinute: options.limitPerMinute, now: options.now });
+    const status = err instanceof AppError && err.code === 'service-unavailable' ? 503 : 500;
+    await recordDenied(db, { status, ...deniedRequestFacts(req), reason: failureKind(err), actor }, { limitPerMinute: options.limitPerMinute, now: options.now });
   } catch (auditErr) {
     options.onError(auditErr);
   }
 }
 
-/** The error middleware after `recordRefusals`: records an internal failure, then passes the error on unchanged. */
+/** The error middleware after `recordRefusals`: records a failed request (500, or 503 for want of capacity), then passes the error on unchanged. */
 export function recordFailures(options: {
   readonly db: Kysely<DB>;
   readonly bodyLimitBytes: number;
@@ -129,14 +141,14 @@ export function recordFailures(options: {
   readonly clock?: () => Date;
 }): ErrorRequestHandler {
   return (err: unknown, req, _res, next) => {
-    if (!isInternalFailure(err, options.bodyLimitBytes)) {
+    if (!isInternalFailure(err, options.bodyLimitBytes, req.path)) {
       next(err);
       return;
     }
     options
       .identify(req)
       .catch(() => undefined)
-      .then((principal) => recordFailure(options.db, req, err, principal ? actorOf(principal) : ANONYMOUS_ACTOR, { limitPerMinute: options.limitPerMinute, now: options.clock?.(), onError: options.onAuditError }))
+      .then((principal) => recordFailure(options.db, req, err, principal ? actorOf(principal, req.authorizedAction) : ANONYMOUS_ACTOR, { limitPerMinute: options.limitPerMinute, now: options.clock?.(), onError: options.onAuditError }))
       .then(() => next(err), () => next(err));
   };
 }

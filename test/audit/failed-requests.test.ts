@@ -12,6 +12,7 @@ import { clientToken, seedClient, seedOrganization, send, type Credentials } fro
 import { PageClient, startWebApp, type WebApp } from '../web/support.js';
 import { answersToForm, poorlyControlled } from '../web/helpers.js';
 import { auditEventsAfter, auditHead } from '../support/audit-events.js';
+import { createReportPool, workerReportBuilder } from '../../src/assessments/report-builder.js';
 
 
 
@@ -111,5 +112,38 @@ describe.each(DATABASE_KINDS)('a failed page in the audit trail (%s)', (kind) =>
     } finally {
       await app.t.database.raw.query('ALTER TABLE reports_away RENAME TO reports');
     }
+  });
+});
+
+describe.each(DATABASE_KINDS)('a submission refused for want of a report worker (%s)', (kind) => {
+  let app: TestApp;
+  let client: { id: string; creds: Credentials };
+  let org: string;
+
+  beforeAll(async () => {
+    // A real pool of report workers, shut down before the request: every build is refused with
+    // the pool's own 503 (`service-unavailable`), as when its queue is full.
+    const pool = createReportPool({ size: 1 });
+    await pool.close();
+    app = await startTestApp(kind, {}, { reportBuilder: workerReportBuilder(() => pool) });
+    org = await seedOrganization(app, `No capacity ${kind}`);
+    const c = await seedClient(app, org, ['assessments:read', 'assessments:write', 'reports:read']);
+    client = { id: c.id, creds: { kind: 'bearer', token: await clientToken(app, c) } };
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('records the 503 as a failed request by the client, and stores no assessment', async () => {
+    const before = await auditHead(app.t.database);
+    const res = await send(app, 'POST', '/v1/assessments', client.creds, { title: 'No worker', ...example('poorly-controlled') });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { type: string }).type).toContain('service-unavailable');
+    expect(await auditEventsAfter(app.t.database, before)).toEqual([
+      expect.objectContaining({ action: 'request.failed', outcome: 'error', actor_type: 'client', actor_id: client.id, organization_id: org, decision: { status: 503, method: 'POST', route: '/v1/assessments', reason: 'service-unavailable' } }),
+    ]);
+    const stored = await app.t.database.db.selectFrom('assessments').select('id').where('title', '=', 'No worker').execute();
+    expect(stored).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { startTestApp, type TestApp } from '../support/app.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { login, refresh, seedClient, seedOrganization, seedUser, send, SESSION_TEST_ENV, type Session } from './helpers.js';
+import { clientToken, login, refresh, seedClient, seedOrganization, seedUser, send, SESSION_TEST_ENV, type Session } from './helpers.js';
 import { auditEventsAfter, auditHead, type AuditRow } from '../support/audit-events.js';
 
 
@@ -84,6 +84,40 @@ describe.each(DATABASE_KINDS)('who a refusal is recorded by (%s)', (kind) => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
     expect(await eventsAfter(before)).toEqual([
       expect.objectContaining({ action: 'oauth.token.denied', outcome: 'denied', actor_type: 'client', actor_id: client.id, organization_id: org, target_type: 'api_client', target_id: client.id, decision: { reason: 'invalid_request: malformed scope', clientId: client.id } }),
+    ]);
+  });
+
+  // One request, one event, with the status the client was sent: credentials that are refused
+  // while the body is refused first are not recorded as a 401 the client never received.
+  it('records a malformed body sent with an expired bearer token once, as the 400 it was', async () => {
+    const client = await seedClient(app, org, ['assessments:write']);
+    const token = await clientToken(app, client);
+    offset += 3_600_000; // past the access token's lifetime
+    const before = await head();
+    const res = await fetch(`${app.url}/v1/assessments`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{bad' });
+    expect(res.status).toBe(400);
+    expect(await eventsAfter(before)).toEqual([
+      expect.objectContaining({ action: 'request.refused', outcome: 'error', actor_type: 'anonymous', decision: expect.objectContaining({ status: 400, reason: 'malformed-json' }) }),
+    ]);
+  });
+
+  it('records a body that is not JSON, sent with a session cookie that is not valid, once, as the 415 it was', async () => {
+    const before = await head();
+    const res = await fetch(`${app.url}/v1/users`, { method: 'POST', headers: { cookie: '__Host-hipaa_access=not-a-token', 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(415);
+    expect(await eventsAfter(before)).toEqual([
+      expect.objectContaining({ action: 'request.refused', outcome: 'error', actor_type: 'anonymous', decision: expect.objectContaining({ status: 415 }) }),
+    ]);
+  });
+
+  it('names the role that permitted the action in a refusal, as the success would, not every role held', async () => {
+    const admin = await seedUser(app, org, ['compliance_officer', 'admin']);
+    const session = await login(app, admin.email);
+    const before = await head();
+    const res = await send(app, 'POST', '/v1/users', { kind: 'session', session }, { email: `short-${Date.now()}@example.org`, password: 'short', roles: ['compliance_officer'], organizationId: org });
+    expect(res.status).toBe(422);
+    expect(await eventsAfter(before)).toEqual([
+      expect.objectContaining({ action: 'request.refused', actor_type: 'user', actor_id: admin.id, actor_role: 'admin', decision: expect.objectContaining({ status: 422, route: '/v1/users' }) }),
     ]);
   });
 });

@@ -1,3 +1,4 @@
+import type { ReportBuilder } from '../../src/assessments/report-builder.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Router } from 'express';
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   readonly pdfSigner?: PdfSigningIdentity;
   /** Serve this existing database instead of a fresh one (not dropped by `stop()`): saves a start. */
   readonly database?: TestDatabase;
+  /** How submissions' reports are built (default: the app's, from REPORT_WORKERS). */
+  readonly reportBuilder?: ReportBuilder;
 }
 
 /** A fresh in-memory token-signing ring (one Ed25519 key, nothing written to disk). */
@@ -66,7 +69,7 @@ export async function startTestApp(kind: DatabaseKind, env: Record<string, strin
   const logger = createLogger(config.logLevel, sink);
   const tokenKeys = options.tokenKeys ?? (await testTokenKeyRing());
   const reportKeys = options.reportKeys ?? (await tempReportKeys());
-  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: options.pdfSigner ?? (await testPdfIdentity()), clock: options.clock, extraRoutes: options.extraRoutes });
+  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: options.pdfSigner ?? (await testPdfIdentity()), clock: options.clock, extraRoutes: options.extraRoutes, ...(options.reportBuilder ? { reportBuilder: options.reportBuilder } : {}) });
   const server: RunningServer = await listen(app, config);
   return {
     url: server.url,

@@ -29,6 +29,11 @@ declare module 'express-serve-static-core' {
     principal?: Principal;
     /** The session's CSRF token (cookie-authenticated requests only). */
     csrfToken?: string;
+    /**
+     * The action `authorize` permitted: a refusal or failure recorded later names the roles that
+     * permitted it (`actorOf(principal, action)`), as the route's own event would.
+     */
+    authorizedAction?: Action;
   }
 }
 
@@ -54,10 +59,10 @@ export interface AuthMiddleware {
   readonly principalOf: (req: Request) => Principal;
   /**
    * For the record of a request no route authenticated (its body was refused first): who its
-   * credentials name, or undefined when it carries none or they are refused (that denial recorded
-   * as any other). Authorises nothing and sets nothing on the request: a cookie's CSRF token is
+   * credentials name, or undefined when it carries none or they are refused. Authorises nothing and sets nothing on the request: a cookie's CSRF token is
    * not checked, since the body that would hold it may be what was refused (SameSite=Strict
-   * cookies still keep another site's requests anonymous).
+   * cookies still keep another site's requests anonymous). Refused credentials are not recorded
+   * here: the request's one event is the caller's, with the status the client was sent.
    */
   readonly identify: (req: Request) => Promise<Principal | undefined>;
 }
@@ -82,13 +87,16 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
   /**
    * The principal the request's credentials name (a bearer token, else the session cookie), with
    * the session's CSRF token for a cookie; the CSRF token the request presents is not checked here.
-   * Refused credentials are a recorded 401 denial (thrown).
+   * Refused credentials are a 401 (thrown), recorded as a denial unless `record` is false: the
+   * caller then records what the client is actually sent (a refusal of the body, say), once.
    */
-  async function principalOfCredentials(req: Request): Promise<{ principal: Principal; csrfToken?: string }> {
+  async function principalOfCredentials(req: Request, record = true): Promise<{ principal: Principal; csrfToken?: string }> {
+    const refuse = (detail: string, reason: string, headers: Record<string, string>): Promise<AppError> =>
+      record ? deny(req, 401, 'unauthenticated', detail, reason, headers) : Promise.resolve(new AppError('unauthenticated', detail, { headers }));
     const authorization = req.get('authorization');
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization.trim());
-      if (!m) throw await deny(req, 401, 'unauthenticated', 'The Authorization header must be "Bearer <access token>"', 'malformed_authorization', { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_request"` });
+      if (!m) throw await refuse('The Authorization header must be "Bearer <access token>"', 'malformed_authorization', { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_request"` });
       try {
         const claims = await verifyClientToken(ctx.tokens, m[1]!, ctx.clock());
         return { principal: await loadClientPrincipal(ctx, claims) };
@@ -96,13 +104,13 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
         if (!(err instanceof TokenError) && !(err instanceof PrincipalRefused)) throw err;
         const reason = err instanceof TokenError ? `token_${err.reason}` : err.reason;
         const detail = err instanceof TokenError && err.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid';
-        throw await deny(req, 401, 'unauthenticated', detail, reason, { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${detail}"` });
+        throw await refuse(detail, reason, { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${detail}"` });
       }
     }
     const cookies = readSessionCookies(req, secure);
     if (cookies.access === undefined) {
       const detail = cookies.refresh !== undefined ? 'The session access token is missing or expired: POST /v1/auth/refresh' : 'Authentication required: sign in, or send a bearer token';
-      throw await deny(req, 401, 'unauthenticated', detail, cookies.refresh !== undefined ? 'access_cookie_missing' : 'no_credentials', { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
+      throw await refuse(detail, cookies.refresh !== undefined ? 'access_cookie_missing' : 'no_credentials', { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
     }
     try {
       return await loadUserPrincipal(ctx, await verifySessionToken(ctx.tokens, cookies.access, ctx.clock()));
@@ -111,7 +119,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
       const reason = err instanceof TokenError ? `token_${err.reason}` : err.reason;
       const expired = (err instanceof TokenError && err.reason === 'expired') || err instanceof PrincipalRefused && err.reason === 'authz_changed';
       const detail = expired ? 'The session access token has expired: POST /v1/auth/refresh' : 'The session is not valid: sign in again';
-      throw await deny(req, 401, 'unauthenticated', detail, reason, { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
+      throw await refuse(detail, reason, { 'WWW-Authenticate': `Bearer realm="${REALM}"` });
     }
   }
 
@@ -145,6 +153,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
           const headers: Record<string, string> = principal.type === 'client' ? { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${PERMISSIONS[action].scopes.join(' ')}"` } : {};
           throw await deny(req, 403, 'forbidden', principal.type === 'client' ? scopeDetail(PERMISSIONS[action].scopes, principal.scopes) : `Your roles do not allow ${action}`, `not_permitted:${action}`, headers, principal);
         }
+        req.authorizedAction = action;
       })().then(() => next(), next);
     };
   }
@@ -158,7 +167,7 @@ export function createAuthMiddleware(ctx: AuthContext): AuthMiddleware {
     if (req.principal) return req.principal;
     if (req.get('authorization') === undefined && readSessionCookies(req, secure).access === undefined) return undefined;
     try {
-      return (await principalOfCredentials(req)).principal;
+      return (await principalOfCredentials(req, false)).principal;
     } catch (err) {
       if (err instanceof AppError) return undefined;
       throw err;
