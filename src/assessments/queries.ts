@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { RISK_LEVELS, type RiskLevel } from './types.js';
@@ -68,19 +68,17 @@ interface Row {
   report_id: string | null;
 }
 
+/** The filters of a list that select assessments (not the page: no limit, no cursor). */
+export type SelectionFilters = Omit<ListFilters, 'limit' | 'cursor'>;
+
 /**
- * Lists the assessments of the given organisations, newest first, with keyset pagination (stable
- * under concurrent inserts: the cursor is the last item's creation time and id).
+ * The FROM and WHERE that `listAssessments` and `summarizeAssessments` share: the assessments of
+ * the organisations, each with its latest revision (`lr`) and the latest report (`rp`), filtered.
  */
-export async function listAssessments(db: Kysely<DB>, organizationIds: 'all' | readonly string[], f: ListFilters): Promise<{ items: AssessmentListItem[]; nextCursor: string | null }> {
-  if (organizationIds !== 'all' && organizationIds.length === 0) return { items: [], nextCursor: null };
-  const cursor = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
+function selection(organizationIds: 'all' | readonly string[], f: SelectionFilters): RawBuilder<unknown> {
   if (f.overallRisk !== undefined && !RISK_LEVELS.includes(f.overallRisk)) throw new AppError('bad-request', 'overallRisk is not a risk level', { errors: [{ pointer: '/overallRisk', detail: `one of ${RISK_LEVELS.join(', ')}` }] });
   const like = f.q !== undefined ? `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : undefined;
-  const result = await sql<Row>`
-    SELECT a.id, a.organization_id, a.title, a.created_at,
-           lr.revision AS latest_revision, lr.status, lr.submitted_at AS last_submitted_at,
-           rp.overall_risk, rp.id AS report_id
+  return sql`
     FROM assessments a
     JOIN LATERAL (
       SELECT r.revision, r.status, r.submitted_at FROM assessment_revisions r
@@ -95,7 +93,21 @@ export async function listAssessments(db: Kysely<DB>, organizationIds: 'all' | r
       ${f.overallRisk !== undefined ? sql`AND rp.overall_risk = ${f.overallRisk}` : sql``}
       ${f.createdFrom !== undefined ? sql`AND a.created_at >= ${f.createdFrom}` : sql``}
       ${f.createdTo !== undefined ? sql`AND a.created_at < ${f.createdTo}` : sql``}
-      ${like !== undefined ? sql`AND a.title ILIKE ${like}` : sql``}
+      ${like !== undefined ? sql`AND a.title ILIKE ${like}` : sql``}`;
+}
+
+/**
+ * Lists the assessments of the given organisations, newest first, with keyset pagination (stable
+ * under concurrent inserts: the cursor is the last item's creation time and id).
+ */
+export async function listAssessments(db: Kysely<DB>, organizationIds: 'all' | readonly string[], f: ListFilters): Promise<{ items: AssessmentListItem[]; nextCursor: string | null }> {
+  if (organizationIds !== 'all' && organizationIds.length === 0) return { items: [], nextCursor: null };
+  const cursor = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
+  const result = await sql<Row>`
+    SELECT a.id, a.organization_id, a.title, a.created_at,
+           lr.revision AS latest_revision, lr.status, lr.submitted_at AS last_submitted_at,
+           rp.overall_risk, rp.id AS report_id
+    ${selection(organizationIds, f)}
       ${cursor !== undefined ? sql`AND (a.created_at, a.id) < (${new Date(cursor.createdAt)}, ${cursor.id}::uuid)` : sql``}
     ORDER BY a.created_at DESC, a.id DESC
     LIMIT ${f.limit + 1}
@@ -114,4 +126,32 @@ export async function listAssessments(db: Kysely<DB>, organizationIds: 'all' | r
   }));
   const last = rows.at(-1);
   return { items, nextCursor: result.rows.length > f.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+}
+
+/** Counts over every assessment a list selects (all its pages). */
+export interface AssessmentSummary {
+  readonly total: number;
+  /** Latest revision a draft. */
+  readonly drafts: number;
+  /** Latest revision submitted. */
+  readonly submitted: number;
+  /** Latest report's overall risk high or very high. */
+  readonly high: number;
+}
+
+/**
+ * The counts of the assessments `listAssessments` selects with the same organisations and filters,
+ * over all of them (not one page), in one aggregate query: the dashboard's summary.
+ */
+export async function summarizeAssessments(db: Kysely<DB>, organizationIds: 'all' | readonly string[], f: SelectionFilters): Promise<AssessmentSummary> {
+  if (organizationIds !== 'all' && organizationIds.length === 0) return { total: 0, drafts: 0, submitted: 0, high: 0 };
+  const result = await sql<{ total: string | number; drafts: string | number; submitted: string | number; high: string | number }>`
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE lr.status = 'draft') AS drafts,
+           count(*) FILTER (WHERE lr.status = 'submitted') AS submitted,
+           count(*) FILTER (WHERE rp.overall_risk IN ('high', 'very_high')) AS high
+    ${selection(organizationIds, f)}
+  `.execute(db);
+  const row = result.rows[0];
+  return { total: Number(row?.total ?? 0), drafts: Number(row?.drafts ?? 0), submitted: Number(row?.submitted ?? 0), high: Number(row?.high ?? 0) };
 }

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { AppError, validationError, type FieldError } from '../errors.js';
 import { MAX_FIELD_ERRORS } from '../questionnaire/validate.js';
 import { pointerToken } from '../util/json-pointer.js';
+import { PATTERN_DETAILS } from '../util/visible-text.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
@@ -18,6 +19,10 @@ function pointerOf(e: ErrorObject): string {
 function detailOf(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return 'is not a known field';
   if (e.keyword === 'required') return 'is required';
+  if (e.keyword === 'pattern') {
+    const known = PATTERN_DETAILS.get(String((e.params as { pattern: string }).pattern));
+    if (known !== undefined) return known;
+  }
   return e.message ?? 'is invalid';
 }
 

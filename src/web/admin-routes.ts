@@ -6,13 +6,14 @@
  * functions, each in one transaction with its audit event, exactly as the admin API does.
  */
 import { Router, type Request, type Response } from 'express';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { createApiClient, listApiClients, revokeApiClient, rotateApiClientSecret } from '../auth/api-clients.js';
 import { createAuditorGrant, listAuditorGrants, revokeAuditorGrant } from '../auth/auditor-grants.js';
 import { generatePassword } from '../auth/bootstrap.js';
 import { actorOf } from '../auth/context.js';
 import { createOrganization, listOrganizations } from '../auth/organizations.js';
 import { hashPassword } from '../auth/passwords.js';
+import { isUuid } from '../auth/secrets.js';
 import { isPermitted, ROLES, SCOPES, type Action, type Role, type Scope } from '../auth/permissions.js';
 import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../auth/users.js';
 import type { DB } from '../db/schema.js';
@@ -123,6 +124,43 @@ const USER_EDIT_FIELDS: FieldIds = { '/name': 'e-name', '/roles': `e-role-${ROLE
 const ORG_FIELDS: FieldIds = { '/name': 'o-name' };
 const CLIENT_FIELDS: FieldIds = { '/name': 'c-name', '/organizationId': 'c-org', '/scopes': 'c-scope-1' };
 const GRANT_FIELDS: FieldIds = { '/auditorId': 'g-auditor', '/organizationId': 'g-org' };
+
+/**
+ * The one-time field (`_once`) of the forms whose answer cannot be shown again or whose action
+ * must not happen twice: "Create client" and "Rotate secret" (the secret is shown once, in the
+ * answer to the POST) and "Rotate key". Its value is the state the form was rendered against,
+ * which the action itself changes: the number of API clients the administrator has created, the
+ * client's `authz_version` (every rotation bumps it), the ring's current key id. A POST is carried
+ * out only while that state is unchanged, checked under a lock in the transaction of the action,
+ * so the same form sent again (a reload, a double click, the back button) finds the state moved
+ * on and does nothing: a 409 page saying the action was already done. Nothing is stored for it,
+ * and the secret only ever exists in the one answer that showed it.
+ */
+const ONCE_FIELD = '_once';
+
+function onceOf(body: Record<string, unknown>): string {
+  const v = body[ONCE_FIELD];
+  return typeof v === 'string' ? v : '';
+}
+
+/** The `_once` value of the "Create client" form: how many API clients this administrator has created. */
+async function clientsCreatedBy(db: Kysely<DB> | Transaction<DB>, userId: string): Promise<string> {
+  const row = await db.selectFrom('api_clients').select((eb) => eb.fn.countAll().as('n')).where('created_by', '=', userId).executeTakeFirst();
+  return String(row?.n ?? 0);
+}
+
+/** The refusal recorded for a one-time form sent again. */
+const ALREADY_DONE = { status: 409, reason: 'form_already_sent', pointers: [`/${ONCE_FIELD}`] } as const;
+
+/** Runs rotations of this process one after the other (the check of `_once` and the rotation it allows). */
+function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = last.then(fn, fn);
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
 
 /** The administration routes. */
 export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRing<'report'>; readonly tokenKeys: TokenKeyRing }): Router {
@@ -262,17 +300,25 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
   }));
 
   // ------------------------------------------------------------------ API clients
-  async function renderClients(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string; organizationId: string; scopes: readonly string[] }; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null }, status = 200): Promise<void> {
-    const [clients, orgs] = await Promise.all([listApiClients(db), listOrganizations(db)]);
+  async function renderClients(req: Request, res: Response, session: PageSession, extra: { error?: AppError; values?: { name: string; organizationId: string; scopes: readonly string[] }; secret?: { clientId: string; clientSecret: string; name: string; rotated: boolean } | null; repeated?: string }, status = 200): Promise<void> {
+    const [clients, orgs, versions, created] = await Promise.all([
+      listApiClients(db),
+      listOrganizations(db),
+      db.selectFrom('api_clients').select(['id', 'authz_version']).execute(),
+      clientsCreatedBy(db, session.principal.id),
+    ]);
+    const version = new Map(versions.map((v) => [v.id, String(v.authz_version)]));
     const orgName = new Map(orgs.map((o) => [o.id, o.name]));
     await recordShown(req, session, 'api_clients.manage', 'api_clients', clients.length);
     renderPage(ctx, res, session, 'admin/clients.njk', {
       title: 'API clients',
       active: 'admin',
       section: 'clients',
-      clients: clients.map((c) => ({ ...c, organizationName: orgName.get(c.organizationId) ?? '' })),
+      clients: clients.map((c) => ({ ...c, organizationName: orgName.get(c.organizationId) ?? '', once: version.get(c.id) ?? '' })),
       organizations: orgs,
       scopes: SCOPES,
+      createOnce: created,
+      repeated: extra.repeated ?? '',
       ...formErrors(extra.error, CLIENT_FIELDS, 'new-client'),
       values: { name: '', organizationId: session.principal.organizationId, scopes: [], ...extra.values },
       secret: extra.secret ?? null,
@@ -289,7 +335,19 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       if (name === '') throw new AppError('validation-failed', 'Give the client a name', { pointer: '/name' });
       assertMaxLength(name, NAME_MAX_LENGTH, '/name', 'The name');
       if (scopes.length === 0) throw new AppError('validation-failed', 'Choose at least one scope', { pointer: '/scopes' });
-      const made = await db.transaction().execute((trx) => createApiClient(trx, { name, organizationId, scopes }, auditOf(req, session, 'api_clients.manage')));
+      const me = session.principal.id;
+      const made = await db.transaction().execute(async (trx) => {
+        // One create of this administrator at a time, so two sends of one form cannot both see the count unchanged.
+        await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`web.api_client.create:${me}`}, 0))`.execute(trx);
+        if ((await clientsCreatedBy(trx, me)) !== onceOf(body)) return null;
+        return createApiClient(trx, { name, organizationId, scopes }, auditOf(req, session, 'api_clients.manage'));
+      });
+      if (!made) {
+        await recordPageRefusal(ctx, req, ALREADY_DONE);
+        const repeated = 'This form was already sent: an API client was created from it, or from another of your pages, since it was shown (see the list). Nothing was created now. A new client\'s secret is shown once, on the page that answered the form; if it was lost, rotate the client\'s secret. To add another client, send the form again.';
+        await renderClients(req, res, session, { values: { name, organizationId, scopes }, repeated }, 409);
+        return;
+      }
       await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: false } }, 201);
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -298,7 +356,21 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
     }
   }));
   router.post('/admin/clients/:id/rotate', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
-    const made = await db.transaction().execute((trx) => rotateApiClientSecret(trx, String(req.params.id), auditOf(req, session, 'api_clients.manage')));
+    const id = String(req.params.id);
+    const once = onceOf((req.body ?? {}) as Record<string, unknown>);
+    const made = await db.transaction().execute(async (trx) => {
+      const row = isUuid(id) ? await trx.selectFrom('api_clients').select(['name', 'authz_version', 'revoked_at']).where('id', '=', id).forUpdate().executeTakeFirst() : undefined;
+      // A rotation or revocation since the form was shown moved the version on. A client that is
+      // missing or revoked: rotateApiClientSecret says so (404, 409).
+      if (row && row.revoked_at === null && String(row.authz_version) !== once) return { already: row.name };
+      return rotateApiClientSecret(trx, id, auditOf(req, session, 'api_clients.manage'));
+    });
+    if ('already' in made) {
+      await recordPageRefusal(ctx, req, ALREADY_DONE);
+      const repeated = `The secret of ${made.already} was already rotated since this page was shown (sending the form again, by a reload for instance, does not rotate it twice): nothing was rotated now. The new secret was shown once, on the page that answered; if it was lost, rotate the secret again.`;
+      await renderClients(req, res, session, { repeated }, 409);
+      return;
+    }
     await renderClients(req, res, session, { secret: { clientId: made.client.id, clientSecret: made.clientSecret, name: made.client.name, rotated: true } });
   }));
   router.post('/admin/clients/:id/revoke', ...page(ctx, { action: 'api_clients.manage' }, async (req, res, session) => {
@@ -345,7 +417,8 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
 
   // ------------------------------------------------------------------ signing keys
   const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
-  async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string } = {}, status = 200): Promise<void> {
+  const serializeRotation = serializer();
+  async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string; repeated?: string } = {}, status = 200): Promise<void> {
     await Promise.all([withLatestKeys(keys.reportKeys), withLatestKeys(keys.tokenKeys)]);
     const stored = await db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
     await recordShown(req, session, 'keys.rotate', 'keys', stored.length);
@@ -359,6 +432,7 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       rotatable: { report: rotatable(keys.reportKeys), token: rotatable(keys.tokenKeys) },
       errors: extra.errors ?? [],
       rotated: extra.rotated ?? '',
+      repeated: extra.repeated ?? '',
     }, status);
   }
   router.get('/admin/keys', ...page(ctx, { action: 'keys.rotate' }, (req, res, session) => renderKeys(req, res, session)));
@@ -371,7 +445,20 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       await renderKeys(req, res, session, { errors: [`The ${String(purpose)}-signing key is managed outside this service: rotate it there and restart.`] }, 409);
       return;
     }
-    await rotateAndRecord(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
+    const once = onceOf((req.body ?? {}) as Record<string, unknown>);
+    const didRotate = await serializeRotation(async () => {
+      // The key current when the page was shown must still be: a rotation since (this form sent
+      // again, or another page's) moved it on. Read again first, for another instance's rotation.
+      await ring.refresh();
+      if (ring.current.kid !== once) return false;
+      await rotateAndRecord(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
+      return true;
+    });
+    if (!didRotate) {
+      await recordPageRefusal(ctx, req, ALREADY_DONE);
+      await renderKeys(req, res, session, { repeated: `The ${purpose === 'report' ? 'report-signing' : 'session and API token'} key was already rotated since this page was shown (sending the form again, by a reload for instance, does not rotate it twice): nothing was rotated now. The current key is shown below.` }, 409);
+      return;
+    }
     await renderKeys(req, res, session, { rotated: `${purpose === 'report' ? 'Reports' : 'Session and API tokens'} are now signed with key ${ring.current.kid}. The previous key stays published.` });
   }));
 

@@ -7,13 +7,14 @@
 import { Router, type Request, type Response } from 'express';
 import { isPermitted, reachableOrganizations, type Action, type Principal } from '../auth/permissions.js';
 import type { AssessmentService, ServiceActor } from '../assessments/service.js';
-import { listAssessments } from '../assessments/queries.js';
+import { listAssessments, summarizeAssessments, type SelectionFilters } from '../assessments/queries.js';
 import { AppError, type FieldError } from '../errors.js';
 import { recordAuditEventAlone } from '../audit/record.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { auditActorOf, readFilters, recordRead } from '../http/record-read.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
+import { BIDI_MAX_DEPTH, hasPairedBidiControls, hasVisibleCharacter } from '../util/visible-text.js';
 import { CURRENT_QUESTIONNAIRE_VERSION, getQuestionnaire, validateAnswers, type Questionnaire } from '../questionnaire/index.js';
 import { diffReports } from '../reports/diff.js';
 import type { Report } from '../reports/report.js';
@@ -56,6 +57,9 @@ function readTitle(req: Request, posted: unknown): { readonly value: string; rea
   if (value === '') errors.push({ pointer: '/title', detail: 'Give the assessment a title' });
   // Code points, as the API's schema counts (an emoji is one character, not two UTF-16 units).
   else if ([...value].length > TITLE_MAX) errors.push({ pointer: '/title', detail: `The title must be at most ${TITLE_MAX} characters` });
+  // The API's rule (src/util/visible-text.ts): something that shows, and no direction control left open.
+  else if (!hasVisibleCharacter(value)) errors.push({ pointer: '/title', detail: 'Give the assessment a title with visible characters: invisible characters alone show as nothing' });
+  else if (!hasPairedBidiControls(value)) errors.push({ pointer: '/title', detail: `The title has a text-direction control that is not closed in order (or nested more than ${BIDI_MAX_DEPTH} deep): remove it, or close it` });
   return { value, errors };
 }
 
@@ -160,13 +164,13 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       renderForm(res, session, { target, title, values: parsed.values, errors: errs, notice, noticeKind: 'warning' }, 422);
     };
     if (errors.length > 0) {
-      // Every error in one round: with only the title wrong, the answers are checked as saving them
-      // would check them (required ones on a submission), so missing answers do not appear only
-      // after the title is fixed.
-      if (parsed.errors.length === 0) {
-        const checked = validateAnswers(version, parsed.answers, submit ? {} : { partial: true });
-        if (!checked.ok) errors.push(...checked.errors);
-      }
+      // Every error in one round: the answers that could be read are checked as saving them would
+      // check them (required ones on a submission), so a wrong title or one malformed number does
+      // not hide the other answers' errors until it is fixed. A question whose value could not be
+      // read keeps that error only (its answer is missing from what is checked).
+      const checked = validateAnswers(version, parsed.answers, submit ? {} : { partial: true });
+      const unread = new Set(parsed.errors.map((e) => e.pointer));
+      if (!checked.ok) errors.push(...checked.errors.filter((e) => !unread.has(e.pointer)));
       await redisplay(errors, 'Nothing was saved. Correct the answers marked below.');
       return;
     }
@@ -246,16 +250,12 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
     if (status !== '' && status !== 'draft' && status !== 'submitted') throw new AppError('bad-request', 'The status filter must be draft or submitted', { errors: [{ pointer: '/status', detail: 'unknown status' }] });
     const cursorText = pageFilter(req, 'cursor');
     const cursor = cursorText === '' ? undefined : cursorText;
-    const list = await listAssessments(db, scope, { limit: 25, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) });
+    const filters: SelectionFilters = { ...(q ? { q } : {}), ...(status === 'draft' || status === 'submitted' ? { status } : {}) };
+    // The summary counts every assessment the filters select in the reader's scope, not this page's 25.
+    const [list, stats] = await Promise.all([listAssessments(db, scope, { limit: 25, ...filters, ...(cursor ? { cursor } : {}) }), summarizeAssessments(db, scope, filters)]);
     const names = await organizationNames(db, [...new Set(list.items.map((i) => i.organizationId))]);
     const items = list.items.map((i) => ({ ...i, organizationName: names.get(i.organizationId) ?? '' }));
     await recordRead(db, req, p, { action: 'assessment.listed', permission: 'assessments.read', decision: { via: 'page', returned: items.length, ...readFilters({ q, status, cursor }) } });
-    const stats = {
-      total: items.length,
-      drafts: items.filter((i) => i.status === 'draft').length,
-      submitted: items.filter((i) => i.status === 'submitted').length,
-      high: items.filter((i) => i.overallRisk === 'high' || i.overallRisk === 'very_high').length,
-    };
     const auditorView = !p.roles.includes('compliance_officer');
     renderPage(ctx, res, session, 'dashboard.njk', {
       title: auditorView ? 'Reports' : 'Assessments',
@@ -264,6 +264,7 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       nextCursor: list.nextCursor,
       showOrg: scope === 'all' || scope.length > 1 || (scope.length === 1 && scope[0] !== p.organizationId),
       stats,
+      filtered: q !== '' || status !== '',
       q,
       status,
       canCreate: isPermitted(p, 'assessments.create'),
@@ -319,6 +320,8 @@ export function assessmentRoutes(ctx: WebContext, service: AssessmentService): {
       assessment: { ...a, organizationName: names.get(a.organizationId) ?? '' },
       revisions,
       latest: revisions[0] ?? null,
+      // The newest revision that has a report: a draft saved after a submission has none of its own.
+      latestResult: revisions.find((r) => r.report !== null) ?? null,
       reports: [...reports].reverse(),
       canEdit: isPermitted(p, 'assessments.revise') && a.organizationId === p.organizationId,
       canAudit: isPermitted(p, 'audit.read'),

@@ -59,9 +59,11 @@ describe.each(DATABASE_KINDS)('refused admin and verify forms (%s)', (kind) => {
     await app?.stop();
   });
 
-  const csrf = async (c: PageClient, path: string): Promise<string> => PageClient.csrfOf(await (await c.get(path)).text());
+  /** Posts the form of `path` as its page renders it: its CSRF token and, on a form that has one, its one-time `_once`. */
   const post = async (c: PageClient, path: string, fields: [string, string][]): Promise<{ status: number; html: string }> => {
-    const res = await c.post(path, new URLSearchParams([['_csrf', await csrf(c, path)], ...fields]));
+    const page = await (await c.get(path)).text();
+    const once = PageClient.hiddenOf(page, path, '_once');
+    const res = await c.post(path, new URLSearchParams([['_csrf', PageClient.csrfOf(page)], ...(once !== undefined ? [['_once', once] as [string, string]] : []), ...fields]));
     return { status: res.status, html: await res.text() };
   };
 

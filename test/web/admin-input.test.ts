@@ -89,7 +89,12 @@ describe.each(DATABASE_KINDS)('admin and auditor page input (%s)', (kind) => {
     ['/admin/organizations', 'organizations', {}],
     ['/admin/clients', 'api_clients', { scopes: 'assessments:read' }],
   ] as const)('POST %s', (path, table, extra) => {
-    const post = async (name: string): Promise<Response> => admin.post(path, new URLSearchParams({ _csrf: await csrf(admin, path), name, ...extra }));
+    /** Posts the form as its page renders it: its CSRF token and, on the client form, its one-time `_once`. */
+    const post = async (name: string): Promise<Response> => {
+      const page = await (await admin.get(path)).text();
+      const once = PageClient.hiddenOf(page, path, '_once');
+      return admin.post(path, new URLSearchParams({ _csrf: PageClient.csrfOf(page), ...(once !== undefined ? { _once: once } : {}), name, ...extra }));
+    };
 
     it('refuses a name over 200 characters ending in an emoji with 422 at the field, storing nothing (no cut surrogate pair)', async () => {
       const rows = await count(table);

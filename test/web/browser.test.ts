@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { verifyAuditExport } from '../../src/audit/verify-export.js';
+import { secretSha256 } from '../../src/auth/secrets.js';
 import { answersToForm, example, poorlyControlled, ROOT } from './helpers.js';
 import { PASSWORD, startWebApp, type WebApp } from './support.js';
 
@@ -302,6 +303,106 @@ if (!HAS_CHROMIUM) {
       await axe(context, '/admin/keys');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL('**/login?signed_out=1');
+      await context.close();
+    });
+
+    it('answers a reload of "Create client" and "Rotate secret" with "already done", never a second client or rotation', async () => {
+      // Its own context: the confirmations asked before rotating are expected here, and accepted.
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: app.url });
+      context.setDefaultTimeout(10_000);
+      const page = await context.newPage();
+      const confirms: string[] = [];
+      page.on('dialog', (d) => {
+        confirms.push(d.message());
+        void d.accept();
+      });
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to (execute|apply|load)/i.test(m.text())) cspErrors.push(m.text());
+      });
+      await signIn(page, app.users.admin);
+      const rowsNamed = (name: string) => page.locator('tbody tr th', { hasText: name }).count();
+      await page.goto('/admin/clients');
+      await page.getByLabel('Name').fill('Reloaded integration');
+      await page.getByLabel('reports:read').check();
+      const created = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Create client' }).click()]);
+      expect(created[0].status()).toBe(201);
+      const secret = (await page.locator('code.secret').textContent())!;
+      expect(secret).toMatch(/^harc_/);
+
+      const reloaded = await page.reload();
+      expect([reloaded?.request().method(), reloaded?.status()]).toEqual(['POST', 409]);
+      await expect(page.getByText(/This form was already sent/).isVisible()).resolves.toBe(true);
+      await expect(page.locator('code.secret').count()).resolves.toBe(0);
+      await expect(rowsNamed('Reloaded integration')).resolves.toBe(1);
+
+      await page.goto('/admin/clients');
+      const row = page.locator('tbody tr', { hasText: 'Reloaded integration' });
+      const rotated = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), row.getByRole('button', { name: /Rotate secret/ }).click()]);
+      expect(rotated[0].status()).toBe(200);
+      expect(confirms).toEqual(['Rotate the secret of Reloaded integration? The old secret and its tokens stop working at once.']);
+      const newSecret = (await page.locator('code.secret').textContent())!;
+      expect(newSecret).not.toBe(secret);
+
+      const again = await page.reload();
+      expect([again?.request().method(), again?.status()]).toEqual(['POST', 409]);
+      await expect(page.getByText(/The secret of Reloaded integration was already rotated/).isVisible()).resolves.toBe(true);
+      await expect(page.locator('code.secret').count()).resolves.toBe(0);
+      // One rotation: the secret the page showed is the one stored.
+      const stored = await app.t.database.db.selectFrom('api_clients').select('secret_sha256').where('name', '=', 'Reloaded integration').executeTakeFirstOrThrow();
+      expect(stored.secret_sha256).toBe(secretSha256(newSecret));
+      await context.close();
+    });
+
+    it('keeps every page within a 320 px wide screen', async () => {
+      const measure = async (page: Page, url: string): Promise<{ url: string; scrollWidth: number }> => {
+        await page.goto(url);
+        return { url, scrollWidth: await page.evaluate<number>('document.documentElement.scrollWidth') };
+      };
+      const narrow = async (email: string, urls: string[]): Promise<void> => {
+        const context = await browser.newContext({ viewport: { width: 320, height: 640 }, baseURL: app.url });
+        context.setDefaultTimeout(10_000);
+        const page = await context.newPage();
+        watch(page);
+        await signIn(page, email);
+        for (const url of urls) {
+          const m = await measure(page, url);
+          expect(m).toEqual({ url, scrollWidth: expect.any(Number) });
+          expect({ url, fits: m.scrollWidth <= 320 + 1 }).toEqual({ url, fits: true });
+        }
+        await context.close();
+      };
+      await narrow(app.users.officer, ['/assessments/new', `/reports/${state.reportId!}`, `/assessments/${state.assessmentId!}`, '/']);
+      await narrow(app.users.admin, ['/admin', '/admin/users', '/admin/clients', '/admin/grants', '/admin/keys']);
+    });
+
+    it('saves a draft on Enter in a field of the questionnaire, and keeps the focused field above the action bar', async () => {
+      const context = await newContext();
+      const page = await context.newPage();
+      await signIn(page, app.users.officer);
+      await page.goto('/assessments/new');
+      await page.getByLabel('Title').fill('Enter key');
+      await page.locator('[name="answers[uc.name]"]').fill('Scribe');
+      await page.locator('[name="answers[uc.name]"]').press('Enter');
+      await page.waitForURL(/\/assessments\/[0-9a-f-]{36}\/edit\?saved=1$/);
+      await expect(page.getByText(/Draft saved as revision 1/).isVisible()).resolves.toBe(true);
+
+      // Tabbing through the form, on a desktop and on a phone: the field with focus is never under
+      // the sticky action bar.
+      const hidden: string[] = [];
+      for (const viewport of [{ width: 1280, height: 800 }, { width: 320, height: 640 }]) {
+        await page.setViewportSize(viewport);
+        await page.locator('[name="answers[uc.name]"]').focus();
+        for (let i = 0; i < 40; i++) {
+          await page.keyboard.press('Tab');
+          const where = await page.evaluate<{ id: string; inBar: boolean; bottom: number; barTop: number }>(`(() => {
+            const el = document.activeElement;
+            const r = el.getBoundingClientRect();
+            return { id: el.id || el.tagName, inBar: el.closest('.action-bar') !== null, bottom: r.bottom, barTop: document.querySelector('.action-bar-inner').getBoundingClientRect().top };
+          })()`);
+          if (!where.inBar && where.bottom > where.barTop) hidden.push(`${viewport.width} px, ${where.id}: bottom ${where.bottom} > bar ${where.barTop}`);
+        }
+      }
+      expect(hidden).toEqual([]);
       await context.close();
     });
 

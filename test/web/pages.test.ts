@@ -72,7 +72,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const dash = await c.get('/');
     expect(dash.status).toBe(200);
     expect(dash.headers.get('cache-control')).toBe('no-store');
-    expect(await dash.text()).toMatch(/<span class="user-org">Riverside Health · Compliance officer<\/span>/);
+    expect(await dash.text()).toMatch(/<span class="user-org"><bdi>Riverside Health<\/bdi> · Compliance officer<\/span>/);
     const newPage = await (await c.get('/assessments/new')).text();
     expect(newPage).toContain('id="q-uc.name"');
     const csrf = PageClient.csrfOf(newPage);
@@ -257,7 +257,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect((await c.post('/assessments/new', new URLSearchParams({ _csrf: csrf, title, _action: 'draft' }))).status).toBe(303);
     // The form's empty fields are no filter; a status filter keeps only its status (the row's
     // link holds the title; the search box echoes it anyway).
-    const row = `">${title}</a></th>`;
+    const row = `"><bdi>${title}</bdi></a></th>`;
     expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=`)).text()).toContain(row);
     expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=draft`)).text()).toContain(row);
     expect(await (await c.get(`/?q=${encodeURIComponent(title)}&status=submitted`)).text()).not.toContain(row);
@@ -289,7 +289,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(html).toContain('href="/audit/verify"');
     // Who acted, as a person reads it: the officer's e-mail address (the id in the title); an
     // actor id that is no user's stays an id.
-    expect(html).toMatch(new RegExp(`<span title="[0-9a-f-]{36}">${app.users.officer.replaceAll('.', '\\.')}</span>`));
+    expect(html).toMatch(new RegExp(`<span title="[0-9a-f-]{36}"><bdi>${app.users.officer.replaceAll('.', '\\.')}</bdi></span>`));
     expect(html).toContain(`<code>${actor.slice(0, 8)}`);
     const seqs = seqsOf(html);
     expect(seqs.length).toBe(50);
@@ -313,7 +313,7 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     expect(await (await auditor.get(`/audit?actor=${actor}&to=${yesterday}`)).text()).toContain('No events.');
     // An actor by e-mail address, as a person types it: the officer's events, the same as by the
     // officer's id, which the actor's link on each row filters by; an address no user has: none.
-    const officerId = new RegExp(`<a href="/audit\\?actor=([0-9a-f-]{36})"><span title="[0-9a-f-]{36}">${app.users.officer.replaceAll('.', '\\.')}</span></a>`).exec(html)![1]!;
+    const officerId = new RegExp(`<a href="/audit\\?actor=([0-9a-f-]{36})"><span title="[0-9a-f-]{36}"><bdi>${app.users.officer.replaceAll('.', '\\.')}</bdi></span></a>`).exec(html)![1]!;
     const byId = seqsOf(await (await auditor.get(`/audit?actor=${officerId}`)).text());
     expect(byId.length).toBeGreaterThan(0);
     expect(seqsOf(await (await auditor.get(`/audit?actor=${encodeURIComponent(` ${app.users.officer.toUpperCase()} `)}`)).text())).toEqual(byId);
@@ -424,7 +424,8 @@ describe.each(DATABASE_KINDS)('pages (%s)', (kind) => {
     const unnamed = await c.post('/admin/organizations', new URLSearchParams([['_csrf', csrf], ['name', '  ']]));
     expect([unnamed.status, await unnamed.text()]).toEqual([422, expect.stringContaining('Give the organisation a name')]);
     expect(await newest()).toEqual({ status: 422, method: 'POST', route: '/admin/organizations', reason: 'validation-failed', pointers: ['/name'] });
-    const client = await c.post('/admin/clients', new URLSearchParams([['_csrf', csrf], ['name', 'EHR integration'], ['organizationId', app.orgs.main], ['scopes', 'assessments:read']]));
+    const once = PageClient.hiddenOf(await (await c.get('/admin/clients')).text(), '/admin/clients', '_once')!;
+    const client = await c.post('/admin/clients', new URLSearchParams([['_csrf', csrf], ['_once', once], ['name', 'EHR integration'], ['organizationId', app.orgs.main], ['scopes', 'assessments:read']]));
     expect(client.status).toBe(201);
     expect(await client.text()).toMatch(/harc_[A-Za-z0-9_-]{43}/);
     const keys = await (await c.get('/admin/keys')).text();

@@ -2,7 +2,10 @@
  * The real app (pages and API, as src/http/app.ts wires them) on a known port, over a fresh
  * database, with a few users.
  */
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { SYSTEM_ACTOR } from '../../src/audit/record.js';
 import { createAuditorGrant } from '../../src/auth/auditor-grants.js';
@@ -17,6 +20,7 @@ import { closeSharedReportPool } from '../../src/assessments/report-builder.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ReportKeyRing } from '../../src/signing/report-keys.js';
+import { loadRotatableKeyRing } from '../../src/signing/rotatable.js';
 import { testTokenKeyRing } from '../support/app.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
 import { tempReportKeys, testPdfIdentity } from '../support/fixtures.js';
@@ -53,8 +57,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts the app with the pages, and creates: two organisations, an officer in each, an auditor granted the main one, an admin. */
-export async function startWebApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<WebApp> {
+/**
+ * Starts the app with the pages, and creates: two organisations, an officer in each, an auditor
+ * granted the main one, an admin. With `rotatableKeys`, the report-signing ring is a
+ * RotatableKeyRing over a scratch key directory, as the embedded default is (the keys page can rotate it).
+ */
+export async function startWebApp(kind: DatabaseKind, env: Record<string, string> = {}, options: { rotatableKeys?: boolean } = {}): Promise<WebApp> {
   const t = await createTestDatabase(kind);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -64,7 +72,7 @@ export async function startWebApp(kind: DatabaseKind, env: Record<string, string
   // WEB_TEST_LOG=1 shows the server's log lines (errors of pages included) on standard error.
   const logger = createLogger(config.logLevel, process.env.WEB_TEST_LOG ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }));
   const tokenKeys = await testTokenKeyRing();
-  const reportKeys = await tempReportKeys();
+  const reportKeys = options.rotatableKeys ? await loadRotatableKeyRing('report', {}, fs.mkdtempSync(path.join(os.tmpdir(), 'web-keys-'))) : await tempReportKeys();
   const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: await testPdfIdentity(), clock, strictTemplates: true });
   const server: RunningServer = await listen(app, config);
 
@@ -148,6 +156,17 @@ export class PageClient {
     const m = /name="_csrf" value="([^"]+)"/.exec(html);
     if (!m) throw new Error('no _csrf field on the page');
     return m[1]!;
+  }
+
+  /**
+   * The value of the hidden field `name` of the page's first form posting to `action`, or undefined
+   * (e.g. the one-time `_once` of the forms that must not act twice, src/web/admin-routes.ts).
+   */
+  static hiddenOf(html: string, action: string, name: string): string | undefined {
+    const start = html.indexOf(`action="${action}"`);
+    if (start < 0) return undefined;
+    const form = html.slice(start, html.indexOf('</form>', start));
+    return new RegExp(`<input type="hidden" name="${name}" value="([^"]*)">`).exec(form)?.[1];
   }
 
   /** Signs in through the login form. */

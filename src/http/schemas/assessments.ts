@@ -3,6 +3,8 @@
  * with them and the OpenAPI document publishes them. The answers themselves are validated
  * against the questionnaire version (field errors point at `/answers/<questionId>`).
  */
+import { BIDI_MAX_DEPTH, BIDI_PAIRED_PATTERN, VISIBLE_PATTERN } from '../../util/visible-text.js';
+
 const rulesetRef = {
   type: 'object',
   additionalProperties: false,
@@ -33,7 +35,15 @@ export const CreateAssessmentBody = {
   additionalProperties: false,
   required: ['title', 'questionnaireVersion', 'answers'],
   properties: {
-    title: { type: 'string', minLength: 1, maxLength: 200, description: 'The AI use case, e.g. "Ambient scribe in primary care"' },
+    title: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      // The rule the pages apply too (src/util/visible-text.ts).
+      pattern: VISIBLE_PATTERN,
+      allOf: [{ pattern: BIDI_PAIRED_PATTERN }],
+      description: `The AI use case, e.g. "Ambient scribe in primary care". It must have a visible character (not only format, separator, control or space characters), and each direction control must be closed in order (U+202A, U+202B, U+202D, U+202E by U+202C; U+2066–U+2068 by U+2069), nested at most ${BIDI_MAX_DEPTH} deep.`,
+    },
     questionnaireVersion: { type: 'string', minLength: 1, maxLength: 50 },
     answers,
     rulesets: RulesetRefs,
