@@ -49,15 +49,45 @@ export async function rotateAndRecord<P extends KeyPurpose>(
   now: Date,
   who: { actor: AuditActor; request: AuditRequestContext | null },
 ): Promise<{ kid: string; previousKid: string }> {
+  const done = await rotateUnder(db, ring, now, who, undefined);
+  if (done === undefined) throw new Error('rotateAndRecord: no rotation');
+  return done;
+}
+
+/**
+ * `rotateAndRecord`, only if the current key is still `expectedKid` once the lock is held (the
+ * ring re-read under it): undefined, with nothing rotated or recorded, when a rotation by any
+ * instance came first. A form sent twice, even to two instances at once, rotates once.
+ */
+export function rotateIfCurrent<P extends KeyPurpose>(
+  db: Kysely<DB>,
+  ring: RotatableKeyRing<P>,
+  now: Date,
+  who: { actor: AuditActor; request: AuditRequestContext | null },
+  expectedKid: string,
+): Promise<{ kid: string; previousKid: string } | undefined> {
+  return rotateUnder(db, ring, now, who, expectedKid);
+}
+
+async function rotateUnder<P extends KeyPurpose>(
+  db: Kysely<DB>,
+  ring: RotatableKeyRing<P>,
+  now: Date,
+  who: { actor: AuditActor; request: AuditRequestContext | null },
+  expectedKid: string | undefined,
+): Promise<{ kid: string; previousKid: string } | undefined> {
   let previousKid = ring.current.kid;
-  await db.transaction().execute(async (trx) => {
+  const rotated = await db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${KEY_ROTATION_LOCK})`.execute(trx);
     await ring.refresh();
     previousKid = ring.current.kid;
+    if (expectedKid !== undefined && previousKid !== expectedKid) return false;
     await ring.rotate(async (key) => {
       await recordSigningKey(trx, ring.purpose, key.publicJwk, true, now, who, previousKid);
     });
+    return true;
   });
+  if (!rotated) return undefined;
   // Any other key of the ring not stored yet (as at start).
   await publishKeys(db, ring, now, who);
   return { kid: ring.current.kid, previousKid };

@@ -21,7 +21,7 @@ import { AppError } from '../errors.js';
 import { auditRequestContext } from '../http/audit-context.js';
 import { recordRead } from '../http/record-read.js';
 import { CreateOrganizationBody, CreateUserBody } from '../http/routes/auth-schemas.js';
-import { rotateAndRecord } from '../assessments/keys.js';
+import { rotateIfCurrent } from '../assessments/keys.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
@@ -151,16 +151,6 @@ async function clientsCreatedBy(db: Kysely<DB> | Transaction<DB>, userId: string
 
 /** The refusal recorded for a one-time form sent again. */
 const ALREADY_DONE = { status: 409, reason: 'form_already_sent', pointers: [`/${ONCE_FIELD}`] } as const;
-
-/** Runs rotations of this process one after the other (the check of `_once` and the rotation it allows). */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let last: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = last.then(fn, fn);
-    last = run.catch(() => undefined);
-    return run;
-  };
-}
 
 /** The administration routes. */
 export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRing<'report'>; readonly tokenKeys: TokenKeyRing }): Router {
@@ -417,7 +407,6 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
 
   // ------------------------------------------------------------------ signing keys
   const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
-  const serializeRotation = serializer();
   async function renderKeys(req: Request, res: Response, session: PageSession, extra: { errors?: string[]; rotated?: string; repeated?: string } = {}, status = 200): Promise<void> {
     await Promise.all([withLatestKeys(keys.reportKeys), withLatestKeys(keys.tokenKeys)]);
     const stored = await db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
@@ -446,15 +435,10 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
       return;
     }
     const once = onceOf((req.body ?? {}) as Record<string, unknown>);
-    const didRotate = await serializeRotation(async () => {
-      // The key current when the page was shown must still be: a rotation since (this form sent
-      // again, or another page's) moved it on. Read again first, for another instance's rotation.
-      await ring.refresh();
-      if (ring.current.kid !== once) return false;
-      await rotateAndRecord(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) });
-      return true;
-    });
-    if (!didRotate) {
+    // The key current when the page was shown must still be, checked under the rotation lock of
+    // every instance: a rotation since (this form sent again, or another page's) moved it on.
+    const didRotate = await rotateIfCurrent(db, ring, ctx.authContext.clock(), { actor: actorOf(session.principal, 'keys.rotate'), request: auditRequestContext(req) }, once);
+    if (didRotate === undefined) {
       await recordPageRefusal(ctx, req, ALREADY_DONE);
       await renderKeys(req, res, session, { repeated: `The ${purpose === 'report' ? 'report-signing' : 'session and API token'} key was already rotated since this page was shown (sending the form again, by a reload for instance, does not rotate it twice): nothing was rotated now. The current key is shown below.` }, 409);
       return;
