@@ -370,6 +370,8 @@ export function problemHeading(status: number): string {
       return 'The request could not be read';
     case 429:
       return 'Too many attempts';
+    case 503:
+      return 'The service is busy';
     default:
       return 'Something went wrong';
   }
@@ -439,15 +441,24 @@ export function page(ctx: WebContext, options: PageOptions, handler: PageHandler
         renderError(ctx, res, err.status, problemHeading(err.status), err.detail);
         return;
       }
-      ctx.logger?.error({ reqId: req.id, err }, 'page failed');
+      // A refusal for want of capacity (the report workers' queue full): a 503 with its
+      // Retry-After, as the API answers, not an internal error.
+      const busy = err instanceof AppError && err.status === 503 ? err : undefined;
+      if (busy) ctx.logger?.warn({ reqId: req.id, err: { code: busy.code, detail: busy.detail } }, 'page refused: service busy');
+      else ctx.logger?.error({ reqId: req.id, err }, 'page failed');
       // Passed on, the app's error middleware records it (recordFailures).
       if (res.headersSent) return next(err);
-      if (isInternalFailure(err, ctx.bodyLimitBytes)) {
+      if (isInternalFailure(err, ctx.bodyLimitBytes, req.path)) {
         await recordFailure(ctx.db, req, err, req.principal ? actorOf(req.principal) : ANONYMOUS_ACTOR, {
           limitPerMinute: ctx.deniedPerMinute,
           now: ctx.clock(),
           onError: (auditErr) => ctx.logger?.error({ reqId: req.id, err: auditErr }, 'recording a failed page in the audit trail failed'),
         });
+      }
+      if (busy) {
+        for (const [name, value] of Object.entries(busy.headers)) res.setHeader(name, value);
+        renderError(ctx, res, 503, problemHeading(503), 'The service is busy and could not do this now; this request changed nothing. Try again in a moment (for a form: go back, and send it again).');
+        return;
       }
       renderError(ctx, res, 500, 'Something went wrong', `The page could not be shown. Quote this reference when reporting it: ${String(req.id ?? 'unknown')}.`);
     });

@@ -147,3 +147,29 @@ describe.each(DATABASE_KINDS)('a submission refused for want of a report worker 
     expect(stored).toEqual([]);
   });
 });
+
+describe.each(DATABASE_KINDS)('a page refused for want of a report worker (%s)', (kind) => {
+  let app: WebApp;
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('answers the questionnaire\'s submission with a 503 page and Retry-After, recorded as a failed request, storing nothing', async () => {
+    const pool = createReportPool({ size: 1 });
+    await pool.close();
+    app = await startWebApp(kind, {}, { reportBuilder: workerReportBuilder(() => pool) });
+    const c = new PageClient(app.url);
+    expect((await c.login(app.users.officer)).status).toBe(303);
+    const officerId = (await app.t.database.db.selectFrom('users').select('id').where('email', '=', app.users.officer).executeTakeFirstOrThrow()).id;
+    const csrf = PageClient.csrfOf(await (await c.get('/assessments/new')).text());
+    const before = await auditHead(app.t.database);
+    const res = await c.post('/assessments/new', answersToForm(poorlyControlled(), new URLSearchParams({ _csrf: csrf, title: 'Busy page', _action: 'submit' })));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.text()).toContain('The service is busy');
+    expect(await auditEventsAfter(app.t.database, before)).toEqual([
+      expect.objectContaining({ action: 'request.failed', outcome: 'error', actor_id: officerId, decision: expect.objectContaining({ status: 503, method: 'POST', route: '/assessments/new', reason: 'service-unavailable' }) }),
+    ]);
+    expect(await app.t.database.db.selectFrom('assessments').select('id').where('title', '=', 'Busy page').execute()).toEqual([]);
+  });
+});

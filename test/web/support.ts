@@ -2,6 +2,7 @@
  * The real app (pages and API, as src/http/app.ts wires them) on a known port, over a fresh
  * database, with a few users.
  */
+import type { ReportBuilder } from '../../src/assessments/report-builder.js';
 import fs from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -62,7 +63,7 @@ function freePort(): Promise<number> {
  * granted the main one, an admin. With `rotatableKeys`, the report-signing ring is a
  * RotatableKeyRing over a scratch key directory, as the embedded default is (the keys page can rotate it).
  */
-export async function startWebApp(kind: DatabaseKind, env: Record<string, string> = {}, options: { rotatableKeys?: boolean } = {}): Promise<WebApp> {
+export async function startWebApp(kind: DatabaseKind, env: Record<string, string> = {}, options: { rotatableKeys?: boolean; reportBuilder?: ReportBuilder } = {}): Promise<WebApp> {
   const t = await createTestDatabase(kind);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -73,7 +74,7 @@ export async function startWebApp(kind: DatabaseKind, env: Record<string, string
   const logger = createLogger(config.logLevel, process.env.WEB_TEST_LOG ? process.stderr : new Writable({ write: (_c, _e, cb) => cb() }));
   const tokenKeys = await testTokenKeyRing();
   const reportKeys = options.rotatableKeys ? await loadRotatableKeyRing('report', {}, fs.mkdtempSync(path.join(os.tmpdir(), 'web-keys-'))) : await tempReportKeys();
-  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: await testPdfIdentity(), clock, strictTemplates: true });
+  const app = createApp({ config, database: t.database, logger, tokenKeys, reportKeys, pdfSigner: await testPdfIdentity(), clock, strictTemplates: true, ...(options.reportBuilder ? { reportBuilder: options.reportBuilder } : {}) });
   const server: RunningServer = await listen(app, config);
 
   const db = t.database.db;
