@@ -4,20 +4,25 @@
  */
 import { ConfigError, loadConfig } from './config/index.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
+import { DatabaseConnectError } from './db/errors.js';
 import { AppError } from './errors.js';
 import { startService } from './service.js';
+
+/** How long past SHUTDOWN_TIMEOUT_MS a shutdown may take before the process exits anyway. */
+const SHUTDOWN_HARD_MARGIN_MS = 5000;
 
 async function main(): Promise<void> {
   let service: Awaited<ReturnType<typeof startService>>;
   try {
     service = await startService(loadConfig());
   } catch (err) {
-    // Operator problems (a bad setting, key or certificate; a data directory in use): one line, no
-    // stack trace. startService reports key and certificate problems as ConfigError; a key error
-    // (src/signing/secret-files.ts keyError) raised anywhere else during the start is one too.
+    // Operator problems (a bad setting, key or certificate; a data directory in use; a database
+    // that cannot be reached or refuses the connection): one line, no stack trace. startService
+    // reports key and certificate problems as ConfigError; a key error (src/signing/secret-files.ts
+    // keyError) raised anywhere else during the start is one too.
     const keyProblem = err instanceof AppError && err.detail.startsWith('signing keys: ');
-    if (err instanceof ConfigError || err instanceof DataDirLockedError || keyProblem) {
-      process.stderr.write(`error: ${keyProblem ? err.detail : (err as Error).message}\n`);
+    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof DatabaseConnectError || keyProblem) {
+      process.stderr.write(`error: ${keyProblem ? err.detail : err.message}\n`);
       process.exit(1);
     }
     throw err;
@@ -27,6 +32,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     service.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // stop() waits SHUTDOWN_TIMEOUT_MS for requests, then closes the pools and the database; a
+    // database that no longer answers could still hold that up. The orchestrator's grace period
+    // is longer than this (docs/deployment.md §4), so the process ends here, not by SIGKILL.
+    const deadlineMs = service.config.shutdownTimeoutMs + SHUTDOWN_HARD_MARGIN_MS;
+    setTimeout(() => {
+      service.logger.error({ signal, deadlineMs }, 'shutdown did not finish in time (a database or worker that no longer answers?): exiting now');
+      process.exit(1);
+    }, deadlineMs).unref();
     service
       .stop()
       .then(() => process.exit(0))

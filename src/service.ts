@@ -1,6 +1,8 @@
+import net from 'node:net';
 import { assertProductionDatabase, ConfigError, type Config } from './config/index.js';
 import { AppError } from './errors.js';
 import { openDatabase, type Database } from './db/database.js';
+import { DatabaseConnectError, isConnectionError } from './db/errors.js';
 import { migrate } from './db/migrate.js';
 import { createApp, SHARED_WORKER_POOLS } from './http/app.js';
 import { listen, type RunningServer } from './http/server.js';
@@ -15,7 +17,7 @@ import { closeSharedPdfPool } from './reports/pdf/pool.js';
 import { closeSharedReportPool } from './assessments/report-builder.js';
 import { createMetrics } from './http/metrics/index.js';
 import { listenMetrics } from './http/metrics/endpoint.js';
-import { createRateLimiters } from './http/rate-limit/index.js';
+import { createRateLimiters, type RateLimiters } from './http/rate-limit/index.js';
 import { loadOrCreatePdfSigningIdentity, pdfIdentitySourceFromEnv, type PdfSigningIdentity } from './signing/pdf-cert.js';
 import { recordConfigurationIfChanged } from './audit/config-change.js';
 import { reportKeyVariable } from './signing/report-keys.js';
@@ -38,7 +40,7 @@ export interface Service {
  * Opens the configured database (PostgreSQL if DATABASE_URL is set, else embedded PGlite).
  * Under NODE_ENV=production the embedded database needs ALLOW_EMBEDDED_DATABASE=true (ConfigError).
  */
-export async function openConfiguredDatabase(config: Config): Promise<Database> {
+export async function openConfiguredDatabase(config: Config, logger?: Logger): Promise<Database> {
   assertProductionDatabase(config);
   return config.databaseUrl !== undefined
     ? openDatabase({
@@ -48,6 +50,7 @@ export async function openConfiguredDatabase(config: Config): Promise<Database> 
         statementTimeoutMs: config.dbStatementTimeoutMs,
         connectionTimeoutMs: config.dbConnectionTimeoutMs,
         preparedStatements: config.dbPreparedStatements,
+        onConnectionError: (err) => logger?.warn({ err: { message: err.message, code: (err as { code?: unknown }).code } }, 'database connection lost: the pool opens a new one'),
       })
     : openDatabase({ kind: 'pglite', dataDir: config.dataDir });
 }
@@ -112,6 +115,32 @@ function warnAboutEmbeddedSigning(logger: Logger, tokenKeys: RotatableKeyRing<'t
   if (pdfIdentity.selfSigned) logger.warn({ source: pdfIdentity.source }, "production: the PDF signing certificate is self-signed; give your organisation's certificate from your secrets manager (PDF_SIGNING_P12_FILE and PDF_SIGNING_P12_PASSPHRASE_FILE, docs/deployment.md §2)");
 }
 
+/** A listen error as a ConfigError naming the variable to fix, or the error itself. */
+function listenError(err: unknown, host: string, port: number, variables: { host: string; port: string }): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError(variables.port, `${port} cannot be bound on ${host}: ${code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}`, { cause: err });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAFNOSUPPORT') return new ConfigError(variables.host, `"${host}" is not an address of this machine to listen on (${code})`, { cause: err });
+  return err;
+}
+
+/**
+ * Binds `host:port` once and lets it go, so an address that cannot be listened on (taken, not
+ * this machine's, an unknown name) stops the start before the database is migrated or anything
+ * is recorded (ConfigError); the real listeners bind later, before the configuration is recorded.
+ */
+async function probeListenAddress(host: string, port: number, variables: { host: string; port: string }): Promise<void> {
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    throw listenError(err, host, port, variables);
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 /**
  * Starts the whole service: signing keys and PDF identity (checked before anything touches the
  * database), database, migrations (in embedded mode, and on PostgreSQL unless the app role cannot:
@@ -134,7 +163,12 @@ export async function startService(
     warnAboutEmbeddedSigning(logger, tokenKeys, reportKeys, pdfIdentity);
     if (config.databaseUrl === undefined) logger.warn({ dataDir: config.dataDir }, 'production on the embedded PGlite database (ALLOW_EMBEDDED_DATABASE=true): one process only; keep DATA_DIR on a persistent, backed-up volume (records are kept six years)');
   }
-  const database = await openConfiguredDatabase(config);
+  await probeListenAddress(config.host, config.port, { host: 'HOST', port: 'PORT' });
+  if (config.metrics.port !== undefined) await probeListenAddress(config.metrics.host, config.metrics.port, { host: 'METRICS_HOST', port: 'METRICS_PORT' });
+  const database = await openConfiguredDatabase(config, logger);
+  let metricsListener: Awaited<ReturnType<typeof listenMetrics>>;
+  let server: RunningServer | undefined;
+  let rateLimits: RateLimiters | undefined;
   try {
     const migrated = await migrate(database, undefined, { warn: (message) => logger.warn(message) });
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
@@ -148,21 +182,34 @@ export async function startService(
     const published = await publishKeys(database.db, reportKeys);
     const publishedTokens = await publishKeys(database.db, tokenKeys);
     logger.info({ source: reportKeys.source, kid: reportKeys.current.kid, newlyPublished: [...published, ...publishedTokens] }, 'report-signing keys loaded');
-    const changed = await recordConfigurationIfChanged(database.db, config);
-    if (changed) logger.info({ changed: changed.length }, 'configuration change recorded in the audit trail');
-    const missing = await keysMissingFromRing(database.db, reportKeys);
-    if (missing.length > 0) logger.warn({ kids: missing }, 'report-signing keys recorded in the database are not in the configured key ring: reports they signed will not verify until the keys are added back (REPORT_SIGNING_RETIRED_JWKS_FILE); investigate any key you do not recognise');
     const metrics = createMetrics({ database, workerPools: SHARED_WORKER_POOLS });
-    const rateLimits = createRateLimiters({ config, database, logger, metrics });
+    rateLimits = createRateLimiters({ config, database, logger, metrics });
     try {
       await rateLimits.ready();
     } catch (err) {
       logger.warn({ err, store: rateLimits.store }, 'rate-limit store not ready: counting in this instance until it is');
     }
-    const metricsListener = await listenMetrics(metrics, config.metrics);
+    // Both listeners bind before the configuration is recorded: a start that cannot listen
+    // leaves no config.changed event for a configuration that never ran. (Requests that arrive
+    // in the few milliseconds until then are served; `listening` is logged after it.)
     const app = createApp({ config, database, logger, tokenKeys, reportKeys, pdfSigner: pdfIdentity, metrics, rateLimits });
-    const server = await listen(app, config);
-    logger.info({ url: server.url, database: database.kind }, 'listening');
+    try {
+      metricsListener = await listenMetrics(metrics, config.metrics);
+    } catch (err) {
+      throw listenError(err, config.metrics.host, config.metrics.port ?? 0, { host: 'METRICS_HOST', port: 'METRICS_PORT' });
+    }
+    try {
+      server = await listen(app, config);
+    } catch (err) {
+      throw listenError(err, config.host, config.port, { host: 'HOST', port: 'PORT' });
+    }
+    const changed = await recordConfigurationIfChanged(database.db, config);
+    if (changed) logger.info({ changed: changed.length }, 'configuration change recorded in the audit trail');
+    const missing = await keysMissingFromRing(database.db, reportKeys);
+    if (missing.length > 0) logger.warn({ kids: missing }, 'report-signing keys recorded in the database are not in the configured key ring: reports they signed will not verify until the keys are added back (REPORT_SIGNING_RETIRED_JWKS_FILE); investigate any key you do not recognise');
+    const running = server;
+    const limits = rateLimits;
+    logger.info({ url: running.url, database: database.kind }, 'listening');
     // Close the denied-request windows every minute (their summary events, src/audit/denied.ts).
     const denialTimer = setInterval(() => {
       flushDenialWindows(database.db, { limitPerMinute: config.auth.auditDeniedPerMinute }).catch((err: unknown) => logger.error({ err }, 'flushing denied-request windows failed'));
@@ -182,22 +229,27 @@ export async function startService(
       config,
       database,
       logger,
-      server,
+      server: running,
       async stop() {
         clearInterval(denialTimer);
         clearInterval(checkpointTimer);
-        const { drained, unfinished } = await server.stop(config.shutdownTimeoutMs);
+        const { drained, unfinished } = await running.stop(config.shutdownTimeoutMs);
         if (drained > 0) logger.info({ drained }, 'in-flight requests finished before shutdown');
         if (unfinished > 0) logger.warn({ unfinished, timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout: closing the database under them');
         await closeSharedPdfPool();
         await closeSharedReportPool();
         await metricsListener?.close();
-        await rateLimits.close();
+        await limits.close();
         await database.close();
       },
     };
   } catch (err) {
+    await server?.stop(0);
+    await metricsListener?.close();
+    await rateLimits?.close();
     await database.close();
-    throw err;
+    // No connection at all (refused, unknown database or role, wrong password): one line naming
+    // DATABASE_URL and where it points (src/main.ts), not a stack trace.
+    throw config.databaseUrl !== undefined && isConnectionError(err) ? new DatabaseConnectError('DATABASE_URL', config.databaseUrl, err) : err;
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -13,6 +14,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
   volumes?: string[];
+  stop_grace_period?: string;
 }
 
 const REPLICAS = ['app1', 'app2'] as const;
@@ -79,6 +81,36 @@ describe('deployment files', () => {
     expect(docker.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     expect(docker).toMatch(/^USER node$/m);
     expect(docker).toMatch(/npm ci/);
+  });
+
+  it('the Docker build runs only the install scripts package.json allowScripts allows (its npm 10 ignores allowScripts)', () => {
+    const docker = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ');
+    const installs = [...docker.matchAll(/\bnpm (?:ci|install|i)\b[^&\n]*/g)].map((m) => m[0]);
+    expect(installs.length).toBeGreaterThan(0);
+    for (const install of installs) expect(install).toContain('--ignore-scripts');
+    // The packages given to `npm rebuild` are computed from allowScripts: run that computation.
+    const script = /npm rebuild \$\(node -e "([^"]+)"\)/.exec(docker)?.[1];
+    expect(script).toBeDefined();
+    const allowScripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> }).allowScripts;
+    const rebuilt = execFileSync(process.execPath, ['-e', script!], { cwd: ROOT, encoding: 'utf8' }).trim().split(' ');
+    expect(rebuilt.sort()).toEqual(Object.keys(allowScripts).filter((k) => allowScripts[k]).sort());
+    expect(rebuilt).not.toContain('@scarf/scarf');
+    expect(allowScripts['@scarf/scarf']).toBe(false);
+  });
+
+  it('health checks use the configured PORT, and compose gives a shutdown longer grace than SHUTDOWN_TIMEOUT_MS', () => {
+    const docker = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const healthcheck = /^HEALTHCHECK[\s\S]*?CMD (.*)$/m.exec(docker)?.[1] ?? '';
+    expect(healthcheck).toContain('process.env.PORT');
+    expect(healthcheck).not.toContain(':3000/');
+    for (const name of REPLICAS) {
+      const app = compose.services[name]!;
+      expect(app.healthcheck?.test.join(' ')).toContain('process.env.PORT');
+      expect(app.healthcheck?.test.join(' ')).not.toContain(':3000/');
+      // SHUTDOWN_TIMEOUT_MS (10 s by default) + the 5 s after which src/main.ts exits anyway.
+      const grace = /^(\d+)s$/.exec(app.stop_grace_period ?? '');
+      expect(Number(grace?.[1])).toBeGreaterThan(15);
+    }
   });
 
   it('.env.example documents every variable the config loader reads', () => {
@@ -187,6 +219,12 @@ describe('deployment files', () => {
     }
     // 45 CFR 164.316(b)(2)(i): six years from creation or from when it last was in effect, whichever is later.
     expect(doc.replace(/\s+/g, ' ')).toMatch(/six years\*\* from the date of its creation or the date when it last was in effect, whichever is later/);
+  });
+
+  it('docs/deployment.md says role names are cluster-wide: one PostgreSQL cluster per environment', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(doc).toMatch(/\*\*One PostgreSQL cluster per environment\.\*\* Roles belong to the whole cluster/);
+    expect(doc).toMatch(/stop_grace_period/);
   });
 
   it('docs and compose say how the container user (uid 1000) reads bind-mounted secrets, and how to run commands in the image', () => {

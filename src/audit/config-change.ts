@@ -7,11 +7,22 @@ import { recordAuditEventAlone, SYSTEM_ACTOR } from './record.js';
 
 const SECRET_NAME = /password|secret|passphrase|token$|privatekey/i;
 
-function redactUrl(value: string): string {
+/**
+ * URL query parameters recorded as they are: where the server is and how the connection behaves.
+ * Every other parameter's value is masked: pg and Redis clients take credentials there too
+ * (`?password=…`, `sslpassword`, `sslkey`), and the audit trail can never be rewritten.
+ */
+const SAFE_URL_PARAMETERS = new Set(['host', 'hostaddr', 'port', 'dbname', 'sslmode', 'ssl', 'application_name', 'connect_timeout', 'target_session_attrs', 'keepalives', 'keepalives_idle', 'db', 'family']);
+
+/** A connection URL without credentials: user masked, password dropped, unknown query values and the fragment masked. */
+export function redactUrl(value: string): string {
   try {
     const u = new URL(value);
     u.username = u.username ? '***' : '';
     u.password = '';
+    const params = [...u.searchParams].map(([k, v]): [string, string] => [k, SAFE_URL_PARAMETERS.has(k.toLowerCase()) ? v : '***']);
+    u.search = new URLSearchParams(params).toString();
+    u.hash = u.hash ? '***' : '';
     return u.toString();
   } catch {
     return '[redacted]';

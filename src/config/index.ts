@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -132,7 +133,7 @@ function loadMetricsConfig(env: Env): MetricsConfig {
     throw new ConfigError(tokenFile !== undefined ? 'METRICS_TOKEN_FILE' : 'METRICS_TOKEN', 'must be 32 to 512 printable characters without spaces');
   }
   const port = envString(env, 'METRICS_PORT') === undefined ? undefined : envInt(env, 'METRICS_PORT', 0, 1, 65535);
-  return { token, port, host: envString(env, 'METRICS_HOST') ?? '127.0.0.1' };
+  return { token, port, host: listenHost(env, 'METRICS_HOST', '127.0.0.1') };
 }
 
 /** The authentication settings (docs/auth.md). */
@@ -236,6 +237,19 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return v;
 }
 
+/**
+ * An address to listen on: an IPv4 or IPv6 address, or a host name. Dotted digits must be an IPv4
+ * address (`999.1.1.1` is refused here, not after migrations when the listener fails to bind).
+ */
+function listenHost(env: Env, name: string, def: string): string {
+  const v = envString(env, name);
+  if (v === undefined) return def;
+  if (isIP(v) !== 0) return v;
+  const hostName = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (/^[\d.]+$/.test(v) || !hostName.test(v)) throw new ConfigError(name, `must be an IP address or a host name, got "${v}"`);
+  return v;
+}
+
 function parseTrustProxy(env: Env): Config['trustProxy'] {
   const v = envString(env, 'TRUST_PROXY');
   if (v === undefined || v === 'false' || v === '0') return false;
@@ -262,7 +276,7 @@ function allowedOriginsFor(publicUrl: string, env: Config['env']): string[] {
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const port = envInt(env, 'PORT', 3000, 0, 65535);
-  const host = envString(env, 'HOST') ?? '127.0.0.1';
+  const host = listenHost(env, 'HOST', '127.0.0.1');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
   if (nodeEnv === 'production' && !publicUrl.startsWith('https:')) {
@@ -305,6 +319,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
   // Node refuses to start a server whose headers deadline is past its request deadline.
   if (cfg.headersTimeoutMs > cfg.requestTimeoutMs) throw new ConfigError('HEADERS_TIMEOUT_MS', `must not exceed REQUEST_TIMEOUT_MS (${cfg.requestTimeoutMs})`);
+  // The internal metrics listener cannot share the service's port.
+  if (cfg.metrics.port !== undefined && cfg.metrics.port === cfg.port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${cfg.port})`);
   return cfg;
 }
 

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { DB } from './schema.js';
 import { SerializedPGliteDialect } from './serialized-pglite-dialect.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { markConnectionError } from './errors.js';
 
 /** A transaction on the raw connection: used by migrations and by tests that must bypass Kysely. */
 export interface RawTx {
@@ -54,7 +55,23 @@ export type DatabaseOptions =
       applicationName?: string;
       /** Name the statements `preparedName` accepts, so each connection parses and plans them once (default true). */
       preparedStatements?: boolean;
+      /**
+       * Told of every connection that fails while open (terminated backend, failover, a query that
+       * outlived QUERY_TIMEOUT_MARGIN_MS past the statement timeout); the process goes on and the
+       * pool replaces the connection. Default: nothing.
+       */
+      onConnectionError?: (err: Error) => void;
     };
+
+/**
+ * How long past the statement timeout the client waits for an answer (pg's `query_timeout`)
+ * before it gives the connection up: the server cancels a slow statement itself, so an answer
+ * later than this means the server or the network is gone (a black hole: no reset, no reply).
+ */
+export const QUERY_TIMEOUT_MARGIN_MS = 2000;
+
+/** TCP keep-alive on every PostgreSQL connection, first probe after this much idle time. */
+const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
 
 const INT8_OID = 20;
 const parseInt8 = (v: string): number => {
@@ -178,15 +195,61 @@ export function preparedName(text: string, values: unknown): string | undefined 
 }
 
 /**
- * pg's Client, sending the statements `preparedName` names as named prepared statements (pg
+ * pg's Client as the pool uses it. A failure to open the connection is marked as one
+ * (`isConnectionError`: the request gets a 503, the start-up one line naming DATABASE_URL). A
+ * query that ran into `query_timeout` ("Query read timeout") leaves its statement on the wire and
+ * the connection blocked behind it: the socket is destroyed, so the client ends and the pool
+ * drops it on release and opens a fresh one instead of handing it out again.
+ */
+class ServiceClient extends pg.Client {
+  override connect(...args: unknown[]): never {
+    const connect = super.connect.bind(this) as (...a: unknown[]) => never;
+    const [callback] = args;
+    if (typeof callback === 'function') return connect((err: Error | undefined) => (callback as (e: unknown) => void)(err === undefined || err === null ? err : markConnectionError(err)));
+    return (connect() as Promise<void>).catch((err: unknown) => {
+      throw markConnectionError(err);
+    }) as never;
+  }
+
+  override query(...args: unknown[]): never {
+    const query = super.query.bind(this) as (...a: unknown[]) => never;
+    const at = args.findIndex((a) => typeof a === 'function');
+    if (at >= 0) {
+      const callback = args[at] as (err: unknown, res: unknown) => void;
+      const wrapped = [...args];
+      wrapped[at] = (err: unknown, res: unknown) => {
+        this.dropIfTimedOut(err);
+        callback(err, res);
+      };
+      return query(...wrapped);
+    }
+    const result = query(...args) as unknown;
+    if (!(result instanceof Promise)) return result as never;
+    return result.catch((err: unknown) => {
+      this.dropIfTimedOut(err);
+      throw err;
+    }) as never;
+  }
+
+  private dropIfTimedOut(err: unknown): void {
+    if (!(err instanceof Error) || err.message !== 'Query read timeout') return;
+    // Not queryable from now on, which is what pg-pool checks on release (pg sets it only once
+    // the socket has closed: the caller may release the client before that).
+    (this as unknown as { _queryable: boolean })._queryable = false;
+    this.connection.stream.destroy();
+  }
+}
+
+/**
+ * ServiceClient sending the statements `preparedName` names as named prepared statements (pg
  * parses each name once per connection and then only binds and executes it). Everything else,
  * including query config objects and cursors, goes through unchanged.
  */
-class PreparingClient extends pg.Client {
+class PreparingClient extends ServiceClient {
   override query(...args: unknown[]): never {
     const [text, values, callback] = args;
     const name = typeof text === 'string' ? preparedName(text, values) : undefined;
-    const query = super.query.bind(this) as (...a: unknown[]) => never;
+    const query = super.query.bind(this);
     if (name === undefined) return query(...args);
     return callback === undefined ? query({ name, text, values }) : query({ name, text, values }, callback);
   }
@@ -198,15 +261,23 @@ async function forceReadCommitted(client: pg.ClientBase): Promise<void> {
 }
 
 function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Promise<Database> {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 15000;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolMax ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 15000,
+    statement_timeout: statementTimeoutMs,
+    // A server that stops answering without closing the socket (network partition, a failover
+    // whose old address black-holes): without these a connection waits for ever, and once the
+    // pool's connections all wait the instance never recovers. See QUERY_TIMEOUT_MARGIN_MS and
+    // ServiceClient; keep-alive also notices a dead idle connection.
+    query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: 30000,
     application_name: options.applicationName ?? 'hipaa-ai-risk',
     types: { getTypeParser: typeParser },
-    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
+    Client: options.preparedStatements === false ? ServiceClient : PreparingClient,
     // READ COMMITTED on every connection, whatever the server, database or role default (or
     // PGOPTIONS) says: the audit_link trigger (migrations/0007) runs at commit, takes the
     // advisory lock and then reads the chain head, which it sees only with a snapshot taken
@@ -216,8 +287,13 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the promise onConnect returns (pg-pool 3.14); @types/pg declares void
     onConnect: forceReadCommitted,
   });
-  // An idle client that loses its server emits 'error' on the pool; without a listener that
-  // would crash the process. The next checkout gets a fresh connection.
+  // A client that loses its server (pg_terminate_backend, failover, a destroyed socket) emits
+  // 'error'; without a listener that crashes the process. pg-pool listens only while the client
+  // is idle (and then re-emits on the pool): a client checked out by a request, between two of
+  // its queries, had none. So every client gets one for its lifetime; the request's own query
+  // fails (503), the broken client is dropped on release and the next checkout opens a new one.
+  const onConnectionError = options.onConnectionError ?? ((): undefined => undefined);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
   pool.on('error', () => undefined);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const raw: RawSql = {

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, validationError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { isConnectionError } from '../db/errors.js';
 import { sendProblem } from './problem.js';
 import { OPENAPI_METHODS, pathTemplatePattern } from './openapi/paths.js';
 
@@ -70,16 +71,21 @@ function unparsedJson(err: BodyParserError & { body?: unknown }): AppError {
   return new AppError('malformed-json', 'The request body could not be parsed as JSON', { pointer: '' });
 }
 
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
-const DB_UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|terminating connection/i;
+// 3D000: the database was dropped or renamed; 28000/28P01: the role may no longer log in or its
+// password was rotated (both only ever raised while connecting).
+const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300', '3D000', '28000', '28P01']);
+const DB_UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|terminating connection|Query read timeout/i;
 
 /**
  * Whether an error means the database cannot be reached (refused, dropped, shutting down, pool
- * exhausted until its timeout): the request gets a 503 with Retry-After, never a hang or a 500.
- * PostgreSQL class 08 (connection exception) counts too.
+ * exhausted until its timeout, no answer within the query timeout, a connection that could not be
+ * opened for any reason, such as 55000 for a database that accepts no connections): the request
+ * gets a 503 with Retry-After, never a hang or a 500. PostgreSQL class 08 (connection exception)
+ * counts too.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
+  if (isConnectionError(err)) return true;
   const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === 'string' && (DB_UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   if (typeof e.message === 'string' && DB_UNAVAILABLE_MESSAGES.test(e.message)) return true;

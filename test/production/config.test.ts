@@ -29,6 +29,10 @@ describe('rate-limit and metrics configuration', () => {
     [{ METRICS_PORT: '0' }, 'METRICS_PORT'],
     [{ HEADERS_TIMEOUT_MS: '40000', REQUEST_TIMEOUT_MS: '30000' }, 'HEADERS_TIMEOUT_MS'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
+    [{ HOST: '999.1.1.1' }, 'HOST'],
+    [{ HOST: 'not a host' }, 'HOST'],
+    [{ METRICS_PORT: '9464', METRICS_HOST: '10.0.0.256' }, 'METRICS_HOST'],
+    [{ PORT: '9464', METRICS_PORT: '9464' }, 'METRICS_PORT'],
   ])('refuses %j naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -38,6 +42,10 @@ describe('rate-limit and metrics configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
+  });
+
+  it('accepts IPv4 and IPv6 addresses and host names to listen on', () => {
+    for (const host of ['0.0.0.0', '::', '::1', '10.1.2.3', 'localhost', 'app-1.internal']) expect(loadConfig({ HOST: host, METRICS_HOST: host }).host).toBe(host);
   });
 
   it('reads the metrics token from a file mounted by a secrets manager', () => {

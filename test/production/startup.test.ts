@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -54,7 +55,46 @@ describe('start-up refusals: one line, exit 1, nothing written to the database',
     expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
   });
 
+  it('HOST that is no address (999.1.1.1) is refused before the embedded database is created', async () => {
+    const dataDir = freshDataDir();
+    const { code, output } = await runToExit({ DATA_DIR: dataDir, HOST: '999.1.1.1' });
+    expect(code).toBe(1);
+    expectOneErrorLine(output, /^error: Invalid configuration: HOST must be an IP address or a host name, got "999\.1\.1\.1"$/);
+    expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  });
+
+  it('METRICS_PORT equal to PORT is refused before the embedded database is created', async () => {
+    const dataDir = freshDataDir();
+    const { code, output } = await runToExit({ DATA_DIR: dataDir, PORT: '4599', METRICS_PORT: '4599' });
+    expect(code).toBe(1);
+    expectOneErrorLine(output, /^error: Invalid configuration: METRICS_PORT must differ from PORT \(4599\)$/);
+    expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  });
+
+  it('a PORT another process listens on is named in one line, before the embedded database is created', async () => {
+    const dataDir = freshDataDir();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const { code, output } = await runToExit({ DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: String(port) });
+      expect(code).toBe(1);
+      expectOneErrorLine(output, new RegExp(`^error: Invalid configuration: PORT ${port} cannot be bound on 127\\.0\\.0\\.1: address already in use$`));
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(false);
+  });
+
+  it('a database that refuses the connection: one line naming DATABASE_URL with host and database, no credentials', async () => {
+    const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), LOG_LEVEL: 'warn', DATABASE_URL: 'postgres://app:S3cretUserInfo@127.0.0.1:1/hipaa?password=S3cretQuery' });
+    expect(code).toBe(1);
+    expectOneErrorLine(output, /^error: cannot connect to the database of DATABASE_URL \(127\.0\.0\.1:1\/hipaa\): connect ECONNREFUSED 127\.0\.0\.1:1$/);
+    expect(output).not.toContain('S3cret');
+  });
+
   const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
+  if (!process.env.TEST_DATABASE_URL) process.stdout.write('TEST_DATABASE_URL not set: the start-up refusals on PostgreSQL are skipped\n');
   onPostgres('on PostgreSQL (TEST_DATABASE_URL)', () => {
     let t: TestDatabase;
     beforeAll(async () => {
@@ -66,6 +106,47 @@ describe('start-up refusals: one line, exit 1, nothing written to the database',
       const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), DATABASE_URL: t.url!, ADMIN_EMAIL: 'boss@example.org', ADMIN_PASSWORD: 'violet-Lantern-orbit-93', REPORT_SIGNING_KEY: 'garbage' });
       expect(code).toBe(1);
       expectOneErrorLine(output, /^error: Invalid configuration: REPORT_SIGNING_KEY /);
+      const client = new pg.Client({ connectionString: t.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'");
+        expect(Number(rows[0]!.n)).toBe(0);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('an unknown database: one line naming DATABASE_URL and what the server said, no credentials', async () => {
+      const unknownDb = new URL(t.url!);
+      unknownDb.pathname = '/no_such_database_here';
+      unknownDb.searchParams.set('password', 'S3cretQuery');
+      const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), LOG_LEVEL: 'warn', DATABASE_URL: unknownDb.toString() });
+      expect(code).toBe(1);
+      expectOneErrorLine(output, /^error: cannot connect to the database of DATABASE_URL \([^)]+:\d+\/no_such_database_here\): database "no_such_database_here" does not exist$/);
+      expect(output).not.toContain('S3cret');
+    });
+
+    it('an unknown role: one line naming DATABASE_URL and what the server said, no credentials', async () => {
+      const unknownRole = new URL(t.url!);
+      unknownRole.username = 'no_such_role_here';
+      unknownRole.password = 'S3cretUserInfo';
+      const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), LOG_LEVEL: 'warn', DATABASE_URL: unknownRole.toString() });
+      expect(code).toBe(1);
+      expectOneErrorLine(output, /^error: cannot connect to the database of DATABASE_URL \([^)]+\/t_\w+\): role "no_such_role_here" does not exist$/);
+      expect(output).not.toContain('S3cret');
+    });
+
+    it('METRICS_PORT taken by another process: refused before any migration ran or configuration was recorded', async () => {
+      const taken = net.createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as net.AddressInfo).port;
+      try {
+        const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), LOG_LEVEL: 'warn', DATABASE_URL: t.url!, METRICS_PORT: String(port) });
+        expect(code).toBe(1);
+        expectOneErrorLine(output, new RegExp(`^error: Invalid configuration: METRICS_PORT ${port} cannot be bound on 127\\.0\\.0\\.1: address already in use$`));
+      } finally {
+        await new Promise<void>((resolve) => taken.close(() => resolve()));
+      }
       const client = new pg.Client({ connectionString: t.url });
       await client.connect();
       try {
