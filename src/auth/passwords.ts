@@ -86,17 +86,65 @@ export function dummyPasswordHash(log2n: number): Promise<string> {
   return hash;
 }
 
-const SEQUENCES = ['01234567890123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiopasdfghjklzxcvbnm', 'qwertzuiopasdfghjklyxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', '1qaz2wsx3edc4rfv5tgb6yhn7ujm'];
+/**
+ * Straight runs, each read as a cycle (so `0987654321098` and `7890123456789` are runs): the digits
+ * (the digit row `1234567890` is the same cycle), the alphabet, and the letter rows of the US,
+ * QWERTZ and AZERTY keyboards read one after the other, and their columns.
+ */
+const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiopasdfghjklzxcvbnm', 'qwertzuiopasdfghjklyxcvbnm', 'azertyuiopqsdfghjklmwxcvbn', '1qaz2wsx3edc4rfv5tgb6yhn7ujm'];
+/** The punctuation keys at the rows' ends (`-=`, `[]\`, `;'`, `,./`, and `` ` ``): a run may take them in or skip them. */
+const ROW_END_KEYS = /[-=[\]\\;',./`]/g;
+
+function isRun(text: string): boolean {
+  if (text.length === 0) return false;
+  return SEQUENCES.some((seq) => {
+    const cycle = seq.repeat(Math.ceil(text.length / seq.length) + 1);
+    return cycle.includes(text) || [...cycle].reverse().join('').includes(text);
+  });
+}
+
+/** Leetspeak read back as letters; `1` stands for `i` or `l`, hence two readings. */
+const LEET: Readonly<Record<string, string>> = { '@': 'a', '4': 'a', '0': 'o', '3': 'e', $: 's', '5': 's', '7': 't' };
+const deleet = (text: string, one: 'i' | 'l'): string => [...text].map((c) => (c === '1' ? one : (LEET[c] ?? c))).join('');
+const lettersOf = (text: string): string => text.replace(/[^a-z]/g, '');
+
+/**
+ * The words a decorated password may stand for: its letters alone (`Password2024!` → password),
+ * and its letters with leetspeak read back, from the first letter to the last and up to four
+ * characters either side (`P@ssw0rd12345` → password, `W3lc0m3!!` → welcome; not the decoration
+ * `12345`, which would read "ieas").
+ */
+function wordsOf(lower: string): string[] {
+  const words = [lettersOf(lower)];
+  const first = lower.search(/[a-z]/);
+  if (first < 0) return words;
+  const last = lower.length - 1 - [...lower].reverse().join('').search(/[a-z]/);
+  for (let before = 0; before <= Math.min(first, 4); before++) {
+    for (let after = 0; after <= Math.min(lower.length - 1 - last, 4); after++) {
+      const part = lower.slice(first - before, last + 1 + after);
+      words.push(lettersOf(deleet(part, 'i')), lettersOf(deleet(part, 'l')));
+    }
+  }
+  return words;
+}
+
+/** The shortest unit `text` repeats (`abcabcabc` → abc), or `text` itself. */
+function unitOf(text: string): string {
+  return /^(.+?)\1+$/su.exec(text)?.[1] ?? text;
+}
 
 /**
  * Checks a new password against the policy (docs/auth.md §passwords) and returns the reasons it
  * fails (empty when it passes):
  * 1. 12 to 256 characters;
- * 2. not one character repeated;
- * 3. not a straight run of a keyboard row, the alphabet or digits (forwards or backwards);
+ * 2. at least 5 different characters (case aside), and not one shorter part repeated
+ *    (`abababababab`, `P4ssw0rd!P4ssw0rd!`);
+ * 3. not a straight run of a keyboard row, the alphabet or digits (forwards or backwards, around
+ *    the end, with or without the punctuation keys at the rows' ends: `qwertyuiop[]`);
  * 4. not containing the e-mail's local part (when it has 3+ characters), case-insensitively;
- * 5. not one of the embedded most common passwords, nor a common word decorated only with
- *    digits and symbols ("Password2024!", "qwerty123456").
+ * 5. not one of the embedded most common passwords, nor a common word (or one repeated) or a
+ *    run of 4+ letters decorated only with digits and symbols, leetspeak included
+ *    ("Password2024!", "P@ssw0rd12345", "zxcvbnm,./12").
  * No composition rules (NIST SP 800-63B §5.1.1.2): length and the blocklist do the work.
  */
 export function checkPasswordPolicy(password: string, context: { email?: string | null } = {}): string[] {
@@ -106,11 +154,14 @@ export function checkPasswordPolicy(password: string, context: { email?: string 
   if (chars.length > PASSWORD_MAX_LENGTH) reasons.push(`must be at most ${PASSWORD_MAX_LENGTH} characters`);
   const lower = password.toLowerCase();
   if (chars.length > 0 && chars.every((c) => c === chars[0])) reasons.push('must not be one repeated character');
-  else if (SEQUENCES.some((s) => s.includes(lower) || [...s].reverse().join('').includes(lower))) reasons.push('must not be a keyboard or alphabetical sequence');
+  else if (new Set(lower).size < 5) reasons.push('must use at least 5 different characters');
+  else if (unitOf(lower) !== lower) reasons.push('must not be a shorter part repeated');
+  else if (isRun(lower) || isRun(lower.replace(ROW_END_KEYS, ''))) reasons.push('must not be a keyboard or alphabetical sequence');
   const local = context.email?.split('@')[0]?.toLowerCase();
   if (local !== undefined && local.length >= 3 && lower.includes(local)) reasons.push('must not contain your e-mail address');
-  const letters = lower.replace(/[^a-z]/g, '');
-  if (COMMON_PASSWORDS.has(lower) || (letters.length > 0 && COMMON_BASE_WORDS.has(letters)) || (letters.length === 0 && /^(\d)\1*$|^(\d\d)\2*$|^(\d{3})\3*$/.test(lower))) {
+  // A keyboard or alphabet run of 4+ letters decorated the same way is as common (`zxcvbnm,./12`).
+  const common = wordsOf(lower).some((word) => word.length > 0 && (COMMON_BASE_WORDS.has(unitOf(word)) || (word.length >= 4 && isRun(word))));
+  if (COMMON_PASSWORDS.has(lower) || common) {
     reasons.push('is too common: choose a longer phrase of unrelated words');
   }
   return reasons;

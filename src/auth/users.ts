@@ -263,8 +263,12 @@ export async function updateUser(trx: Transaction<DB>, givenId: string, given: U
  *   src/auth/login-limits.ts) it is refused with the sign-in's 429 and Retry-After, even when
  *   right; a wrong one is counted against both and refused with 401 (no more said than a failed
  *   sign-in says). The caller records both as denials;
- * - the new password must pass the policy (422); every other session of the user is revoked;
- *   the account's failure counter is cleared; `user.password_changed` is recorded.
+ * - the new password must differ from the current one and pass the policy (422), checked before
+ *   any scrypt and any count: the same password again changed nothing, yet cost two hashes,
+ *   recorded an event and ended the other sessions, so a loop of it slowed every sign-in;
+ * - every other session of the user is revoked; the account's failure counter is cleared;
+ *   `user.password_changed` is recorded.
+ * The route also limits successful changes per user (`password` in src/http/rate-limit).
  */
 export async function changeOwnPassword(
   db: Kysely<DB>,
@@ -272,6 +276,9 @@ export async function changeOwnPassword(
   audit: AuditInfo,
 ): Promise<void> {
   const row = await db.selectFrom('users').select(['email', 'password_hash', 'organization_id']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+  // Compared as scrypt sees them (NFC), so a differently composed "new" password is the same one.
+  if (input.newPassword.normalize('NFC') === input.currentPassword.normalize('NFC')) throw validationError([{ pointer: '/newPassword', detail: 'the new password must differ from the current password' }]);
+  assertPasswordPolicy(input.newPassword, row.email, '/newPassword');
   const keys = attemptKeys(row.email, audit.request?.ip);
   // Counted on arrival, a failure unless the current password is right (src/auth/login-limits.ts).
   const limit = await claimAttempt(db, keys, input.limits, audit.now);
@@ -279,7 +286,6 @@ export async function changeOwnPassword(
   if (!(await verifyPassword(input.currentPassword, row.password_hash))) throw new AppError('unauthenticated', 'The current password is not correct');
   // The current password was right: whatever happens next, the guess was no failure.
   await db.transaction().execute((trx) => withdrawClaim(trx, limit.claim));
-  assertPasswordPolicy(input.newPassword, row.email, '/newPassword');
   const hash = await hashPassword(input.newPassword, input.cost);
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: hash, updated_at: audit.now }).where('id', '=', input.userId).execute();

@@ -102,6 +102,12 @@ function accessLog(logger: Logger) {
   };
 }
 
+/** The default `Cache-Control` of every /v1 response (set before the routes, which may override it). */
+function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}
+
 /** `authorize(action)` followed by the per-principal rate limit (the principal is known by then). */
 function withPrincipalLimit(authorize: (action: Action) => RequestHandler, limit: RequestHandler): (action: Action) => RequestHandler {
   return (action) => {
@@ -141,6 +147,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(database));
   app.use(cleanQuery());
   app.use(metricsRouter(metrics, config.metrics)); // [rate-limit + metrics]
+  // Nothing the API answers is kept by a browser or a shared cache: assessments, reports, users,
+  // the trail, and the errors, 429s included. A route may set its own value after this (the
+  // questionnaire and ruleset definitions, the same for everyone: `private, max-age=300`).
+  app.use('/v1', noStore);
   app.use(rateLimits.global); // [rate-limit + metrics]
   // The API's document: served at /openapi.json, and the source of the query parameters each
   // operation takes (others are refused) and of the methods a path allows (405 below).
@@ -175,6 +185,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRoutes({ config, database, tokenKeys: deps.tokenKeys, service: assessments, reportKeys: deps.reportKeys, auth, clock: deps.clock, logger, strictTemplates: deps.strictTemplates ?? config.env === 'test' }));
   app.use(apiBody(config.bodyLimitBytes, FORM_BODY_PATHS));
   app.post(['/v1/evaluate', '/v1/assessments', '/v1/assessments/:id/revisions', '/v1/assessments/:id/revisions/:n/reports'], auth.authenticate, rateLimits.evaluate);
+  // A password change runs two scrypt hashes and ends the user's other sessions: per user, a few
+  // per sign-in window (src/http/rate-limit; before, only the per-principal 300 a minute applied).
+  app.post('/v1/me/password', auth.authenticate, rateLimits.password);
   // Every authenticated API request counts in the per-principal limit, once it is authorised.
   const limited: AuthMiddleware = { ...auth, authorize: withPrincipalLimit(auth.authorize, rateLimits.principal()) };
   app.use(authRoutes(authContext, limited));

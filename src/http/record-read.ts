@@ -32,9 +32,12 @@ export interface ReadEvent {
   readonly permission: Action;
   /**
    * The organisation whose record was read (its trail gets the event; the actor's roles are those
-   * that reach it). Omitted for a list, which may span organisations: the reader's own.
+   * that reach it). Null for a read of the whole installation (an administration list of every
+   * organisation): the installation's trail, which administrators alone read; in the reader's own,
+   * its auditors and audit:read clients saw other organisations' ids and the installation's counts.
+   * Omitted for a list of what the reader may reach (assessments, the trail): the reader's own.
    */
-  readonly organizationId?: string;
+  readonly organizationId?: string | null;
   readonly target?: { readonly type: string; readonly id: string } | null;
   readonly decision: Record<string, unknown>;
 }
@@ -48,8 +51,8 @@ export async function recordRead(db: Kysely<DB>, req: Request, principal: Princi
   await recordAuditEventAlone(db, {
     action: read.action,
     outcome: 'success',
-    actor: auditActorOf(principal, read.permission, read.organizationId),
-    organizationId: read.organizationId ?? principal.organizationId,
+    actor: auditActorOf(principal, read.permission, read.organizationId ?? undefined),
+    organizationId: read.organizationId === undefined ? principal.organizationId : read.organizationId,
     target: read.target ?? null,
     request: auditRequestContext(req),
     inputSha256: null,

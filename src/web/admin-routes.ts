@@ -165,8 +165,10 @@ export function adminRoutes(ctx: WebContext, keys: { readonly reportKeys: KeyRin
    */
   const recordShown = async (req: Request, session: PageSession, permission: Action, resource: string, returned: number, one?: { type: string; id: string; organizationId: string }): Promise<void> => {
     if (req.method !== 'GET') return;
-    // A list in the administrator's organisation; one user in the user's, whose trail shows who read them.
-    await recordRead(db, req, session.principal, { action: 'admin.read', permission, ...(one ? { target: { type: one.type, id: one.id }, organizationId: one.organizationId } : {}), decision: { via: 'page', resource, returned } });
+    // A list (installation-wide) in the installation's trail, which only administrators read: in
+    // the administrator's organisation's, its auditors and API clients would see other
+    // organisations' counts. One user in the user's, whose trail shows who read them.
+    await recordRead(db, req, session.principal, { action: 'admin.read', permission, ...(one ? { target: { type: one.type, id: one.id }, organizationId: one.organizationId } : { organizationId: null }), decision: { via: 'page', resource, returned } });
   };
   const done = (req: Request): string => (typeof req.query.done === 'string' && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done]! : '');
 

@@ -23,6 +23,30 @@ describe('password policy', () => {
   it.each(['purple giraffe tuesday marble', 'violet-Lantern-orbit-93', 'zq7#Lm2!vR9@pX4'])('accepts %s', (password) => {
     expect(checkPasswordPolicy(password, { email: 'jane.doe@example.org' })).toEqual([]);
   });
+
+  // Accepted before the policy read leetspeak, the punctuation keys of the rows, runs around the
+  // end of the digits, and counted distinct characters and repeated units.
+  it.each([
+    ['P@ssw0rd12345', 'is too common: choose a longer phrase of unrelated words'],
+    ['W3lc0m3!!2024', 'is too common: choose a longer phrase of unrelated words'],
+    ['l3tm31n!2024', 'is too common: choose a longer phrase of unrelated words'],
+    ['zxcvbnm,./12', 'is too common: choose a longer phrase of unrelated words'],
+    ['P4ssw0rd!P4ssw0rd!', 'must not be a shorter part repeated'],
+    ['letmein!letmein!', 'must not be a shorter part repeated'],
+    ['qwertyuiop[]', 'must not be a keyboard or alphabetical sequence'],
+    ['asdfghjkl;zx', 'must not be a keyboard or alphabetical sequence'],
+    ['1234567890-=', 'must not be a keyboard or alphabetical sequence'],
+    ['0987654321098', 'must not be a keyboard or alphabetical sequence'],
+    ['abababababab', 'must use at least 5 different characters'],
+    ['aaaaaaaaaaab', 'must use at least 5 different characters'],
+  ])('refuses %s, saying why', (password, reason) => {
+    expect(checkPasswordPolicy(password, { email: 'jane.doe@example.org' })).toContain(reason);
+  });
+
+  // The passwords the tests and documentation use still pass (the rules are not stricter than meant).
+  it.each(['correct-Horse-battery-staple-42', 'violet-Harbour-lantern-9731', 'another-Horse-battery-staple-77', 'a-long-Initial-passphrase-7', 'Tr0ub4dor&3-orbit', 'correct-Horse-battery-staple-42-renewed'])('still accepts %s', (password) => {
+    expect(checkPasswordPolicy(password, { email: 'officer@example.org' })).toEqual([]);
+  });
 });
 
 describe('scrypt hashing', () => {

@@ -104,8 +104,8 @@ export const ROUTES: readonly RouteCase[] = [
     action: 'self.password',
     orgScoped: false,
     path: () => '/v1/me/password',
-    // The same password again: valid, and keeps the caller able to sign in.
-    body: (c) => ({ currentPassword: c.password, newPassword: c.password }),
+    // A new password (the same again is a 422); each caller changes it once and keeps its session.
+    body: (c) => ({ currentPassword: c.password, newPassword: `${c.password}-renewed` }),
     success: 204,
   },
   { name: 'GET /v1/organizations', method: 'GET', action: 'organizations.manage', orgScoped: false, path: () => '/v1/organizations', success: 200 },

@@ -126,12 +126,13 @@ describe.each(DATABASE_KINDS)('page reads recorded in the audit trail (%s)', (ki
       const r = await view(admin, path);
       expect(r.status).toBe(200);
       expect(r.events).toEqual([
-        expect.objectContaining({ action: 'admin.read', actor_id: adminId, actor_role: 'admin', organization_id: app.orgs.main, target_type: resource === 'user' ? 'user' : null, decision: { via: 'page', resource, returned } }),
+        // Installation-wide lists in the installation's trail (null); one user in the user's organisation's.
+        expect.objectContaining({ action: 'admin.read', actor_id: adminId, actor_role: 'admin', organization_id: resource === 'user' ? app.orgs.main : null, target_type: resource === 'user' ? 'user' : null, decision: { via: 'page', resource, returned } }),
       ]);
     }
     const keys = await view(admin, '/admin/keys');
     expect(keys.status).toBe(200);
     const stored = (await app.t.database.raw.query<{ n: number }>('SELECT count(*)::int AS n FROM signing_keys'))[0]!.n;
-    expect(keys.events).toEqual([expect.objectContaining({ action: 'admin.read', decision: { via: 'page', resource: 'keys', returned: stored } })]);
+    expect(keys.events).toEqual([expect.objectContaining({ action: 'admin.read', organization_id: null, decision: { via: 'page', resource: 'keys', returned: stored } })]);
   });
 });

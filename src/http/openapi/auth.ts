@@ -12,6 +12,13 @@ const ref = (name: string): Record<string, string> => ({ $ref: `#/components/sch
 const list = (name: string): Record<string, unknown> => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(name) } } });
 const idParam = (name: string, description: string): Record<string, unknown> => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description });
 const sessionOrBearer = [{ cookieSession: [] }, { bearerToken: [] }];
+
+/** `problem(…)` responses with a sentence added to one status's description. */
+function explained(responses: Record<string, unknown>, status: string, sentence: string): Record<string, unknown> {
+  const response = responses[status] as { description: string };
+  return { ...responses, [status]: { ...response, description: `${response.description}. ${sentence}` } };
+}
+
 const cookieOnly = [{ cookieSession: [] }];
 const adminErrors = problem('unauthenticated', 'forbidden', 'csrf-token-invalid');
 const csrfHeader = { name: 'X-CSRF-Token', in: 'header', required: false, schema: { type: 'string' }, description: 'Required on cookie-authenticated requests that change state: the csrfToken returned by login/refresh and GET /v1/me.' };
@@ -146,10 +153,16 @@ export const authPaths: Record<string, unknown> = {
     post: {
       tags: ['Authentication'],
       summary: 'Change your own password (users); ends your other sessions. Wrong current passwords count against the sign-in limits (429 once locked)',
+      description:
+        'The new password must pass the policy and differ from the current one (422 at `/newPassword`, decided before the current password is checked). A wrong current password is a 401 that counts against the sign-in limits (5 per account, 20 per address, per 15 min; then 429 `rate-limited` with `Retry-After`, the right password included). A user makes at most 5 changes per 15 minutes (`LOGIN_MAX_FAILURES_PER_ACCOUNT` per `LOGIN_FAILURE_WINDOW_SECONDS`; refused requests do not count): then 429 `rate-limited` with `Retry-After`.',
       security: cookieOnly,
       parameters: [csrfHeader],
       requestBody: { required: true, ...json(ChangePasswordBody) },
-      responses: { '204': { description: 'Changed' }, ...problem('validation-failed', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited') },
+      responses: explained(
+        explained({ '204': { description: 'Changed' }, ...problem('validation-failed', 'unauthenticated', 'forbidden', 'csrf-token-invalid', 'rate-limited') }, '422', 'The new password fails the policy or equals the current one (`/newPassword`)'),
+        '429',
+        'The sign-in limits of the account or address are reached, or the 5 changes per 15 minutes of the user are made; `Retry-After` says when to try again',
+      ),
     },
   },
   '/v1/oauth/token': {

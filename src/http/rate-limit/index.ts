@@ -1,13 +1,17 @@
 /**
  * Request rate limits (express-rate-limit), with counters shared by every instance.
  *
- * Four limiters, each a fixed window of RATE_LIMIT_WINDOW_MS:
+ * Five limiters, each a fixed window (of RATE_LIMIT_WINDOW_MS unless said otherwise):
  * - `global`: every request, per client IP (RATE_LIMIT_GLOBAL_PER_IP);
  * - `principal(keyOf)`: every authenticated request, per user or API client (RATE_LIMIT_PER_PRINCIPAL);
  * - `evaluate`: evaluation and submission endpoints, per principal, or per IP before authentication
  *   (RATE_LIMIT_EVALUATE); mount it after authentication (the API's routes, and the questionnaire
  *   pages through `PageOptions.rateLimit`), or every user behind one address shares one budget;
- * - `login`: login and token endpoints, per client IP (RATE_LIMIT_LOGIN).
+ * - `login`: login and token endpoints, per client IP (RATE_LIMIT_LOGIN);
+ * - `password`: changes of one's own password, per user: LOGIN_MAX_FAILURES_PER_ACCOUNT (5)
+ *   successful changes per LOGIN_FAILURE_WINDOW_SECONDS (900 s), the sign-in's account budget.
+ *   Only changes made count: a wrong current password is a failed guess counted by the sign-in
+ *   limits (src/auth/login-limits.ts), and other refusals run no scrypt.
  * Responses carry the IETF draft-8 `RateLimit` and `RateLimit-Policy` headers (one entry per
  * limiter that counted the request); a rejection is a 429 `rate-limited` problem with
  * `Retry-After`, counted in `rate_limit_rejections_total{limiter}` and recorded, bounded, in the
@@ -36,7 +40,7 @@ export { ipKey, principalKey, principalKeyOf, type KeyOf } from './keys.js';
 export { purgeExpiredCounters, SqlStore } from './sql-store.js';
 
 /** The limiter names: the `limiter` label of the metrics and the name in the `RateLimit` header. */
-export type LimiterName = 'global' | 'principal' | 'evaluate' | 'login';
+export type LimiterName = 'global' | 'principal' | 'evaluate' | 'login' | 'password';
 
 interface CounterLike {
   inc(labels: { limiter: string }): void;
@@ -84,6 +88,11 @@ export interface RateLimiters {
   readonly evaluate: RequestHandler;
   /** Login and token endpoints, per client IP. */
   readonly login: RequestHandler;
+  /**
+   * POST /v1/me/password, per user (mount after `authenticate`): each change runs two scrypt
+   * hashes and ends the user's other sessions, so a loop of changes would slow every sign-in.
+   */
+  readonly password: RequestHandler;
   /** Resolves when the shared store answers (Redis connected, SQL table present); rejects after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<void>;
   /** Deletes expired SQL counters now (bounded batches); 0 for other stores. */
@@ -166,15 +175,18 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     warn: (err: unknown, message?: string) => logger.warn({ err }, message ?? 'express-rate-limit warning'),
     error: (err: unknown, message?: string) => logger.error({ err }, message ?? 'express-rate-limit error'),
   };
-  const windowSeconds = Math.ceil(settings.windowMs / 1000);
   const stores: Store[] = [];
 
-  function limiter(name: LimiterName, limit: number, keyGenerator: (req: Request) => string, skip?: (req: Request) => boolean): RequestHandler {
+  /** `windowMs` defaults to RATE_LIMIT_WINDOW_MS; `onlySuccesses` counts only requests answered below 400. */
+  function limiter(name: LimiterName, limit: number, keyGenerator: (req: Request) => string, options: { skip?: (req: Request) => boolean; windowMs?: number; onlySuccesses?: boolean } = {}): RequestHandler {
+    const { skip, windowMs = settings.windowMs, onlySuccesses = false } = options;
+    const windowSeconds = Math.ceil(windowMs / 1000);
     const store = storeFor(name);
     stores.push(store);
     return rateLimit({
-      windowMs: settings.windowMs,
+      windowMs,
       limit,
+      skipFailedRequests: onlySuccesses,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       identifier: name,
@@ -197,6 +209,7 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     global: limiter('global', settings.globalPerIp, ipKey),
     evaluate: limiter('evaluate', settings.evaluate, evaluateKey),
     login: limiter('login', settings.login, ipKey),
+    password: limiter('password', config.auth.loginMaxFailuresPerAccount, evaluateKey, { windowMs: config.auth.loginFailureWindowSeconds * 1000, onlySuccesses: true }),
   };
 
   let purgeTimer: NodeJS.Timeout | undefined;
@@ -216,7 +229,7 @@ export function createRateLimiters(deps: RateLimitersDeps): RateLimiters {
     principal(fn: KeyOf = keyOf): RequestHandler {
       let handler = principals.get(fn);
       if (!handler) {
-        handler = limiter('principal', settings.perPrincipal, (req) => fn(req) ?? ipKey(req), (req) => fn(req) === undefined);
+        handler = limiter('principal', settings.perPrincipal, (req) => fn(req) ?? ipKey(req), { skip: (req) => fn(req) === undefined });
         principals.set(fn, handler);
       }
       return handler;

@@ -11,7 +11,7 @@ import { actorOf, type AuthContext } from '../../auth/context.js';
 import { createOrganization, listOrganizations } from '../../auth/organizations.js';
 import { hashPassword } from '../../auth/passwords.js';
 import type { Action } from '../../auth/permissions.js';
-import { assertPasswordPolicy, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../../auth/users.js';
+import { assertPasswordPolicy, canonicalUuid, createUser, findUser, listUsers, updateUser, type AuditInfo } from '../../auth/users.js';
 import { AppError } from '../../errors.js';
 import { auditRequestContext } from '../audit-context.js';
 import { readFilters, recordRead, refuseHead } from '../record-read.js';
@@ -42,9 +42,21 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   refuseHead(router, ['/v1/organizations', '/v1/users', '/v1/users/:id', '/v1/api-clients', '/v1/auditor-grants']);
   const { db } = ctx.database;
   const auditOf = (req: Request, action: Action): AuditInfo => ({ actor: actorOf(auth.principalOf(req), action), request: auditRequestContext(req), now: ctx.clock() });
-  /** Records an administration read: a list in the administrator's organisation, one user in the user's (whose trail shows who read them). */
-  const recordAdminRead = (req: Request, permission: Action, decision: Record<string, unknown>, one?: { type: string; id: string; organizationId: string }): Promise<void> =>
-    recordRead(db, req, auth.principalOf(req), { action: 'admin.read', permission, ...(one ? { target: { type: one.type, id: one.id }, organizationId: one.organizationId } : {}), decision: { via: 'api', ...decision } });
+  /**
+   * Records an administration read: one user in the user's organisation (whose trail shows who read
+   * them); a list filtered to one organisation in that organisation's; any other list, which spans
+   * the installation, in the installation's trail (no organisation: administrators only). Before,
+   * every list went to the administrator's own organisation, whose auditors and audit:read clients
+   * then read other organisations' ids and the installation's counts.
+   */
+  const recordAdminRead = (req: Request, permission: Action, decision: Record<string, unknown>, scope: { organizationId?: string; target?: { type: string; id: string } } = {}): Promise<void> =>
+    recordRead(db, req, auth.principalOf(req), {
+      action: 'admin.read',
+      permission,
+      organizationId: scope.organizationId === undefined ? null : canonicalUuid(scope.organizationId),
+      target: scope.target ?? null,
+      decision: { via: 'api', ...decision },
+    });
 
   // organisations
   router.get('/v1/organizations', auth.authorize('organizations.manage'), async (req, res) => {
@@ -62,13 +74,13 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   router.get('/v1/users', auth.authorize('users.manage'), async (req, res) => {
     const organizationId = uuidQueryParam(req, 'organizationId');
     const items = await listUsers(db, { organizationId });
-    await recordAdminRead(req, 'users.manage', { resource: 'users', returned: items.length, ...readFilters({ organizationId }) });
+    await recordAdminRead(req, 'users.manage', { resource: 'users', returned: items.length, ...readFilters({ organizationId }) }, { organizationId });
     res.json({ items });
   });
   router.get('/v1/users/:id', auth.authorize('users.manage'), async (req, res) => {
     const user = await findUser(db, String(req.params.id));
     if (!user) throw new AppError('not-found', 'No such user');
-    await recordAdminRead(req, 'users.manage', { resource: 'user', returned: 1 }, { type: 'user', id: user.id, organizationId: user.organizationId });
+    await recordAdminRead(req, 'users.manage', { resource: 'user', returned: 1 }, { organizationId: user.organizationId, target: { type: 'user', id: user.id } });
     res.json(user);
   });
   router.post('/v1/users', auth.authorize('users.manage'), async (req, res) => {
@@ -97,7 +109,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   router.get('/v1/api-clients', auth.authorize('api_clients.manage'), async (req, res) => {
     const organizationId = uuidQueryParam(req, 'organizationId');
     const items = await listApiClients(db, { organizationId });
-    await recordAdminRead(req, 'api_clients.manage', { resource: 'api_clients', returned: items.length, ...readFilters({ organizationId }) });
+    await recordAdminRead(req, 'api_clients.manage', { resource: 'api_clients', returned: items.length, ...readFilters({ organizationId }) }, { organizationId });
     res.json({ items });
   });
   router.post('/v1/api-clients', auth.authorize('api_clients.manage'), async (req, res) => {
@@ -124,7 +136,7 @@ export function adminRoutes(ctx: AuthContext, auth: AuthMiddleware): Router {
   router.get('/v1/auditor-grants', auth.authorize('auditor_grants.manage'), async (req, res) => {
     const filters = { auditorId: uuidQueryParam(req, 'auditorId'), organizationId: uuidQueryParam(req, 'organizationId') };
     const items = await listAuditorGrants(db, filters);
-    await recordAdminRead(req, 'auditor_grants.manage', { resource: 'auditor_grants', returned: items.length, ...readFilters(filters) });
+    await recordAdminRead(req, 'auditor_grants.manage', { resource: 'auditor_grants', returned: items.length, ...readFilters(filters) }, { organizationId: filters.organizationId });
     res.json({ items });
   });
   router.post('/v1/auditor-grants', auth.authorize('auditor_grants.manage'), async (req, res) => {

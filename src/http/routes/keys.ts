@@ -37,7 +37,8 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
     const rows = await deps.db.selectFrom('signing_keys').select(['kid', 'purpose', 'first_seen_at']).orderBy('first_seen_at', 'desc').orderBy('kid').execute();
     const current = new Set([deps.reportKeys.current.kid, deps.tokenKeys.current.kid]);
     const rotatable = (ring: KeyRing): boolean => ring instanceof RotatableKeyRing && ring.rotatable;
-    await recordRead(deps.db, req, deps.principalOf(req), { action: 'admin.read', permission: 'keys.rotate', decision: { via: 'api', resource: 'keys', returned: rows.length } });
+    // The installation's keys: recorded in the installation's trail (no organisation), as the administration lists.
+    await recordRead(deps.db, req, deps.principalOf(req), { action: 'admin.read', permission: 'keys.rotate', organizationId: null, decision: { via: 'api', resource: 'keys', returned: rows.length } });
     res.json({
       rotatable: { report: rotatable(deps.reportKeys), token: rotatable(deps.tokenKeys) },
       items: rows.map((r) => ({ kid: r.kid, purpose: r.purpose, firstSeenAt: r.first_seen_at.toISOString(), current: current.has(r.kid) })),
