@@ -187,7 +187,13 @@ export async function exchangeClientCredentials(
   const presented = secretSha256(input.clientSecret ?? '');
   const secretOk = safeEqual(presented, row?.secret_sha256 ?? DUMMY_SHA256) && row !== undefined;
   if (!row || !secretOk || row.revoked_at !== null || input.clientSecret === undefined) {
-    await recordDenied(ctx.database.db, { status: 401, method: 'POST', route: '/v1/oauth/token', reason: 'invalid_client', actor: ANONYMOUS_ACTOR, request: input.request }, { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now });
+    // As a failed sign-in names its account: the client tried, in its organisation's trail, so a
+    // guessed or leaked id shows there (an id that is no client's stays anonymous, untargeted).
+    await recordDenied(
+      ctx.database.db,
+      { status: 401, method: 'POST', route: '/v1/oauth/token', reason: 'invalid_client', actor: ANONYMOUS_ACTOR, request: input.request, organizationId: row?.organization_id ?? null, target: row ? { type: 'api_client', id: row.id } : null },
+      { limitPerMinute: ctx.config.auth.auditDeniedPerMinute, now },
+    );
     throw new OAuthError('invalid_client', 'Client authentication failed', { recorded: true });
   }
   const held = normalizeScopes(row.scopes);

@@ -89,4 +89,14 @@ describe.each(DATABASE_KINDS)('report diffs say what they compare (%s)', (kind) 
     expect(d.from).toMatchObject({ reportId: a.r2, assessmentId: a.id, revision: 2 });
     expect(d.to).toMatchObject({ reportId: b.r1, assessmentId: b.id, revision: 1 });
   });
+
+  it('records a report compared with itself as one read of it, and two reports as one read each', async () => {
+    const downloads = async (): Promise<{ target_id: string | null }[]> =>
+      app.t.database.db.selectFrom('audit_events').select(['target_id']).where('action', '=', 'report.downloaded').orderBy('seq').execute();
+    const before = (await downloads()).length;
+    expect((await send(app, 'GET', `/v1/reports/${a.r1}/diff/${a.r1}`, reader)).status).toBe(200);
+    expect((await downloads()).slice(before)).toEqual([{ target_id: a.r1 }]);
+    expect((await send(app, 'GET', `/v1/reports/${a.r1}/diff/${a.r2}`, reader)).status).toBe(200);
+    expect((await downloads()).slice(before + 1)).toEqual([{ target_id: a.r1 }, { target_id: a.r2 }]);
+  });
 });

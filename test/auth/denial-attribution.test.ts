@@ -120,4 +120,34 @@ describe.each(DATABASE_KINDS)('who a refusal is recorded by (%s)', (kind) => {
       expect.objectContaining({ action: 'request.refused', actor_type: 'user', actor_id: admin.id, actor_role: 'admin', decision: expect.objectContaining({ status: 422, route: '/v1/users' }) }),
     ]);
   });
+
+  // As a failed sign-in names the account tried: a failed client authentication names the client.
+  it('records a token request with a wrong secret against the client tried, in its organisation', async () => {
+    const client = await seedClient(app, org, ['reports:read']);
+    const before = await head();
+    const res = await fetch(`${app.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.id}:harc_wrong`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(401);
+    const events = await eventsAfter(before);
+    expect(events).toEqual([
+      expect.objectContaining({ action: 'request.denied', outcome: 'denied', actor_type: 'anonymous', organization_id: org, target_type: 'api_client', target_id: client.id, decision: { status: 401, method: 'POST', route: '/v1/oauth/token', reason: 'invalid_client' } }),
+    ]);
+    expect(JSON.stringify(events)).not.toContain('harc_wrong');
+  });
+
+  it('keeps a token request for an id that is no client\'s anonymous and untargeted', async () => {
+    const before = await head();
+    const res = await fetch(`${app.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('00000000-0000-4000-8000-000000000000:harc_wrong').toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(401);
+    expect(await eventsAfter(before)).toEqual([
+      expect.objectContaining({ action: 'request.denied', actor_type: 'anonymous', organization_id: null, target_type: null, target_id: null, decision: expect.objectContaining({ reason: 'invalid_client' }) }),
+    ]);
+  });
 });

@@ -299,7 +299,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): Router {
     const scope = reachableOrganizations(p, 'reports.read');
     const a = await service.report(req.params.a as string, scope);
     const b = await service.report(req.params.b as string, scope);
-    for (const found of [a, b]) await recordDownload(req, found, 'diff');
+    // A report compared with itself is one report read: one event.
+    for (const found of a.row.id === b.row.id ? [a] : [a, b]) await recordDownload(req, found, 'diff');
     const parse = (r: StoredReport): Report => JSON.parse(r.bytes.toString('utf8')) as Report;
     res.json(diffReports(parse(a.row), parse(b.row)));
   });
