@@ -58,7 +58,10 @@ export async function testTokenKeyRing(retired: readonly TokenKeyRing[] = []): P
  */
 export async function startTestApp(kind: DatabaseKind, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const t = options.database ?? (await createTestDatabase(kind));
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PASSWORD_HASH_COST: '10', ...env });
+  // The server keeps idle connections longer than fetch (undici: 4 s), so the client always
+  // closes first: with the server's 5 s, a busy host let a request go out on a socket the server
+  // was closing (ECONNRESET, seen in test/http/fuzz.test.ts).
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PASSWORD_HASH_COST: '10', KEEP_ALIVE_TIMEOUT_MS: '60000', ...env });
   let captured = '';
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
