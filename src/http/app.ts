@@ -172,10 +172,11 @@ export function createApp(deps: AppDeps): Express {
   const assessments = new AssessmentService({ db: database.db, evaluator, reportKeys: deps.reportKeys, reportBuilder });
   // Strictest limits on sign-in and token endpoints (per IP), tighter ones on evaluation and
   // submission (per principal, once authenticated), for the API and the forms. The questionnaire
-  // forms are counted by their page once the user is known (PageOptions.rateLimit), not here:
-  // before authentication the key would be the IP, one budget for a whole hospital behind a NAT.
+  // forms (and the account page's password change) are counted by their page once the user is
+  // known (PageOptions.rateLimit), not here: before authentication the key would be the IP, one
+  // budget for a whole hospital behind a NAT.
   app.post(['/v1/auth/login', '/v1/oauth/token', '/login'], rateLimits.login);
-  providePageLimiters(app, { evaluate: rateLimits.evaluate, principal: rateLimits.principal() });
+  providePageLimiters(app, { evaluate: rateLimits.evaluate, principal: rateLimits.principal(), password: rateLimits.password });
   // What the checks and limiters above refuse, a browser gets as an HTML page, not problem+json
   // (and below, an address that is no page).
   const htmlErrors = pageErrors({ strictTemplates: deps.strictTemplates ?? config.env === 'test', bodyLimitBytes: config.bodyLimitBytes });

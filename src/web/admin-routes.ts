@@ -26,6 +26,7 @@ import type { KeyRing } from '../signing/key-ring.js';
 import { RotatableKeyRing, withLatestKeys } from '../signing/rotatable.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
 import { page, recordPageRefusal, refusalOf, renderPage, type PageSession, type WebContext } from './page.js';
+import { formErrors, type FieldIds } from './form-errors.js';
 
 function list(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -82,42 +83,6 @@ const DONE: Readonly<Record<string, string>> = {
   'grant-created': 'The auditor can now read the reports and audit trail of that organisation.',
   'grant-revoked': 'The grant was revoked.',
 };
-
-/** A form's fields that errors can name: JSON pointer (`/name`) → the id of the element a summary link focuses. */
-type FieldIds = Readonly<Record<string, string>>;
-
-/** What a form page shows of a refusal: a summary linking to the fields, and each field's message. */
-interface FormErrors {
-  /** The error summary's entries, each linking to its field (or to the form, for an error of no field). */
-  readonly errorList: readonly { readonly href: string; readonly text: string }[];
-  /** Each field's message by its name (the pointer without its `/`), '' when it has none. */
-  readonly fieldErrors: Readonly<Record<string, string>>;
-}
-
-/** A detail as a sentence: capitalised, ending with a full stop. */
-function sentence(detail: string): string {
-  const d = detail.trim();
-  const capitalised = d.charAt(0).toUpperCase() + d.slice(1);
-  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
-}
-
-/**
- * The errors of a refusal, tied to the form's fields by their pointers (as the questionnaire's are):
- * an error naming a field links to it and is shown at it; any other links to the form (`formId`).
- */
-function formErrors(err: AppError | undefined, fields: FieldIds, formId: string): FormErrors {
-  const fieldErrors: Record<string, string> = Object.fromEntries(Object.keys(fields).map((pointer) => [pointer.slice(1), '']));
-  if (!err) return { errorList: [], fieldErrors };
-  const list = err.errors.length > 0 ? err.errors : [{ pointer: err.pointer ?? '', detail: err.detail }];
-  const errorList = list.map((e) => {
-    const text = sentence(e.detail);
-    if (!Object.hasOwn(fields, e.pointer)) return { href: `#${formId}`, text };
-    const name = e.pointer.slice(1);
-    fieldErrors[name] = fieldErrors[name] ? `${fieldErrors[name]} ${text}` : text;
-    return { href: `#${fields[e.pointer]!}`, text };
-  });
-  return { errorList, fieldErrors };
-}
 
 const USER_FIELDS: FieldIds = { '/email': 'u-email', '/name': 'u-name', '/organizationId': 'u-org', '/roles': `u-role-${ROLES[0]}`, '/password': 'u-password' };
 const USER_EDIT_FIELDS: FieldIds = { '/name': 'e-name', '/roles': `e-role-${ROLES[0]}`, '/disabled': 'e-disabled', '/password': 'e-password' };

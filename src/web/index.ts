@@ -1,5 +1,6 @@
 /**
- * The pages for people: forms for compliance officers, views for auditors, administration.
+ * The pages for people: forms for compliance officers, views for auditors, administration, and
+ * everyone's own password.
  * Rendered on the server from `templates/web/` (nunjucks, autoescaped), styled and lightly
  * enhanced from `templates/static/`; every form works without JavaScript. See docs/web.md.
  *
@@ -23,6 +24,7 @@ import { createAuthMiddleware, type AuthMiddleware } from '../http/middleware/au
 import type { Logger } from '../logging/logger.js';
 import type { KeyRing } from '../signing/key-ring.js';
 import type { TokenKeyRing } from '../signing/token-keys.js';
+import { accountRoutes } from './account-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { assessmentRoutes } from './assessment-routes.js';
 import { auditorRoutes } from './auditor-routes.js';
@@ -78,6 +80,7 @@ export function webRoutes(deps: WebDeps): Router {
   router.use(assessments.router);
   router.use(auditorRoutes(ctx, deps.service, deps.reportKeys));
   router.use(adminRoutes(ctx, { reportKeys: deps.reportKeys, tokenKeys: deps.tokenKeys }));
+  router.use(accountRoutes(ctx));
   // Errors raised on the way to a page handler (form body too large, not a form, an address
   // whose %-escapes do not decode) or not handled by it: an HTML page, whatever the Accept.
   const headers = pageHeaders();

@@ -82,6 +82,8 @@ export interface PageLimiters {
   readonly evaluate: RequestHandler;
   /** Every authenticated page request, per user: the API's per-principal limit, shared with it. */
   readonly principal?: RequestHandler;
+  /** Changes of one's own password (the account page): per user, like `POST /v1/me/password`, in its counter. */
+  readonly password?: RequestHandler;
 }
 
 /** A page POST its limiter refused. */

@@ -2,7 +2,8 @@
  * The pages in a real browser (Debian's Chromium through playwright-core), against a real server
  * on PGlite: a compliance officer signs in, fills the poorly-controlled example through the form
  * (a branch and a validation error on the way), saves a draft, resumes, submits, reads the
- * findings, downloads; an auditor verifies the report; an administrator opens the admin pages.
+ * findings, downloads; an auditor verifies the report; an administrator opens the admin pages; a
+ * user changes their own password.
  * A free text of `<script>alert(1)</script>` must show as text everywhere and never run. axe-core
  * checks each main page; screenshots of the main pages go to a scratch directory, or to
  * docs/screenshots/ with SCREENSHOTS_DIR=docs/screenshots.
@@ -11,8 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { SYSTEM_ACTOR } from '../../src/audit/record.js';
 import { verifyAuditExport } from '../../src/audit/verify-export.js';
+import { hashPassword } from '../../src/auth/passwords.js';
 import { secretSha256 } from '../../src/auth/secrets.js';
+import { createUser } from '../../src/auth/users.js';
 import { answersToForm, example, poorlyControlled, ROOT } from './helpers.js';
 import { PASSWORD, startWebApp, type WebApp } from './support.js';
 
@@ -306,6 +310,41 @@ if (!HAS_CHROMIUM) {
       await context.close();
     });
 
+    it('changes one\'s own password from the header\'s link (a mismatched confirmation first), then signs in with it', async () => {
+      // A user of its own: the other tests sign in with PASSWORD.
+      const email = 'changing.officer@riverside.test';
+      const passwordHash = await hashPassword(PASSWORD, 10);
+      await app.t.database.db.transaction().execute((trx) => createUser(trx, { email, name: null, organizationId: app.orgs.main, roles: ['compliance_officer'], passwordHash }, { actor: SYSTEM_ACTOR, request: null, now: new Date() }));
+      const context = await newContext();
+      const page = await context.newPage();
+      await signIn(page, email);
+      await page.getByRole('link', { name: 'Change password' }).click();
+      await page.waitForURL('**/account/password');
+      await axe(context, '/account/password');
+      const chosen = 'violet-Harbour-lantern-1131';
+      const fill = async (confirm: string): Promise<void> => {
+        await page.getByLabel('Current password').fill(PASSWORD);
+        await page.getByLabel('New password', { exact: true }).fill(chosen);
+        await page.getByLabel('Confirm the new password').fill(confirm);
+        await page.getByRole('button', { name: 'Change password' }).click();
+      };
+      await fill(`${chosen}!`);
+      await expect(page.locator('#p-confirm-error').textContent()).resolves.toContain('does not match');
+      await expect(page.locator('.error-summary a[href="#p-confirm"]').count()).resolves.toBe(1);
+      // Nothing typed comes back.
+      await expect(page.inputValue('#p-current')).resolves.toBe('');
+      await fill(chosen);
+      await page.waitForURL('**/account/password?done=1');
+      await expect(page.getByText('Your password was changed; your other sessions were signed out.').isVisible()).resolves.toBe(true);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL('**/login?signed_out=1');
+      await page.getByLabel('E-mail address').fill(email);
+      await page.getByLabel('Password').fill(chosen);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+      await context.close();
+    });
+
     it('answers a reload of "Create client" and "Rotate secret" with "already done", never a second client or rotation', async () => {
       // Its own context: the confirmations asked before rotating are expected here, and accepted.
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: app.url });
@@ -371,7 +410,7 @@ if (!HAS_CHROMIUM) {
         }
         await context.close();
       };
-      await narrow(app.users.officer, ['/assessments/new', `/reports/${state.reportId!}`, `/assessments/${state.assessmentId!}`, '/']);
+      await narrow(app.users.officer, ['/assessments/new', `/reports/${state.reportId!}`, `/assessments/${state.assessmentId!}`, '/', '/account/password']);
       await narrow(app.users.admin, ['/admin', '/admin/users', '/admin/clients', '/admin/grants', '/admin/keys']);
     });
 

@@ -73,7 +73,7 @@ describe.each(DATABASE_KINDS)('generated form posts on %s', (kind) => {
     // The submission leads to its report's page, which links to its assessment.
     const report = /^\/reports\/([0-9a-f-]{36})/.exec(created.headers.get('location')!)![1]!;
     const assessment = /\/assessments\/([0-9a-f-]{36})/.exec(await (await officer.get(`/reports/${report}`)).text())![1]!;
-    pages = ['/', '/assessments/new', `/assessments/${assessment}`, `/assessments/${assessment}/edit`, `/assessments/${assessment}/compare`, `/assessments/${assessment}/audit`, `/reports/${report}`, '/verify', '/audit/verify', '/admin', '/admin/users', '/admin/organizations', '/admin/clients', '/admin/grants', '/admin/keys'];
+    pages = ['/', '/assessments/new', `/assessments/${assessment}`, `/assessments/${assessment}/edit`, `/assessments/${assessment}/compare`, `/assessments/${assessment}/audit`, `/reports/${report}`, '/verify', '/audit/verify', '/admin', '/admin/users', '/admin/organizations', '/admin/clients', '/admin/grants', '/admin/keys', '/account/password'];
     forms = [];
     for (let client = 0; client < clients.length; client++) {
       for (const page of pages) {

@@ -67,7 +67,8 @@ export async function startWebApp(kind: DatabaseKind, env: Record<string, string
   const t = await createTestDatabase(kind);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, LOG_LEVEL: 'warn', PASSWORD_HASH_COST: '10', ...env });
+  // Idle connections kept longer than fetch's 4 s, as in test/support/app.ts (no ECONNRESET on a busy host).
+  const config = loadConfig({ NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, LOG_LEVEL: 'warn', PASSWORD_HASH_COST: '10', KEEP_ALIVE_TIMEOUT_MS: '60000', ...env });
   let offset = 0;
   const clock = (): Date => new Date(Date.now() + offset);
   // WEB_TEST_LOG=1 shows the server's log lines (errors of pages included) on standard error.
