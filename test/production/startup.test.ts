@@ -37,6 +37,19 @@ function expectOneErrorLine(output: string, pattern: RegExp): void {
   expect(output).not.toContain('fatal:');
 }
 
+
+/** How many tables the database at `url` has in its public schema (0: nothing was migrated). */
+async function publicTables(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'");
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
 describe('start-up refusals: one line, exit 1, nothing written to the database', () => {
   it('REPORT_SIGNING_KEY=garbage on a fresh embedded data directory: no database created, no administrator printed', async () => {
     const dataDir = freshDataDir();
@@ -106,14 +119,7 @@ describe('start-up refusals: one line, exit 1, nothing written to the database',
       const { code, output } = await runToExit({ DATA_DIR: freshDataDir(), DATABASE_URL: t.url!, ADMIN_EMAIL: 'boss@example.org', ADMIN_PASSWORD: 'violet-Lantern-orbit-93', REPORT_SIGNING_KEY: 'garbage' });
       expect(code).toBe(1);
       expectOneErrorLine(output, /^error: Invalid configuration: REPORT_SIGNING_KEY /);
-      const client = new pg.Client({ connectionString: t.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'");
-        expect(Number(rows[0]!.n)).toBe(0);
-      } finally {
-        await client.end();
-      }
+      expect(await publicTables(t.url!)).toBe(0);
     });
 
     it('an unknown database: one line naming DATABASE_URL and what the server said, no credentials', async () => {
@@ -147,14 +153,7 @@ describe('start-up refusals: one line, exit 1, nothing written to the database',
       } finally {
         await new Promise<void>((resolve) => taken.close(() => resolve()));
       }
-      const client = new pg.Client({ connectionString: t.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'");
-        expect(Number(rows[0]!.n)).toBe(0);
-      } finally {
-        await client.end();
-      }
+      expect(await publicTables(t.url!)).toBe(0);
     });
   });
 });

@@ -55,3 +55,13 @@ export async function startBlackHoleProxy(targetHost: string, targetPort: number
     },
   };
 }
+
+/** A black-hole proxy in front of the database at `url`, and the same URL through the proxy. */
+export async function blackHoleProxyFor(url: string): Promise<{ proxy: BlackHoleProxy; url: string }> {
+  const target = new URL(url);
+  const proxy = await startBlackHoleProxy(target.hostname, Number(target.port || 5432));
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.toString() };
+}

@@ -17,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { example, tempReportKeys } from '../support/fixtures.js';
 import { testTokenKeyRing, type TestApp } from '../support/app.js';
 import { clientToken, seedClient, seedOrganization } from '../auth/helpers.js';
-import { startBlackHoleProxy, type BlackHoleProxy } from './black-hole-proxy.js';
+import { blackHoleProxyFor, type BlackHoleProxy } from './black-hole-proxy.js';
 
 const enabled = process.env.TEST_DATABASE_URL !== undefined;
 if (!enabled) process.stdout.write('TEST_DATABASE_URL not set: the PostgreSQL black-hole test is skipped\n');
@@ -37,14 +37,9 @@ describeIfPg('when the network to PostgreSQL black-holes and heals', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
-    const target = new URL(t.url!);
-    proxy = await startBlackHoleProxy(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(t.url!);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    proxiedUrl = proxied.toString();
-    viaProxy = await openDatabase({ kind: 'postgres', connectionString: proxied.toString(), poolMax: 3, connectionTimeoutMs: CONNECTION_TIMEOUT_MS, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
-    const config = loadConfig({ NODE_ENV: 'test', PORT: '0', PASSWORD_HASH_COST: '10', DATABASE_URL: proxied.toString() });
+    ({ proxy, url: proxiedUrl } = await blackHoleProxyFor(t.url!));
+    viaProxy = await openDatabase({ kind: 'postgres', connectionString: proxiedUrl, poolMax: 3, connectionTimeoutMs: CONNECTION_TIMEOUT_MS, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+    const config = loadConfig({ NODE_ENV: 'test', PORT: '0', PASSWORD_HASH_COST: '10', DATABASE_URL: proxiedUrl });
     const app = createApp({ config, database: viaProxy, logger: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })), tokenKeys: await testTokenKeyRing(), reportKeys: await tempReportKeys() });
     server = await listen(app, config);
     const direct = { t, config, url: server.url } as unknown as TestApp;

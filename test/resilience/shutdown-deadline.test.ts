@@ -13,7 +13,7 @@ import { example } from '../support/fixtures.js';
 import { startServiceProcess, type ServiceProcess } from '../support/process.js';
 import type { TestApp } from '../support/app.js';
 import { clientToken, seedClient, seedOrganization } from '../auth/helpers.js';
-import { startBlackHoleProxy, type BlackHoleProxy } from './black-hole-proxy.js';
+import { blackHoleProxyFor, type BlackHoleProxy } from './black-hole-proxy.js';
 
 const enabled = process.env.TEST_DATABASE_URL !== undefined;
 if (!enabled) process.stdout.write('TEST_DATABASE_URL not set: the shutdown-deadline test (a black-holed PostgreSQL) is skipped\n');
@@ -28,16 +28,13 @@ describeIfPg('SIGTERM while the database no longer answers', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
-    const target = new URL(t.url!);
-    proxy = await startBlackHoleProxy(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(t.url!);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
+    const proxied = await blackHoleProxyFor(t.url!);
+    proxy = proxied.proxy;
     service = startServiceProcess({
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'svc-deadline-')),
-      DATABASE_URL: proxied.toString(),
+      DATABASE_URL: proxied.url,
       PASSWORD_HASH_COST: '10',
       REPORT_WORKERS: '0',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
